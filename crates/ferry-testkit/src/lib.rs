@@ -1,0 +1,1 @@
+//! Test support for Ferry (see the crate description).
