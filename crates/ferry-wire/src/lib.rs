@@ -19,6 +19,7 @@ pub mod consistency;
 pub mod error;
 pub mod frame;
 pub mod opcode;
+pub mod peek;
 pub mod reader;
 pub mod types;
 pub mod version;
