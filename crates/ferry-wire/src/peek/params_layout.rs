@@ -83,7 +83,7 @@ impl ParamsLayout {
         flags: u32,
         body_start: usize,
         field_prefix: TailFields,
-    ) -> DecodeResult<(Option<Consistency>, Option<i64>, Option<String>, usize)> {
+    ) -> DecodeResult<Tail> {
         let serial = if flags & QueryFlags::SERIAL_CONSISTENCY != 0 {
             Some(r.read_consistency(field_prefix.serial)?)
         } else {
@@ -104,7 +104,12 @@ impl ParamsLayout {
         if flags & QueryFlags::NOW_IN_SECONDS != 0 && version >= ProtocolVersion::V5 {
             r.read_int(field_prefix.now)?;
         }
-        Ok((serial, timestamp, keyspace, timestamp_offset))
+        Ok(Tail {
+            serial,
+            timestamp,
+            keyspace,
+            timestamp_offset,
+        })
     }
 
     /// Reads `<query_parameters>` (QUERY, EXECUTE), skipping values.
@@ -135,17 +140,16 @@ impl ParamsLayout {
         if flags & QueryFlags::PAGING_STATE != 0 {
             r.read_bytes("query_parameters.paging_state")?;
         }
-        let (serial_consistency, timestamp, keyspace, timestamp_offset) =
-            Self::read_tail(r, version, flags, body_start, TailFields::QUERY)?;
+        let tail = Self::read_tail(r, version, flags, body_start, TailFields::QUERY)?;
         Ok(ParamsLayout {
             consistency,
             flags,
-            serial_consistency,
-            timestamp,
-            keyspace,
+            serial_consistency: tail.serial,
+            timestamp: tail.timestamp,
+            keyspace: tail.keyspace,
             value_count,
             flags_offset,
-            timestamp_offset,
+            timestamp_offset: tail.timestamp_offset,
         })
     }
 
@@ -163,19 +167,26 @@ impl ParamsLayout {
         } else {
             0
         };
-        let (serial_consistency, timestamp, keyspace, timestamp_offset) =
-            Self::read_tail(r, version, flags, body_start, TailFields::BATCH)?;
+        let tail = Self::read_tail(r, version, flags, body_start, TailFields::BATCH)?;
         Ok(ParamsLayout {
             consistency,
             flags,
-            serial_consistency,
-            timestamp,
-            keyspace,
+            serial_consistency: tail.serial,
+            timestamp: tail.timestamp,
+            keyspace: tail.keyspace,
             value_count: 0,
             flags_offset,
-            timestamp_offset,
+            timestamp_offset: tail.timestamp_offset,
         })
     }
+}
+
+/// The fields after the values: serial consistency, timestamp, keyspace.
+struct Tail {
+    serial: Option<Consistency>,
+    timestamp: Option<i64>,
+    keyspace: Option<String>,
+    timestamp_offset: usize,
 }
 
 /// Error field names for the tail fields, per message.
