@@ -355,6 +355,13 @@ fn specific_refusals() {
     e.result_metadata_id = Some(Bytes::from_static(b"m"));
     assert!(is_unsupported(encode(&e.into(), V4)));
 
+    // A refused request leaves the buffer as it was.
+    let mut q = Query::new("SELECT", Consistency::One);
+    q.parameters.values = Some(BoundValues::Positional(vec![RawValue::Unset]));
+    let mut buf = BytesMut::from(&b"head"[..]);
+    assert!(Request::from(q).encode(&mut buf, V3).is_err());
+    assert_eq!(&buf[..], b"head");
+
     // Flags above one byte cannot be sent before v5.
     let mut q = Query::new("x", Consistency::One);
     q.parameters.extra_flags = 0x200;

@@ -133,8 +133,18 @@ impl Request {
         Ok(request)
     }
 
-    /// Encodes the body (not the frame header) for `version`.
+    /// Encodes the body (not the frame header) for `version`, appending to
+    /// `buf`. On error `buf` is left as it was.
     pub fn encode(&self, buf: &mut BytesMut, version: ProtocolVersion) -> EncodeResult<()> {
+        let start = buf.len();
+        let result = self.encode_body(buf, version);
+        if result.is_err() {
+            buf.truncate(start);
+        }
+        result
+    }
+
+    fn encode_body(&self, buf: &mut BytesMut, version: ProtocolVersion) -> EncodeResult<()> {
         match self {
             Self::Startup(m) => m.encode(buf),
             Self::AuthResponse(m) => m.encode(buf),

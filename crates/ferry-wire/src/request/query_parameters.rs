@@ -149,7 +149,8 @@ pub struct QueryParameters {
     pub skip_metadata: bool,
     /// Page size in rows (flag 0x04).
     pub page_size: Option<i32>,
-    /// Paging state returned by a previous page (flag 0x08).
+    /// Paging state returned by a previous page (flag 0x08). A null
+    /// `[bytes]` here is refused when decoding: it could not be re-encoded.
     pub paging_state: Option<Bytes>,
     /// Consistency of the Paxos phase of conditional updates (flag 0x10).
     pub serial_consistency: Option<Consistency>,
