@@ -21,6 +21,7 @@ pub mod frame;
 pub mod opcode;
 pub mod peek;
 pub mod reader;
+pub mod request;
 pub mod types;
 pub mod version;
 pub mod writer;
