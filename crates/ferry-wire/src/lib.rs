@@ -15,11 +15,13 @@
 //! assert_eq!(header.opcode, Opcode::Ready);
 //! ```
 
+pub mod compression;
 pub mod consistency;
 pub mod error;
 pub mod frame;
 pub mod opcode;
 pub mod reader;
+pub mod segment;
 pub mod types;
 pub mod version;
 pub mod writer;
