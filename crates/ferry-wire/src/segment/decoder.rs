@@ -143,8 +143,9 @@ impl SegmentDecoder {
                 DecodeErrorKind::Decompression(msg),
             )
         };
-        // `reserve` reclaims the previous allocation once every payload
-        // split off it has been dropped, so steady state allocates nothing.
+        // `resize` reserves, and `BytesMut::reserve` takes back the previous
+        // allocation once every payload split off it has been dropped, so a
+        // consumer that handles frames promptly causes no allocation here.
         self.inflated.clear();
         self.inflated.resize(len, 0);
         let written = lz4_flex::block::decompress_into(input, &mut self.inflated)
@@ -155,5 +156,46 @@ impl SegmentDecoder {
             )));
         }
         Ok(self.inflated.split().freeze())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::SegmentCodec;
+
+    #[test]
+    fn inflate_buffer_is_reused_once_payloads_are_dropped() {
+        let mut codec = SegmentCodec::lz4();
+        let mut wire = BytesMut::new();
+        codec.encode_segment(&[1u8; 4000], true, &mut wire).unwrap();
+        codec.encode_segment(&[2u8; 3000], true, &mut wire).unwrap();
+        let mut decoder = SegmentDecoder::lz4();
+        let first = decoder.decode(&mut wire).unwrap().unwrap();
+        let first_ptr = first.payload.as_ptr();
+        drop(first);
+        let second = decoder.decode(&mut wire).unwrap().unwrap();
+        assert_eq!(&second.payload[..], &[2u8; 3000][..]);
+        assert_eq!(second.payload.as_ptr(), first_ptr);
+    }
+
+    #[test]
+    fn payload_over_configured_limit_is_too_large() {
+        let mut wire = BytesMut::new();
+        SegmentCodec::uncompressed()
+            .encode_segment(&[0u8; 100], true, &mut wire)
+            .unwrap();
+        let e = SegmentDecoder::uncompressed()
+            .with_max_payload(99)
+            .decode(&mut wire)
+            .unwrap_err();
+        assert_eq!(e.field, "segment.length");
+        assert_eq!(
+            e.kind,
+            DecodeErrorKind::TooLarge {
+                length: 100,
+                max: 99
+            }
+        );
     }
 }
