@@ -15,6 +15,7 @@
 //! assert_eq!(header.opcode, Opcode::Ready);
 //! ```
 
+pub mod compression;
 pub mod consistency;
 pub mod error;
 pub mod frame;
@@ -22,6 +23,7 @@ pub mod opcode;
 pub mod peek;
 pub mod reader;
 pub mod request;
+pub mod segment;
 pub mod types;
 pub mod version;
 pub mod writer;

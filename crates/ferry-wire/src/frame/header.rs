@@ -157,6 +157,13 @@ impl FrameHeader {
 
     /// Appends the encoded header to `buf`.
     pub fn encode(&self, buf: &mut BytesMut) {
+        self.encode_to(buf);
+    }
+
+    /// Writes the encoded header into any [`BufMut`], e.g. a stack array
+    /// (`&mut [u8]`), so callers that assemble bytes piecemeal (v5 segments)
+    /// need no temporary allocation.
+    pub fn encode_to<B: BufMut>(&self, buf: &mut B) {
         buf.put_u8(if self.is_response {
             self.version.response_byte()
         } else {
