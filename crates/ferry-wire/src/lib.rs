@@ -20,6 +20,7 @@ pub mod error;
 pub mod frame;
 pub mod opcode;
 pub mod reader;
+pub mod response;
 pub mod types;
 pub mod version;
 pub mod writer;
