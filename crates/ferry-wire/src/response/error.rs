@@ -154,6 +154,13 @@ impl fmt::Display for ErrorCode {
 }
 
 /// The `<writeType>` of a write timeout or failure.
+///
+/// ```
+/// use ferry_wire::response::WriteType;
+/// assert_eq!(WriteType::from_name("CAS"), WriteType::Cas);
+/// assert!(WriteType::Cas.is_cas());
+/// assert_eq!(WriteType::from_name("NEW").as_str(), "NEW");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum WriteType {
     /// `SIMPLE`: a non-batched, non-counter write.
@@ -215,6 +222,13 @@ impl WriteType {
 
 /// Which replicas failed, in a read or write failure: a count in v4, a map
 /// from replica address to failure reason code in v5.
+///
+/// ```
+/// use ferry_wire::response::Failures;
+/// let reasons = Failures::Reasons(vec![("10.0.0.1".parse().unwrap(), 0x0001)]);
+/// assert_eq!(reasons.count(), 1);
+/// assert_eq!(Failures::Count(2).count(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Failures {
     /// v4 `<numfailures>`.
@@ -272,6 +286,13 @@ impl Failures {
 }
 
 /// The code of an ERROR and the payload that goes with it.
+///
+/// ```
+/// use ferry_wire::response::{ErrorCode, ErrorDetails};
+/// assert_eq!(ErrorDetails::Syntax.code(), ErrorCode::SYNTAX);
+/// let unknown = ErrorDetails::Other { code: ErrorCode(0x7001), payload: bytes::Bytes::new() };
+/// assert_eq!(unknown.code().0, 0x7001);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ErrorDetails {
     /// 0x0000.

@@ -22,6 +22,11 @@ pub mod event_type {
 }
 
 /// The change of a TOPOLOGY_CHANGE event.
+///
+/// ```
+/// use ferry_wire::response::TopologyChangeType;
+/// assert_eq!(TopologyChangeType::NewNode.as_str(), "NEW_NODE");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TopologyChangeType {
     /// `NEW_NODE`.
@@ -56,6 +61,11 @@ impl TopologyChangeType {
 }
 
 /// The change of a STATUS_CHANGE event.
+///
+/// ```
+/// use ferry_wire::response::StatusChangeType;
+/// assert_eq!(StatusChangeType::Down.as_str(), "DOWN");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum StatusChangeType {
     /// `UP`.

@@ -14,6 +14,11 @@ use crate::version::ProtocolVersion;
 use crate::writer::{put_string, put_string_list};
 
 /// What happened to the schema object (`<change_type>`).
+///
+/// ```
+/// use ferry_wire::response::SchemaChangeType;
+/// assert_eq!(SchemaChangeType::Dropped.as_str(), "DROPPED");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SchemaChangeType {
     /// `CREATED`.
@@ -48,6 +53,13 @@ impl SchemaChangeType {
 }
 
 /// Which schema object changed (`<target><options>`).
+///
+/// ```
+/// use ferry_wire::response::SchemaChangeTarget;
+/// let t = SchemaChangeTarget::Type { keyspace: "ks".into(), name: "address".into() };
+/// assert_eq!(t.target_name(), "TYPE");
+/// assert_eq!(t.keyspace(), Some("ks"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SchemaChangeTarget {
     /// `KEYSPACE`: the keyspace itself.
