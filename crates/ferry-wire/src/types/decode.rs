@@ -474,3 +474,308 @@ fn decode_udt(
     cur.finish(F)?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+
+    const V2: ProtocolVersion = ProtocolVersion::V2;
+    const V4: ProtocolVersion = ProtocolVersion::V4;
+
+    fn list(t: ColumnType) -> ColumnType {
+        ColumnType::List(Box::new(t))
+    }
+
+    /// Decodes `bytes`, checks the value, and checks it re-encodes to `bytes`.
+    fn check(ty: &ColumnType, version: ProtocolVersion, bytes: &[u8], expected: CqlValue) {
+        let cell = Bytes::copy_from_slice(bytes);
+        let value = CqlValue::decode(ty, &cell, version).unwrap();
+        assert_eq!(value, expected);
+        let mut buf = BytesMut::new();
+        value.encode(ty, &mut buf, version).unwrap();
+        assert_eq!(&buf[..], bytes);
+    }
+
+    fn err(ty: &ColumnType, version: ProtocolVersion, bytes: &[u8]) -> DecodeError {
+        CqlValue::decode(ty, &Bytes::copy_from_slice(bytes), version).unwrap_err()
+    }
+
+    #[test]
+    fn scalars_from_hand_written_bytes() {
+        use CqlValue as V;
+        check(&ColumnType::Int, V4, &[0xff, 0xff, 0xff, 0xfe], V::Int(-2));
+        check(
+            &ColumnType::Bigint,
+            V4,
+            &[0, 0, 0, 0, 0, 0, 1, 0],
+            V::Bigint(256),
+        );
+        check(
+            &ColumnType::Smallint,
+            V4,
+            &[0x80, 0x00],
+            V::Smallint(i16::MIN),
+        );
+        check(&ColumnType::Tinyint, V4, &[0x7f], V::Tinyint(127));
+        check(
+            &ColumnType::Double,
+            V4,
+            &[0x3f, 0xf0, 0, 0, 0, 0, 0, 0],
+            V::Double(1.0),
+        );
+        check(&ColumnType::Float, V4, &[0xc0, 0x00, 0, 0], V::Float(-2.0));
+        check(&ColumnType::Boolean, V4, &[0], V::Boolean(false));
+        check(&ColumnType::Date, V4, &[0x80, 0, 0, 0], V::Date(1 << 31));
+        check(&ColumnType::Time, V4, &[0, 0, 0, 0, 0, 0, 0, 5], V::Time(5));
+        check(
+            &ColumnType::Inet,
+            V4,
+            &[10, 0, 0, 1],
+            V::Inet([10, 0, 0, 1].into()),
+        );
+        // 12345 = 0x3039, scale 2: 123.45
+        check(
+            &ColumnType::Decimal,
+            V4,
+            &[0, 0, 0, 2, 0x30, 0x39],
+            V::Decimal(Decimal::new(Varint::from(12345i64), 2)),
+        );
+        // Zig-zag vints: 1 -> 2, 2 -> 4, 3 -> 6; -65 -> 129 = 0x80 0x81
+        // (two bytes: one leading 1 bit announces one extra byte); -1 -> 1.
+        check(
+            &ColumnType::Duration,
+            ProtocolVersion::V5,
+            &[2, 4, 6],
+            V::Duration(CqlDuration::new(1, 2, 3)),
+        );
+        check(
+            &ColumnType::Duration,
+            ProtocolVersion::V5,
+            &[0x80, 0x81, 0, 1],
+            V::Duration(CqlDuration::new(-65, 0, -1)),
+        );
+    }
+
+    #[test]
+    fn lenient_inputs_decode_to_canonical_values() {
+        // Any non-zero byte is true; a padded varint is the same number.
+        let t = CqlValue::decode(&ColumnType::Boolean, &Bytes::from_static(&[2]), V4).unwrap();
+        assert_eq!(t, CqlValue::Boolean(true));
+        let v = CqlValue::decode(&ColumnType::Varint, &Bytes::from_static(&[0, 0, 1]), V4);
+        assert_eq!(v.unwrap(), CqlValue::Varint(Varint::from(1i32)));
+    }
+
+    #[test]
+    fn empty_values_are_not_empty_strings() {
+        check(&ColumnType::Int, V4, &[], CqlValue::Empty);
+        check(&ColumnType::Uuid, V4, &[], CqlValue::Empty);
+        check(&ColumnType::Text, V4, &[], CqlValue::Text(CqlText::new()));
+        check(&ColumnType::Blob, V4, &[], CqlValue::Blob(Bytes::new()));
+        check(
+            &ColumnType::Tuple(vec![ColumnType::Int]),
+            V4,
+            &[],
+            CqlValue::Tuple(vec![]),
+        );
+    }
+
+    #[test]
+    fn collections_v4_and_v2() {
+        let ints = CqlValue::List(vec![Some(CqlValue::Int(1)), Some(CqlValue::Int(2))]);
+        check(
+            &list(ColumnType::Int),
+            V4,
+            &[0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 2],
+            ints.clone(),
+        );
+        check(
+            &list(ColumnType::Int),
+            V2,
+            &[0, 2, 0, 4, 0, 0, 0, 1, 0, 4, 0, 0, 0, 2],
+            ints,
+        );
+        check(
+            &list(ColumnType::Int),
+            V4,
+            &[0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff],
+            CqlValue::List(vec![None]),
+        );
+    }
+
+    #[test]
+    fn v2_nested_collections_use_v3_layout() {
+        // map<text, list<int>> {'a': [7]} in v2: outer [short]s, inner [int]s.
+        let ty = ColumnType::Map(
+            Box::new(ColumnType::Varchar),
+            Box::new(list(ColumnType::Int)),
+        );
+        let value = CqlValue::Map(vec![(
+            Some("a".into()),
+            Some(CqlValue::List(vec![Some(CqlValue::Int(7))])),
+        )]);
+        check(
+            &ty,
+            V2,
+            &[0, 1, 0, 1, b'a', 0, 12, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 7],
+            value,
+        );
+    }
+
+    #[test]
+    fn tuples_and_udts_may_stop_early() {
+        let tuple = ColumnType::Tuple(vec![ColumnType::Int, ColumnType::Varchar]);
+        check(
+            &tuple,
+            V4,
+            &[0, 0, 0, 4, 0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff],
+            CqlValue::Tuple(vec![Some(CqlValue::Int(1)), None]),
+        );
+        let udt = ColumnType::Udt {
+            keyspace: "ks".into(),
+            name: "t".into(),
+            fields: vec![
+                ("a".into(), ColumnType::Int),
+                ("b".into(), ColumnType::Varchar),
+            ],
+        };
+        // Only field `a` present: distinct from `b` being null.
+        let short = CqlValue::Udt(vec![("a".into(), Some(CqlValue::Int(42)))]);
+        check(&udt, V4, &[0, 0, 0, 4, 0, 0, 0, 42], short.clone());
+        let with_null = CqlValue::Udt(vec![
+            ("a".into(), Some(CqlValue::Int(42))),
+            ("b".into(), None),
+        ]);
+        assert_ne!(short, with_null);
+        check(
+            &udt,
+            V4,
+            &[0, 0, 0, 4, 0, 0, 0, 42, 0xff, 0xff, 0xff, 0xff],
+            with_null,
+        );
+    }
+
+    #[test]
+    fn wrong_sizes_name_field_and_offset() {
+        let e = err(&ColumnType::Int, V4, &[0, 0, 1]);
+        assert_eq!((e.field, e.offset), ("value.int", 0));
+        assert!(e.to_string().contains("expected 4 byte(s), got 3"), "{e}");
+        assert_eq!(err(&ColumnType::Uuid, V4, &[0; 15]).field, "value.uuid");
+        assert_eq!(err(&ColumnType::Inet, V4, &[0; 5]).field, "value.inet");
+        assert_eq!(
+            err(&ColumnType::Boolean, V4, &[0; 2]).field,
+            "value.boolean"
+        );
+        let e = err(&ColumnType::Time, V4, &86_400_000_000_000i64.to_be_bytes());
+        assert_eq!(e.field, "value.time");
+        assert_eq!(
+            err(&ColumnType::Decimal, V4, &[0, 0, 0, 1]).field,
+            "value.decimal.unscaled"
+        );
+    }
+
+    #[test]
+    fn bad_text_points_at_the_byte() {
+        let e = err(&ColumnType::Varchar, V4, b"ab\xffc");
+        assert_eq!((e.kind, e.offset), (DecodeErrorKind::InvalidUtf8, 2));
+        let e = err(&ColumnType::Ascii, V4, "abé".as_bytes());
+        assert_eq!((e.field, e.offset), ("value.ascii", 2));
+    }
+
+    #[test]
+    fn nested_errors_point_into_the_cell() {
+        // list<int> whose second element is 3 bytes long: its data starts at 16.
+        let bytes = [0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 2];
+        let e = err(&list(ColumnType::Int), V4, &bytes);
+        assert_eq!((e.field, e.offset), ("value.int", 16));
+        // An element length running past the end.
+        let e = err(&list(ColumnType::Int), V4, &[0, 0, 0, 1, 0, 0, 0, 9, 1]);
+        assert_eq!(e.kind, DecodeErrorKind::Truncated { needed: 8 });
+        assert_eq!(e.offset, 8);
+    }
+
+    #[test]
+    fn framing_errors() {
+        let l = list(ColumnType::Int);
+        let e = err(&l, V4, &[0xff, 0xff, 0xff, 0xfe]);
+        assert_eq!(e.kind, DecodeErrorKind::NegativeLength(-2));
+        let e = err(&l, V4, &[0, 0, 0, 1, 0xff, 0xff, 0xff, 0xfe]);
+        assert_eq!((e.kind, e.offset), (DecodeErrorKind::NegativeLength(-2), 4));
+        let e = err(&l, V4, &[0, 0, 0, 0, 7]);
+        assert_eq!((e.kind, e.offset), (DecodeErrorKind::TrailingBytes(1), 4));
+        // More tuple elements than the type has.
+        let e = err(
+            &ColumnType::Tuple(vec![ColumnType::Int]),
+            V4,
+            &[0, 0, 0, 0, 0, 0, 0, 0],
+        );
+        assert_eq!(e.kind, DecodeErrorKind::TrailingBytes(4));
+        // A hostile count does not allocate: it fails on the first element.
+        let e = err(&l, V4, &[0x7f, 0xff, 0xff, 0xff]);
+        assert!(matches!(e.kind, DecodeErrorKind::Truncated { .. }));
+    }
+
+    #[test]
+    fn duration_rules() {
+        // months 1, days -1 (zig-zag 1), nanos 0: mixed signs.
+        assert_eq!(
+            err(&ColumnType::Duration, V4, &[2, 1, 0]).field,
+            "value.duration"
+        );
+        // months = 2^31 does not fit an i32: zig-zag 2^32 = 0xf0 + 4 bytes.
+        let e = err(&ColumnType::Duration, V4, &[0xf1, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(e.field, "value.duration.months");
+        assert_eq!(
+            err(&ColumnType::Duration, V4, &[2, 4]).field,
+            "value.duration.nanoseconds"
+        );
+        assert!(matches!(
+            err(&ColumnType::Duration, V4, &[2, 4, 6, 0]).kind,
+            DecodeErrorKind::TrailingBytes(1)
+        ));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let mut ty = ColumnType::Int;
+        let mut bytes = vec![0, 0, 0, 0];
+        for _ in 0..MAX_TYPE_DEPTH + 5 {
+            ty = list(ty);
+            let mut outer = vec![0, 0, 0, 1];
+            outer.extend_from_slice(&(bytes.len() as i32).to_be_bytes());
+            outer.extend_from_slice(&bytes);
+            bytes = outer;
+        }
+        let e = err(&list(ty), V4, &bytes);
+        assert!(e.to_string().contains("nested deeper"), "{e}");
+    }
+
+    #[test]
+    fn strings_and_blobs_are_not_copied() {
+        let cell = Bytes::from_static(b"\x00\x00\x00\x01\x00\x00\x00\x03abc");
+        let range = cell.as_ptr() as usize..cell.as_ptr() as usize + cell.len();
+        let v = CqlValue::decode(&list(ColumnType::Varchar), &cell, V4).unwrap();
+        let CqlValue::List(items) = v else {
+            panic!("not a list")
+        };
+        let Some(Some(CqlValue::Text(t))) = items.first() else {
+            panic!("no text")
+        };
+        assert!(range.contains(&(t.as_ptr() as usize)));
+        let blob = Bytes::from(vec![1u8, 2, 3]);
+        let CqlValue::Blob(b) = CqlValue::decode(&ColumnType::Blob, &blob, V4).unwrap() else {
+            panic!("not a blob")
+        };
+        assert_eq!(b.as_ptr(), blob.as_ptr());
+    }
+
+    #[test]
+    fn decode_cell_keeps_null() {
+        let cell = Bytes::from_static(&[0, 0, 0, 9]);
+        assert_eq!(
+            decode_cell(&ColumnType::Int, Some(&cell), V4).unwrap(),
+            Some(CqlValue::Int(9))
+        );
+        assert_eq!(decode_cell(&ColumnType::Int, None, V4).unwrap(), None);
+    }
+}

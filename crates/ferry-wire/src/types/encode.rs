@@ -377,3 +377,145 @@ fn encode_as(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{CqlDuration, CqlText};
+
+    const V4: ProtocolVersion = ProtocolVersion::V4;
+
+    fn encode(v: &CqlValue, ty: &ColumnType, version: ProtocolVersion) -> EncodeResult<Vec<u8>> {
+        let mut buf = BytesMut::new();
+        v.encode(ty, &mut buf, version).map(|()| buf.to_vec())
+    }
+
+    fn udt_type() -> ColumnType {
+        ColumnType::Udt {
+            keyspace: "ks".into(),
+            name: "addr".into(),
+            fields: vec![
+                ("street".into(), ColumnType::Varchar),
+                ("no".into(), ColumnType::Int),
+            ],
+        }
+    }
+
+    #[test]
+    fn mismatches_are_reported_with_both_sides() {
+        let err = encode(&CqlValue::Int(1), &ColumnType::Bigint, V4).unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::TypeMismatch {
+                value: "int".into(),
+                cql_type: "bigint".into()
+            }
+        );
+        let set_type = ColumnType::Set(Box::new(ColumnType::Int));
+        assert!(matches!(
+            encode(&CqlValue::List(vec![]), &set_type, V4),
+            Err(EncodeError::TypeMismatch { .. })
+        ));
+        // A nested mismatch is found too.
+        let list = CqlValue::List(vec![Some(CqlValue::Bigint(1))]);
+        let err = encode(&list, &ColumnType::List(Box::new(ColumnType::Int)), V4).unwrap_err();
+        assert!(matches!(err, EncodeError::TypeMismatch { ref cql_type, .. } if cql_type == "int"));
+        assert!(matches!(
+            encode(&CqlValue::Uuid([0; 16]), &ColumnType::Timeuuid, V4),
+            Err(EncodeError::TypeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn udt_fields_must_follow_the_type() {
+        let ok = CqlValue::Udt(vec![("street".into(), Some("Main".into()))]);
+        assert_eq!(
+            encode(&ok, &udt_type(), V4).unwrap(),
+            [0, 0, 0, 4, b'M', b'a', b'i', b'n']
+        );
+        let wrong = CqlValue::Udt(vec![("no".into(), Some(CqlValue::Int(1)))]);
+        assert!(matches!(
+            encode(&wrong, &udt_type(), V4),
+            Err(EncodeError::TypeMismatch { .. })
+        ));
+        let too_many = CqlValue::Tuple(vec![None, None]);
+        assert!(matches!(
+            encode(&too_many, &ColumnType::Tuple(vec![ColumnType::Int]), V4),
+            Err(EncodeError::TypeMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn string_family_coerces_within_ascii() {
+        let ascii = CqlValue::Ascii(CqlText::from("hi"));
+        assert_eq!(encode(&ascii, &ColumnType::Varchar, V4).unwrap(), b"hi");
+        let text = CqlValue::Text(CqlText::from("hi"));
+        assert_eq!(encode(&text, &ColumnType::Ascii, V4).unwrap(), b"hi");
+        let accented = CqlValue::Text(CqlText::from("hé"));
+        assert!(matches!(
+            encode(&accented, &ColumnType::Ascii, V4),
+            Err(EncodeError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn values_the_type_forbids() {
+        assert!(matches!(
+            encode(&CqlValue::Time(-1), &ColumnType::Time, V4),
+            Err(EncodeError::Invalid(_))
+        ));
+        let mixed = CqlValue::Duration(CqlDuration::new(1, -1, 0));
+        assert!(matches!(
+            encode(&mixed, &ColumnType::Duration, ProtocolVersion::V5),
+            Err(EncodeError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn version_gates() {
+        let ty = ColumnType::List(Box::new(ColumnType::Tinyint));
+        let err = encode(&CqlValue::List(vec![]), &ty, ProtocolVersion::V3).unwrap_err();
+        assert_eq!(
+            err,
+            EncodeError::UnsupportedInVersion {
+                what: "tinyint",
+                version: 3
+            }
+        );
+        let nulls = CqlValue::List(vec![None]);
+        let ints = ColumnType::List(Box::new(ColumnType::Int));
+        assert!(matches!(
+            encode(&nulls, &ints, ProtocolVersion::V2),
+            Err(EncodeError::UnsupportedInVersion { version: 2, .. })
+        ));
+        assert_eq!(
+            encode(&nulls, &ints, ProtocolVersion::V3).unwrap(),
+            [0, 0, 0, 1, 0xff, 0xff, 0xff, 0xff]
+        );
+    }
+
+    #[test]
+    fn v2_element_over_64k_is_too_long() {
+        let big = CqlValue::Blob(bytes::Bytes::from(vec![0u8; 70_000]));
+        let ty = ColumnType::List(Box::new(ColumnType::Blob));
+        let err = encode(&CqlValue::List(vec![Some(big)]), &ty, ProtocolVersion::V2).unwrap_err();
+        assert!(matches!(err, EncodeError::TooLong { length: 70_000, .. }));
+    }
+
+    #[test]
+    fn failed_encodes_leave_the_buffer_alone() {
+        let mut buf = BytesMut::from(&b"keep"[..]);
+        let list = CqlValue::List(vec![Some(CqlValue::Int(1)), Some(CqlValue::Bigint(2))]);
+        let ty = ColumnType::List(Box::new(ColumnType::Int));
+        assert!(list.encode_value(&ty, &mut buf, V4).is_err());
+        assert_eq!(&buf[..], b"keep");
+    }
+
+    #[test]
+    fn value_and_cell_helpers_write_lengths() {
+        let mut buf = BytesMut::new();
+        encode_cell(Some(&CqlValue::Empty), &ColumnType::Int, &mut buf, V4).unwrap();
+        encode_cell(Some(&CqlValue::Int(7)), &ColumnType::Int, &mut buf, V4).unwrap();
+        assert_eq!(&buf[..], &[0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 7]);
+    }
+}

@@ -353,3 +353,142 @@ fn write_identifier(out: &mut String, name: &str) {
         out.push('"');
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::{CqlDuration, CqlText, Decimal, Varint};
+    use bytes::Bytes;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+
+    fn lit(v: CqlValue) -> String {
+        v.cql_literal()
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(lit("it's".into()), "'it''s'");
+        assert_eq!(lit(CqlValue::Ascii(CqlText::from("''"))), "''''''");
+        assert_eq!(
+            lit(CqlValue::Blob(Bytes::from_static(&[0xca, 0xfe, 0x01]))),
+            "0xcafe01"
+        );
+        assert_eq!(lit(CqlValue::Blob(Bytes::new())), "0x");
+        assert_eq!(lit(CqlValue::Boolean(false)), "false");
+        assert_eq!(lit(CqlValue::Int(-7)), "-7");
+        assert_eq!(lit(CqlValue::Tinyint(-128)), "-128");
+        assert_eq!(lit(CqlValue::Counter(i64::MIN)), "-9223372036854775808");
+        assert_eq!(lit(CqlValue::Timestamp(1_700_000_000_123)), "1700000000123");
+        assert_eq!(lit(CqlValue::Varint(Varint::from(-1i32))), "-1");
+        assert_eq!(
+            lit(CqlValue::Decimal(Decimal::new(Varint::from(-5i32), 3))),
+            "-0.005"
+        );
+        let uuid = [
+            0x55, 0x0e, 0x84, 0x00, 0xe2, 0x9b, 0x41, 0xd4, 0xa7, 0x16, 0x44, 0x66, 0x55, 0x44,
+            0x00, 0x00,
+        ];
+        assert_eq!(
+            lit(CqlValue::Uuid(uuid)),
+            "550e8400-e29b-41d4-a716-446655440000"
+        );
+        assert_eq!(
+            lit(CqlValue::Timeuuid(uuid)),
+            "550e8400-e29b-41d4-a716-446655440000"
+        );
+        assert_eq!(
+            lit(CqlValue::Duration(CqlDuration::new(1, 2, 3))),
+            "1mo2d3ns"
+        );
+        assert_eq!(lit(CqlValue::Date(1 << 31)), "'1970-01-01'");
+        assert_eq!(lit(CqlValue::Date(0)), "'0'");
+        assert_eq!(
+            lit(CqlValue::Time(3_723_000_000_004)),
+            "'01:02:03.000000004'"
+        );
+        assert_eq!(lit(CqlValue::Custom(Bytes::from_static(&[1]))), "0x01");
+    }
+
+    #[test]
+    fn floats() {
+        assert_eq!(lit(CqlValue::Double(0.1)), "0.1");
+        assert_eq!(lit(CqlValue::Double(1.0)), "1.0");
+        assert_eq!(lit(CqlValue::Double(-0.0)), "-0.0");
+        assert_eq!(lit(CqlValue::Double(1e300)), "1e300");
+        assert_eq!(lit(CqlValue::Double(2.5e-10)), "2.5e-10");
+        assert_eq!(lit(CqlValue::Double(f64::NAN)), "NaN");
+        assert_eq!(lit(CqlValue::Double(f64::INFINITY)), "Infinity");
+        assert_eq!(lit(CqlValue::Float(f32::NEG_INFINITY)), "-Infinity");
+        // The f32 nearest to 0.1 prints as 0.1, not 0.10000000149011612.
+        assert_eq!(lit(CqlValue::Float(0.1)), "0.1");
+        assert_eq!(lit(CqlValue::Float(16777216.0)), "16777216.0");
+    }
+
+    #[test]
+    fn inet() {
+        assert_eq!(
+            lit(CqlValue::Inet(Ipv4Addr::new(10, 0, 0, 1).into())),
+            "'10.0.0.1'"
+        );
+        assert_eq!(lit(CqlValue::Inet(Ipv6Addr::LOCALHOST.into())), "'::1'");
+        let mapped = Ipv4Addr::new(10, 0, 0, 1).to_ipv6_mapped();
+        assert_eq!(
+            lit(CqlValue::Inet(mapped.into())),
+            "blobAsInet(0x00000000000000000000ffff0a000001)"
+        );
+    }
+
+    #[test]
+    fn collections_tuples_udts() {
+        let list = CqlValue::List(vec![Some(CqlValue::Int(1)), None, Some(CqlValue::Int(3))]);
+        assert_eq!(lit(list), "[1, null, 3]");
+        assert_eq!(
+            lit(CqlValue::Set(vec![Some("a".into()), Some("b".into())])),
+            "{'a', 'b'}"
+        );
+        assert_eq!(lit(CqlValue::Set(vec![])), "{}");
+        let map = CqlValue::Map(vec![
+            (Some(CqlValue::Int(1)), Some("x".into())),
+            (Some(CqlValue::Int(2)), None),
+        ]);
+        assert_eq!(lit(map), "{1: 'x', 2: null}");
+        let tuple = CqlValue::Tuple(vec![Some(CqlValue::Int(1)), None, Some("z".into())]);
+        assert_eq!(lit(tuple), "(1, null, 'z')");
+        let udt = CqlValue::Udt(vec![
+            ("street".into(), Some("Main".into())),
+            ("Zip".into(), Some(CqlValue::Int(1))),
+            ("select".into(), None),
+            ("a\"b".into(), Some(CqlValue::Boolean(true))),
+            (
+                "no_2".into(),
+                Some(CqlValue::List(vec![Some(CqlValue::Tuple(vec![]))])),
+            ),
+        ]);
+        assert_eq!(
+            lit(udt),
+            r#"{street: 'Main', "Zip": 1, "select": null, "a""b": true, no_2: [()]}"#
+        );
+    }
+
+    #[test]
+    fn empty_values() {
+        assert_eq!(lit(CqlValue::Empty), "0x");
+        assert_eq!(
+            CqlValue::Empty.cql_literal_typed(&ColumnType::Timestamp),
+            "blobAsTimestamp(0x)"
+        );
+        let ty = ColumnType::Map(Box::new(ColumnType::Int), Box::new(ColumnType::Uuid));
+        let map = CqlValue::Map(vec![(Some(CqlValue::Empty), Some(CqlValue::Empty))]);
+        assert_eq!(
+            map.cql_literal_typed(&ty),
+            "{blobAsInt(0x): blobAsUuid(0x)}"
+        );
+        let udt = ColumnType::Udt {
+            keyspace: "ks".into(),
+            name: "t".into(),
+            fields: vec![("d".into(), ColumnType::Decimal)],
+        };
+        let v = CqlValue::Udt(vec![("d".into(), Some(CqlValue::Empty))]);
+        assert_eq!(v.cql_literal_typed(&udt), "{d: blobAsDecimal(0x)}");
+    }
+}
