@@ -327,3 +327,244 @@ proptest! {
         }
     }
 }
+
+/// Cross-check against an independent implementation: what we encode,
+/// scylla-cql must decode to the same value (protocol v4 layout).
+mod scylla_oracle {
+    use std::borrow::Cow;
+    use std::sync::Arc;
+
+    use super::*;
+    use scylla_cql::deserialize::value::DeserializeValue;
+    use scylla_cql::deserialize::FrameSlice;
+    use scylla_cql::frame::response::result::{
+        CollectionType, ColumnType as SType, NativeType as N, UserDefinedType,
+    };
+    use scylla_cql::value::CqlValue as SValue;
+
+    fn contains_custom(ty: &ColumnType) -> bool {
+        match ty {
+            ColumnType::Custom(_) => true,
+            ColumnType::List(t) | ColumnType::Set(t) => contains_custom(t),
+            ColumnType::Map(k, v) => contains_custom(k) || contains_custom(v),
+            ColumnType::Tuple(ts) => ts.iter().any(contains_custom),
+            ColumnType::Udt { fields, .. } => fields.iter().any(|(_, t)| contains_custom(t)),
+            _ => false,
+        }
+    }
+
+    fn to_scylla_type(ty: &ColumnType) -> SType<'static> {
+        let native = |n| SType::Native(n);
+        let coll = |typ| SType::Collection { frozen: true, typ };
+        match ty {
+            ColumnType::Ascii => native(N::Ascii),
+            ColumnType::Bigint => native(N::BigInt),
+            ColumnType::Blob => native(N::Blob),
+            ColumnType::Boolean => native(N::Boolean),
+            ColumnType::Counter => native(N::Counter),
+            ColumnType::Decimal => native(N::Decimal),
+            ColumnType::Double => native(N::Double),
+            ColumnType::Float => native(N::Float),
+            ColumnType::Int => native(N::Int),
+            ColumnType::Text | ColumnType::Varchar => native(N::Text),
+            ColumnType::Timestamp => native(N::Timestamp),
+            ColumnType::Uuid => native(N::Uuid),
+            ColumnType::Varint => native(N::Varint),
+            ColumnType::Timeuuid => native(N::Timeuuid),
+            ColumnType::Inet => native(N::Inet),
+            ColumnType::Date => native(N::Date),
+            ColumnType::Time => native(N::Time),
+            ColumnType::Smallint => native(N::SmallInt),
+            ColumnType::Tinyint => native(N::TinyInt),
+            ColumnType::Duration => native(N::Duration),
+            ColumnType::List(t) => coll(CollectionType::List(Box::new(to_scylla_type(t)))),
+            ColumnType::Set(t) => coll(CollectionType::Set(Box::new(to_scylla_type(t)))),
+            ColumnType::Map(k, v) => coll(CollectionType::Map(
+                Box::new(to_scylla_type(k)),
+                Box::new(to_scylla_type(v)),
+            )),
+            ColumnType::Tuple(ts) => SType::Tuple(ts.iter().map(to_scylla_type).collect()),
+            ColumnType::Udt {
+                keyspace,
+                name,
+                fields,
+            } => SType::UserDefinedType {
+                frozen: true,
+                definition: Arc::new(UserDefinedType {
+                    name: Cow::Owned(name.clone()),
+                    keyspace: Cow::Owned(keyspace.clone()),
+                    field_types: fields
+                        .iter()
+                        .map(|(n, t)| (Cow::Owned(n.clone()), to_scylla_type(t)))
+                        .collect(),
+                }),
+            },
+            ColumnType::Custom(_) => unreachable!("filtered out"),
+        }
+    }
+
+    fn from_scylla(v: SValue) -> CqlValue {
+        let opt = |v: Option<SValue>| v.map(from_scylla);
+        match v {
+            SValue::Empty => CqlValue::Empty,
+            SValue::Ascii(s) => CqlValue::Ascii(s.into()),
+            SValue::Text(s) => CqlValue::Text(s.into()),
+            SValue::Boolean(b) => CqlValue::Boolean(b),
+            SValue::Blob(b) => CqlValue::Blob(b.into()),
+            SValue::Counter(c) => CqlValue::Counter(c.0),
+            SValue::Decimal(d) => {
+                let (raw, scale) = d.as_signed_be_bytes_slice_and_exponent();
+                CqlValue::Decimal(Decimal::new(
+                    Varint::from_signed_slice_be(raw).expect("non-empty"),
+                    scale,
+                ))
+            }
+            SValue::Date(d) => CqlValue::Date(d.0),
+            SValue::Double(d) => CqlValue::Double(d),
+            SValue::Float(f) => CqlValue::Float(f),
+            SValue::Duration(d) => {
+                CqlValue::Duration(CqlDuration::new(d.months, d.days, d.nanoseconds))
+            }
+            SValue::Int(i) => CqlValue::Int(i),
+            SValue::BigInt(i) => CqlValue::Bigint(i),
+            SValue::SmallInt(i) => CqlValue::Smallint(i),
+            SValue::TinyInt(i) => CqlValue::Tinyint(i),
+            SValue::Timestamp(t) => CqlValue::Timestamp(t.0),
+            SValue::Time(t) => CqlValue::Time(t.0),
+            SValue::Inet(ip) => CqlValue::Inet(ip),
+            SValue::Uuid(u) => CqlValue::Uuid(*u.as_bytes()),
+            SValue::Timeuuid(u) => CqlValue::Timeuuid(*u.as_bytes()),
+            SValue::Varint(v) => CqlValue::Varint(
+                Varint::from_signed_slice_be(v.as_signed_bytes_be_slice()).expect("non-empty"),
+            ),
+            SValue::List(items) => {
+                CqlValue::List(items.into_iter().map(|i| Some(from_scylla(i))).collect())
+            }
+            SValue::Set(items) => {
+                CqlValue::Set(items.into_iter().map(|i| Some(from_scylla(i))).collect())
+            }
+            SValue::Map(pairs) => CqlValue::Map(
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (Some(from_scylla(k)), Some(from_scylla(v))))
+                    .collect(),
+            ),
+            SValue::Tuple(items) => CqlValue::Tuple(items.into_iter().map(opt).collect()),
+            SValue::UserDefinedType { fields, .. } => {
+                CqlValue::Udt(fields.into_iter().map(|(n, v)| (n, opt(v))).collect())
+            }
+            other => panic!("unexpected scylla value {other:?}"),
+        }
+    }
+
+    /// Removes null collection elements (scylla's `CqlValue` cannot hold
+    /// them) at any depth.
+    fn without_collection_nulls(v: CqlValue) -> CqlValue {
+        let clean = |items: Vec<Option<CqlValue>>| {
+            items
+                .into_iter()
+                .flatten()
+                .map(|i| Some(without_collection_nulls(i)))
+                .collect()
+        };
+        let keep = |v: Option<CqlValue>| v.map(without_collection_nulls);
+        match v {
+            CqlValue::List(items) => CqlValue::List(clean(items)),
+            CqlValue::Set(items) => CqlValue::Set(clean(items)),
+            CqlValue::Map(pairs) => CqlValue::Map(
+                pairs
+                    .into_iter()
+                    .filter_map(|(k, v)| {
+                        Some((
+                            Some(without_collection_nulls(k?)),
+                            Some(without_collection_nulls(v?)),
+                        ))
+                    })
+                    .collect(),
+            ),
+            CqlValue::Tuple(items) => CqlValue::Tuple(items.into_iter().map(keep).collect()),
+            CqlValue::Udt(fields) => {
+                CqlValue::Udt(fields.into_iter().map(|(n, v)| (n, keep(v))).collect())
+            }
+            other => other,
+        }
+    }
+
+    /// How scylla reports what we keep apart: a tuple or UDT missing
+    /// trailing elements reads as padded with nulls, a zero-length one as
+    /// empty.
+    fn as_scylla_sees_it(v: &CqlValue, ty: &ColumnType) -> CqlValue {
+        match (v, ty) {
+            (CqlValue::Tuple(items), ColumnType::Tuple(_)) if items.is_empty() => CqlValue::Empty,
+            (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
+            (CqlValue::Tuple(items), ColumnType::Tuple(types)) => {
+                let mut out: Vec<_> = items
+                    .iter()
+                    .zip(types)
+                    .map(|(i, t)| i.as_ref().map(|i| as_scylla_sees_it(i, t)))
+                    .collect();
+                out.resize(types.len(), None);
+                CqlValue::Tuple(out)
+            }
+            (CqlValue::Udt(fields), ColumnType::Udt { fields: types, .. }) => {
+                let mut out: Vec<_> = fields
+                    .iter()
+                    .zip(types)
+                    .map(|((n, v), (_, t))| {
+                        (n.clone(), v.as_ref().map(|v| as_scylla_sees_it(v, t)))
+                    })
+                    .collect();
+                out.extend(
+                    types
+                        .iter()
+                        .skip(fields.len())
+                        .map(|(n, _)| (n.clone(), None)),
+                );
+                CqlValue::Udt(out)
+            }
+            (CqlValue::List(items), ColumnType::List(t)) => CqlValue::List(
+                items
+                    .iter()
+                    .map(|i| i.as_ref().map(|i| as_scylla_sees_it(i, t)))
+                    .collect(),
+            ),
+            (CqlValue::Set(items), ColumnType::Set(t)) => CqlValue::Set(
+                items
+                    .iter()
+                    .map(|i| i.as_ref().map(|i| as_scylla_sees_it(i, t)))
+                    .collect(),
+            ),
+            (CqlValue::Map(pairs), ColumnType::Map(kt, vt)) => CqlValue::Map(
+                pairs
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_ref().map(|k| as_scylla_sees_it(k, kt)),
+                            v.as_ref().map(|v| as_scylla_sees_it(v, vt)),
+                        )
+                    })
+                    .collect(),
+            ),
+            (other, _) => other.clone(),
+        }
+    }
+
+    fn arb_oracle_case() -> impl Strategy<Value = (ColumnType, CqlValue)> {
+        arb_type(ProtocolVersion::V5, 3)
+            .prop_filter("scylla-cql has no custom types", |t| !contains_custom(t))
+            .prop_flat_map(|ty| {
+                arb_value(&ty, true).prop_map(move |v| (ty.clone(), without_collection_nulls(v)))
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn scylla_cql_decodes_what_we_encode((ty, value) in arb_oracle_case()) {
+            let cell = encode(&value, &ty, ProtocolVersion::V5);
+            let sty = to_scylla_type(&ty);
+            let theirs = SValue::deserialize(&sty, Some(FrameSlice::new(&cell)))
+                .map_err(|e| TestCaseError::fail(format!("scylla-cql rejects {ty}: {e}")))?;
+            prop_assert_eq!(from_scylla(theirs), as_scylla_sees_it(&value, &ty));
+        }
+    }
+}
