@@ -31,6 +31,12 @@ use bytes::Bytes;
 pub struct Varint(Bytes);
 
 /// A [`Varint`] that does not fit the requested machine integer.
+///
+/// ```
+/// use ferry_wire::types::{Varint, VarintOverflow};
+/// let big = Varint::from(u64::MAX);
+/// assert_eq!(i64::try_from(&big), Err(VarintOverflow));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VarintOverflow;
 
