@@ -154,7 +154,7 @@ fn negotiation_message(address: &str, attempts: &[VersionAttempt]) -> String {
         .join(", ");
     let mut msg = format!(
         "no protocol version accepted by {address}; tried {tried}. Check that the server speaks \
-         CQL, or widen the allowed versions (ConnectionConfig::min_version / max_version)"
+         CQL, or widen the allowed versions (ConnectionConfig::with_min_version / with_max_version)"
     );
     let all_closed = !attempts.is_empty()
         && attempts

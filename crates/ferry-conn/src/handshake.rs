@@ -26,7 +26,8 @@ use crate::auth::AuthError;
 use crate::config::ConnectionConfig;
 use crate::connection::framing::{self, Framed, ReadError, SendError};
 use crate::connection::ResponseFrame;
-use crate::error::{ConnError, VersionAttempt};
+use crate::error::{ConnError, TlsError, VersionAttempt};
+use crate::tls;
 use crate::transport;
 
 /// Outcome text for a version the server answered by hanging up.
@@ -306,11 +307,7 @@ impl Handshake<'_> {
             Ok(Err(ReadError::Decode(e))) => {
                 if let (false, DecodeErrorKind::UnsupportedVersion(byte)) = (self.accepted, &e.kind)
                 {
-                    return Err(AttemptError::Rejected(Rejection {
-                        outcome: format!("server answered in unknown protocol version 0x{byte:02x}"),
-                        listed: Vec::new(),
-                        reply_version: None,
-                    }));
+                    return Err(self.unknown_first_byte(*byte));
                 }
                 return Err(ConnError::Decode(e).into());
             }
@@ -371,7 +368,44 @@ impl Handshake<'_> {
         }
     }
 
+    /// The first answer does not start with a CQL response version byte.
+    fn unknown_first_byte(&self, byte: u8) -> AttemptError {
+        let address = self.address();
+        let fatal = |message: String| AttemptError::Fatal(ConnError::Protocol { address, message });
+        match byte {
+            // TLS record types: alert, handshake, ...
+            0x14..=0x17 => fatal(format!(
+                "the server answered with a TLS record (first byte 0x{byte:02x}): it expects \
+                 TLS; configure it with ConnectionConfig::with_tls"
+            )),
+            b if b.is_ascii_alphabetic() => fatal(format!(
+                "the server answered with text starting with {:?}, not a CQL frame: is this the \
+                 CQL native transport port?",
+                char::from(b)
+            )),
+            // Perhaps a version older than any we speak: let the caller
+            // try a lower one.
+            _ => AttemptError::Rejected(Rejection {
+                outcome: format!("server answered in unknown protocol version 0x{byte:02x}"),
+                listed: Vec::new(),
+                reply_version: None,
+            }),
+        }
+    }
+
     fn io_failure(&self, e: std::io::Error) -> AttemptError {
+        if let Some(tls) = &self.config.tls {
+            let message = e.to_string();
+            if message.contains("alert") {
+                // The server rejected us after the TLS handshake, e.g. for
+                // a missing client certificate under TLS 1.3.
+                return AttemptError::Fatal(ConnError::Tls(TlsError::Handshake {
+                    address: self.address(),
+                    hint: tls::handshake_hint(&message, tls),
+                    message,
+                }));
+            }
+        }
         use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
         if matches!(
             e.kind(),
