@@ -272,9 +272,10 @@ where
         registered: registered.clone(),
     });
     tokio::spawn(session::write_loop(write_half, commands, outstanding.clone()));
-    Session::new(state, id, out, outstanding, version, registered)
+    Session::new(state.clone(), id, out, outstanding, version, registered)
         .read_loop(read_half)
         .await;
+    state.stats().disconnects += 1;
 }
 
 /// The running fake server; stops accepting and drops its connections

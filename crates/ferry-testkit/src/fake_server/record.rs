@@ -53,6 +53,8 @@ impl ReceivedRequest {
 pub struct Stats {
     /// Connections accepted (TCP; including ones that failed TLS).
     pub connections: usize,
+    /// Connections that have ended (either side closed them).
+    pub disconnects: usize,
     /// TLS handshakes that failed.
     pub tls_failures: usize,
     /// Most requests any one connection had unanswered at once.
