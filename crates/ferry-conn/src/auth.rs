@@ -161,7 +161,10 @@ impl Authenticator for PlainTextAuthenticator {
         Ok(self.token())
     }
 
-    fn evaluate_challenge(&mut self, _challenge: Option<&[u8]>) -> Result<Option<Bytes>, AuthError> {
+    fn evaluate_challenge(
+        &mut self,
+        _challenge: Option<&[u8]>,
+    ) -> Result<Option<Bytes>, AuthError> {
         // PLAIN has no challenges; some servers still send an empty one and
         // expect the credentials again.
         Ok(self.token())

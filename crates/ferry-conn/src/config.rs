@@ -82,14 +82,14 @@ impl VersionPolicy {
 /// use ferry_conn::ConnectionConfig;
 /// use ferry_wire::{compression::Compression, ProtocolVersion};
 /// let config = ConnectionConfig::new("127.0.0.1:9042")
-///     .with_credentials("cassandra", "cassandra")
+///     .with_credentials("admin", "hunter2")
 ///     .with_max_version(ProtocolVersion::V4)
 ///     .with_compression(Compression::Lz4)
 ///     .with_request_timeout(Duration::from_secs(5));
 /// assert_eq!(config.versions.highest(), ProtocolVersion::V4);
 /// assert!(config.validate().is_ok());
 /// // The password never shows up in logs.
-/// assert!(!format!("{config:?}").contains("cassandra\""));
+/// assert!(!format!("{config:?}").contains("hunter2"));
 /// ```
 #[derive(Clone)]
 pub struct ConnectionConfig {

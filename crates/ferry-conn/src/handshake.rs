@@ -195,7 +195,10 @@ async fn attempt(
     }
     startup = startup
         .with_option(startup_options::DRIVER_NAME, config.driver_name.clone())
-        .with_option(startup_options::DRIVER_VERSION, config.driver_version.clone());
+        .with_option(
+            startup_options::DRIVER_VERSION,
+            config.driver_version.clone(),
+        );
     let segments = version.uses_segments();
     if !segments {
         // Cassandra compresses READY itself once STARTUP asked for it.
@@ -243,7 +246,10 @@ fn choose_compression(
         let offered = supported
             .get(startup_options::COMPRESSION)
             .unwrap_or_default();
-        if !offered.iter().any(|o| o.eq_ignore_ascii_case(wanted.name())) {
+        if !offered
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(wanted.name()))
+        {
             tracing::warn!(
                 address = %config.address,
                 ?offered,
@@ -422,10 +428,7 @@ impl Handshake<'_> {
     fn unexpected(&self, request: &str, got: &Response) -> AttemptError {
         AttemptError::Fatal(ConnError::Protocol {
             address: self.address(),
-            message: format!(
-                "unexpected {} in answer to {request}",
-                got.opcode().name()
-            ),
+            message: format!("unexpected {} in answer to {request}", got.opcode().name()),
         })
     }
 

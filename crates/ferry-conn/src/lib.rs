@@ -32,10 +32,11 @@ mod handshake;
 mod tls;
 mod transport;
 
-pub use auth::{AuthError, AuthProvider, Authenticator, PlainTextAuthProvider, PlainTextAuthenticator};
+pub use auth::{
+    AuthError, AuthProvider, Authenticator, PlainTextAuthProvider, PlainTextAuthenticator,
+};
 pub use config::{
-    ConnectionConfig, VersionPolicy, DRIVER_NAME, DRIVER_VERSION, MAX_STREAM_IDS,
-    MAX_STREAM_IDS_V2,
+    ConnectionConfig, VersionPolicy, DRIVER_NAME, DRIVER_VERSION, MAX_STREAM_IDS, MAX_STREAM_IDS_V2,
 };
 pub use connection::{Connection, ResponseFrame};
 pub use error::{ConnError, TlsError, VersionAttempt};

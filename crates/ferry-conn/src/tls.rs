@@ -111,9 +111,10 @@ impl TlsOptions {
             .with_safe_default_protocol_versions()
             .map_err(|e| TlsError::Config(e.to_string()))?;
         let verifier: Arc<dyn ServerCertVerifier> = {
-            let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
-                .build()
-                .map_err(|e| TlsError::Config(e.to_string()))?;
+            let webpki =
+                WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
+                    .build()
+                    .map_err(|e| TlsError::Config(e.to_string()))?;
             if self.verify_hostname {
                 webpki
             } else {
@@ -132,13 +133,13 @@ impl TlsOptions {
             Some(files) => {
                 let chain = load_certs(&files.cert_file, "client certificate")?;
                 let key = load_key(&files.key_file)?;
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| TlsError::Config(format!(
+                builder.with_client_auth_cert(chain, key).map_err(|e| {
+                    TlsError::Config(format!(
                         "client certificate {} and key {} do not form a usable pair: {e}",
                         files.cert_file.display(),
                         files.key_file.display()
-                    )))?
+                    ))
+                })?
             }
         };
         Ok(Arc::new(config))
@@ -273,8 +274,7 @@ pub(crate) fn handshake_hint(message: &str, options: &TlsOptions) -> String {
             .to_owned()
     } else if message.contains("Expired") || message.contains("NotValidYet") {
         "; the server certificate is outside its validity period (check the clocks)".to_owned()
-    } else if message.contains("CertificateRequired") || message.contains("certificate required")
-    {
+    } else if message.contains("CertificateRequired") || message.contains("certificate required") {
         "; the server requires a client certificate: set TlsOptions::client_cert".to_owned()
     } else if message.contains("InvalidContentType") || message.contains("corrupt message") {
         "; the server does not seem to speak TLS on this port".to_owned()

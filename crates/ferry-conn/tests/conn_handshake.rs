@@ -54,8 +54,14 @@ async fn v4_handshake_and_query() {
     assert!(matches!(result, ResultResponse::Rows(_)));
     let ops: Vec<Opcode> = server.received().iter().map(|r| r.opcode).collect();
     assert_eq!(ops, [Opcode::Options, Opcode::Startup, Opcode::Query]);
-    assert_eq!(startup_option(&server, "DRIVER_NAME").as_deref(), Some("ferry"));
-    assert_eq!(startup_option(&server, "CQL_VERSION").as_deref(), Some("3.0.0"));
+    assert_eq!(
+        startup_option(&server, "DRIVER_NAME").as_deref(),
+        Some("ferry")
+    );
+    assert_eq!(
+        startup_option(&server, "CQL_VERSION").as_deref(),
+        Some("3.0.0")
+    );
     assert_eq!(startup_option(&server, "COMPRESSION"), None);
 }
 
@@ -83,7 +89,10 @@ async fn v5_handshake_with_lz4_segments() {
         .unwrap();
     assert_eq!(conn.protocol_version(), ProtocolVersion::V5);
     assert_eq!(conn.compression(), Some(Compression::Lz4));
-    assert_eq!(startup_option(&server, "COMPRESSION").as_deref(), Some("lz4"));
+    assert_eq!(
+        startup_option(&server, "COMPRESSION").as_deref(),
+        Some("lz4")
+    );
     let q = long_query();
     for _ in 0..3 {
         conn.query(&q, Consistency::One).await.unwrap();
@@ -123,10 +132,16 @@ async fn v4_body_compression_lz4_and_snappy() {
         .await
         .unwrap();
         assert_eq!(conn.compression(), Some(c));
-        assert_eq!(startup_option(&server, "COMPRESSION").as_deref(), Some(c.name()));
+        assert_eq!(
+            startup_option(&server, "COMPRESSION").as_deref(),
+            Some(c.name())
+        );
         let q = long_query();
         conn.query(&q, Consistency::One).await.unwrap();
-        assert_eq!(server.received().last().unwrap().query_text(), Some(q.as_str()));
+        assert_eq!(
+            server.received().last().unwrap().query_text(),
+            Some(q.as_str())
+        );
     }
 }
 
@@ -169,8 +184,16 @@ async fn negotiation_steps_down_to_v4_on_a_protocol_error() {
     let rejected = conn.rejected_versions();
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].version, ProtocolVersion::V5);
-    assert!(rejected[0].outcome.contains("PROTOCOL"), "{}", rejected[0].outcome);
-    assert_eq!(server.stats().connections, 2, "one connection per version tried");
+    assert!(
+        rejected[0].outcome.contains("PROTOCOL"),
+        "{}",
+        rejected[0].outcome
+    );
+    assert_eq!(
+        server.stats().connections,
+        2,
+        "one connection per version tried"
+    );
     conn.query("SELECT 1", Consistency::One).await.unwrap();
 }
 
@@ -187,7 +210,9 @@ async fn negotiation_reaches_v3_through_cassandra_2_1_server_errors() {
     let first = &conn.rejected_versions()[0];
     assert_eq!(first.version, ProtocolVersion::V5);
     assert!(
-        first.outcome.contains("Invalid or unsupported protocol version"),
+        first
+            .outcome
+            .contains("Invalid or unsupported protocol version"),
         "{}",
         first.outcome
     );
@@ -316,8 +341,14 @@ async fn auth_with_wrong_credentials_names_the_user() {
     let ConnError::Auth { message, .. } = &err else {
         panic!("expected an auth error, got {err}");
     };
-    assert!(message.contains("bad credentials for user \"bob\""), "{message}");
-    assert!(message.contains("check the username and password"), "{message}");
+    assert!(
+        message.contains("bad credentials for user \"bob\""),
+        "{message}"
+    );
+    assert!(
+        message.contains("check the username and password"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -381,7 +412,11 @@ async fn tls_with_the_wrong_ca_fails_and_says_so() {
         panic!("expected a TLS handshake error, got {err}");
     };
     assert!(hint.contains("not signed by a CA"), "{err}");
-    assert!(err.to_string().contains(&other.ca_cert.display().to_string()), "{err}");
+    assert!(
+        err.to_string()
+            .contains(&other.ca_cert.display().to_string()),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -409,7 +444,10 @@ async fn tls_with_the_wrong_hostname_fails_unless_verification_is_off() {
     let err = Connection::connect(&config(&server).with_tls(relaxed_wrong_ca))
         .await
         .unwrap_err();
-    assert!(matches!(err, ConnError::Tls(TlsError::Handshake { .. })), "{err}");
+    assert!(
+        matches!(err, ConnError::Tls(TlsError::Handshake { .. })),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -418,7 +456,10 @@ async fn tls_client_certificate() {
     let server = tls_server(&pki, true).await;
     let base = TlsOptions::new(&pki.ca_cert).with_server_name("localhost");
     let conn = Connection::connect(
-        &config(&server).with_tls(base.clone().with_client_cert(&pki.client_cert, &pki.client_key)),
+        &config(&server).with_tls(
+            base.clone()
+                .with_client_cert(&pki.client_cert, &pki.client_key),
+        ),
     )
     .await
     .unwrap();
@@ -442,7 +483,10 @@ async fn tls_file_errors_name_the_file() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, ConnError::Tls(TlsError::ReadFile { .. })), "{err}");
+    assert!(
+        matches!(err, ConnError::Tls(TlsError::ReadFile { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("ferry-no-such-ca.pem"), "{err}");
 
     let pki = TestPki::generate(&["localhost"]);
@@ -453,7 +497,10 @@ async fn tls_file_errors_name_the_file() {
     )
     .await
     .unwrap_err();
-    assert!(matches!(err, ConnError::Tls(TlsError::NoCertificates { .. })), "{err}");
+    assert!(
+        matches!(err, ConnError::Tls(TlsError::NoCertificates { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("not-a-cert.pem"), "{err}");
 
     // A certificate where the key should be.
@@ -462,7 +509,10 @@ async fn tls_file_errors_name_the_file() {
     ))
     .await
     .unwrap_err();
-    assert!(matches!(err, ConnError::Tls(TlsError::NoPrivateKey { .. })), "{err}");
+    assert!(
+        matches!(err, ConnError::Tls(TlsError::NoPrivateKey { .. })),
+        "{err}"
+    );
     assert!(err.to_string().contains("client.pem"), "{err}");
 }
 
@@ -476,5 +526,9 @@ async fn plain_client_against_a_tls_server_fails_with_a_hint() {
         panic!("expected a protocol error, got {err}");
     };
     assert!(message.contains("with_tls"), "{err}");
-    assert_eq!(server.stats().connections, 1, "no point retrying other versions");
+    assert_eq!(
+        server.stats().connections,
+        1,
+        "no point retrying other versions"
+    );
 }

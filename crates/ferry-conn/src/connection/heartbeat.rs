@@ -35,7 +35,10 @@ pub(crate) async fn run(
             return;
         };
         tracing::trace!(address = %s.address, "sending heartbeat");
-        match s.round_trip(Opcode::Options, FrameFlags::NONE, Bytes::new()).await {
+        match s
+            .round_trip(Opcode::Options, FrameFlags::NONE, Bytes::new())
+            .await
+        {
             Ok(frame) if frame.header.opcode == Opcode::Supported => {}
             Ok(frame) => {
                 s.close(CloseReason::HeartbeatFailed(format!(

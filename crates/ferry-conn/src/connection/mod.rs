@@ -22,7 +22,9 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use ferry_wire::compression::Compression;
 use ferry_wire::frame::{Frame, FrameFlags};
-use ferry_wire::request::{Batch, Execute, Options, Prepare, Query, QueryParameters, Register, Request};
+use ferry_wire::request::{
+    Batch, Execute, Options, Prepare, Query, QueryParameters, Register, Request,
+};
 use ferry_wire::response::{Event, Prepared, Response, ResultResponse, Supported};
 use ferry_wire::{Consistency, EncodeError, Opcode, ProtocolVersion};
 use tokio::sync::broadcast;
@@ -244,9 +246,7 @@ impl Connection {
         let request = request.into();
         let mut body = BytesMut::new();
         request.encode(&mut body, self.shared.version)?;
-        let frame = self
-            .send_raw(request.opcode(), body.freeze())
-            .await?;
+        let frame = self.send_raw(request.opcode(), body.freeze()).await?;
         let decoded = ResponseFrame::decode(frame)?;
         match decoded.response {
             Response::Error(e) => Err(ConnError::Server(e)),
@@ -342,10 +342,9 @@ impl Connection {
     pub async fn options(&self) -> Result<Supported, ConnError> {
         match self.send(Options).await?.response {
             Response::Supported(s) => Ok(s),
-            other => Err(self.protocol_error(format!(
-                "OPTIONS answered with {}",
-                other.opcode().name()
-            ))),
+            other => {
+                Err(self.protocol_error(format!("OPTIONS answered with {}", other.opcode().name())))
+            }
         }
     }
 
@@ -353,7 +352,10 @@ impl Connection {
     /// and returns a receiver of them. Each call returns a new receiver; a
     /// receiver that falls behind by more than `event_buffer` events skips
     /// the oldest (`RecvError::Lagged`).
-    pub async fn register<I, S>(&self, event_types: I) -> Result<broadcast::Receiver<Event>, ConnError>
+    pub async fn register<I, S>(
+        &self,
+        event_types: I,
+    ) -> Result<broadcast::Receiver<Event>, ConnError>
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -362,10 +364,10 @@ impl Connection {
         let events = self.shared.subscribe();
         match self.send(Register::new(event_types)).await?.response {
             Response::Ready(_) => Ok(events),
-            other => Err(self.protocol_error(format!(
-                "REGISTER answered with {}",
-                other.opcode().name()
-            ))),
+            other => {
+                Err(self
+                    .protocol_error(format!("REGISTER answered with {}", other.opcode().name())))
+            }
         }
     }
 
@@ -375,7 +377,11 @@ impl Connection {
         self.shared.subscribe()
     }
 
-    fn expect_result(&self, response: Response, request: &str) -> Result<ResultResponse, ConnError> {
+    fn expect_result(
+        &self,
+        response: Response,
+        request: &str,
+    ) -> Result<ResultResponse, ConnError> {
         match response {
             Response::Result(r) => Ok(r),
             other => Err(self.protocol_error(format!(

@@ -159,7 +159,10 @@ mod tests {
         let (_b, _) = p.register(sender()).unwrap();
         assert!(p.orphan(a, sa));
         assert_eq!(p.orphans(), 1);
-        assert!(p.register(sender()).is_none(), "orphaned id must stay taken");
+        assert!(
+            p.register(sender()).is_none(),
+            "orphaned id must stay taken"
+        );
         assert!(matches!(p.arrive(a), Arrival::Orphaned));
         assert_eq!(p.orphans(), 0);
         assert_eq!(p.register(sender()).map(|(id, _)| id), Some(a));

@@ -249,7 +249,9 @@ impl Shared {
                 opcode = opcode.name(),
                 "server-initiated frame that is not an EVENT; ignored"
             ),
-            Err(e) => tracing::warn!(address = %self.address, error = %e, "malformed EVENT; ignored"),
+            Err(e) => {
+                tracing::warn!(address = %self.address, error = %e, "malformed EVENT; ignored")
+            }
         }
     }
 

@@ -39,7 +39,9 @@ pub(crate) async fn run(
         let encoded = writer.encode(&batch, &mut buf);
         batch.clear();
         if let Err(e) = encoded {
-            shared.close(CloseReason::Io(format!("cannot encode a request frame: {e}")));
+            shared.close(CloseReason::Io(format!(
+                "cannot encode a request frame: {e}"
+            )));
             break;
         }
         let written = tokio::select! {

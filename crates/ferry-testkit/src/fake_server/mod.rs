@@ -128,7 +128,11 @@ impl FakeServerBuilder {
 
     /// Answers STARTUP with AUTHENTICATE (`PasswordAuthenticator`) and
     /// accepts only these SASL PLAIN credentials.
-    pub fn require_password(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+    pub fn require_password(
+        mut self,
+        user: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
         self.config.credentials = Some((user.into(), password.into()));
         self
     }
@@ -271,7 +275,11 @@ where
         version: version.clone(),
         registered: registered.clone(),
     });
-    tokio::spawn(session::write_loop(write_half, commands, outstanding.clone()));
+    tokio::spawn(session::write_loop(
+        write_half,
+        commands,
+        outstanding.clone(),
+    ));
     Session::new(state.clone(), id, out, outstanding, version, registered)
         .read_loop(read_half)
         .await;
@@ -384,8 +392,7 @@ impl FakeServer {
                 continue;
             };
             if c.registered.load(Ordering::SeqCst)
-                && c
-                    .out
+                && c.out
                     .send(Out::Frame(session::response_frame(version, -1, &response)))
                     .is_ok()
             {

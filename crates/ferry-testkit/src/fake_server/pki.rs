@@ -77,8 +77,11 @@ impl TestPki {
             (cert.pem(), key.serialize_pem())
         };
         let names = server_names.iter().map(|s| (*s).to_owned()).collect();
-        let (server_pem, server_key_pem) =
-            leaf(names, ExtendedKeyUsagePurpose::ServerAuth, "ferry test server");
+        let (server_pem, server_key_pem) = leaf(
+            names,
+            ExtendedKeyUsagePurpose::ServerAuth,
+            "ferry test server",
+        );
         let (client_pem, client_key_pem) = leaf(
             vec!["client.ferry.test".into()],
             ExtendedKeyUsagePurpose::ClientAuth,

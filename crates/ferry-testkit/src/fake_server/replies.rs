@@ -53,19 +53,25 @@ pub(crate) fn result_for(request: &Request, version: ProtocolVersion) -> ResultR
                 None => ResultResponse::Void,
             }
         }
-        Request::Prepare(p) => ResultResponse::Prepared(Box::new(prepared(p.query.text(), version))),
+        Request::Prepare(p) => {
+            ResultResponse::Prepared(Box::new(prepared(p.query.text(), version)))
+        }
         _ => ResultResponse::Void,
     }
 }
 
 /// The keyspace of a `USE` statement, unquoted.
 fn use_target(text: &str) -> Option<String> {
-    let rest = text.strip_prefix("USE ").or_else(|| text.strip_prefix("use "))?;
+    let rest = text
+        .strip_prefix("USE ")
+        .or_else(|| text.strip_prefix("use "))?;
     let name = rest.trim().trim_end_matches(';').trim();
-    Some(match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
-        Some(quoted) => quoted.replace("\"\"", "\""),
-        None => name.to_ascii_lowercase(),
-    })
+    Some(
+        match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+            Some(quoted) => quoted.replace("\"\"", "\""),
+            None => name.to_ascii_lowercase(),
+        },
+    )
 }
 
 /// A Prepared result whose id is a hash of the query, so preparing the

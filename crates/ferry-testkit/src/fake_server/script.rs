@@ -137,7 +137,9 @@ impl Matcher {
             return false;
         }
         match &self.query_contains {
-            Some(text) => request.query_text().is_some_and(|q| q.contains(text.as_str())),
+            Some(text) => request
+                .query_text()
+                .is_some_and(|q| q.contains(text.as_str())),
             None => true,
         }
     }

@@ -120,13 +120,15 @@ pub(crate) async fn write_loop<S>(
                 false
             }
         };
-        if !buf.is_empty() {
-            if stream.write_all(&buf).await.is_err() || stream.flush().await.is_err() {
-                break;
-            }
-        }
+        // Before writing: once the answer is out, the client may reuse the
+        // id at once, and the reader must not mistake that for a reuse.
         if let Some(stream_id) = answered.filter(|s| *s >= 0) {
             lock(&outstanding).remove(&stream_id);
+        }
+        if !buf.is_empty()
+            && (stream.write_all(&buf).await.is_err() || stream.flush().await.is_err())
+        {
+            break;
         }
         if close {
             break;
@@ -229,8 +231,7 @@ impl Session {
     /// A frame we cannot decode. An unknown version on the first frame is
     /// a version probe and gets the configured rejection.
     fn malformed(&self, buf: &[u8], kind: DecodeErrorKind) {
-        if let (None, Some((byte, stream))) =
-            (self.version.get(), peek_stream_for_unsupported(buf))
+        if let (None, Some((byte, stream))) = (self.version.get(), peek_stream_for_unsupported(buf))
         {
             self.reject_version(byte & 0x7f, stream);
             return;
@@ -393,7 +394,10 @@ impl Session {
             let (codec, decoder) = if lz4 {
                 (SegmentCodec::lz4(), SegmentFrameDecoder::lz4())
             } else {
-                (SegmentCodec::uncompressed(), SegmentFrameDecoder::uncompressed())
+                (
+                    SegmentCodec::uncompressed(),
+                    SegmentFrameDecoder::uncompressed(),
+                )
             };
             outs.push(Out::Framing(WriteFraming::Segments(Box::new(codec))));
             self.next_reader = Some(ReadFraming::Segments(Box::new(decoder)));
@@ -414,10 +418,7 @@ impl Session {
     fn default_response(&mut self, received: &ReceivedRequest) -> Response {
         let config = &self.state.config;
         let Some(request) = &received.request else {
-            return protocol_error(format!(
-                "cannot decode {} request",
-                received.opcode.name()
-            ));
+            return protocol_error(format!("cannot decode {} request", received.opcode.name()));
         };
         if !self.started && !matches!(request, Request::Options(_) | Request::Startup(_)) {
             return protocol_error(format!(
