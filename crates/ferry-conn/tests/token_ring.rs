@@ -132,7 +132,7 @@ fn distinct_in_order(ids: impl IntoIterator<Item = u32>) -> Vec<u32> {
     out
 }
 
-fn node<'a>(ring: &'a TokenRing<u32>, id: u32) -> &'a RingNode<u32> {
+fn node(ring: &TokenRing<u32>, id: u32) -> &RingNode<u32> {
     ring.nodes().iter().find(|n| n.id == id).unwrap()
 }
 
