@@ -53,6 +53,19 @@ pub struct TokenRange {
 /// A lower bound equal to the minimum token excludes no key: no non-empty key
 /// hashes to it (Murmur3 moves a hash of `i64::MIN` to `i64::MAX`; MD5 values
 /// are never `-1`), and Cassandra refuses empty partition keys.
+///
+/// ```
+/// use ferry_conn::token::{Partitioner, Token, TokenRange};
+///
+/// let p = Partitioner::Random;
+/// let first_range = TokenRange::new(p.min_token(), Token::random(1000)?)?;
+/// let [bounds] = first_range.cql_bounds()[..] else { unreachable!() };
+/// assert_eq!(bounds.lower_exclusive.to_string(), "-1");
+/// assert_eq!(bounds.to_cql(r#""id""#), r#"token("id") > -1 AND token("id") <= 1000"#);
+/// // Binding instead of inlining: the varint bytes of each bound.
+/// assert_eq!(bounds.upper_inclusive.to_cql_bytes(), [0x03, 0xe8]);
+/// # Ok::<(), ferry_conn::token::TokenError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CqlTokenBounds {
     /// Keys must have a token strictly greater than this.

@@ -11,6 +11,25 @@ use super::{Partitioner, ReplicationStrategy, Token, TokenError, TokenRange};
 /// `system.local` / `system.peers`: `data_center`, `rack`, `tokens`).
 ///
 /// `N` is whatever identifies a node to the caller: an address, a host id...
+///
+/// ```
+/// use std::net::{IpAddr, Ipv4Addr};
+/// use ferry_conn::token::{Partitioner, RingNode, Token};
+///
+/// // A row of system.peers: tokens is a set<text>.
+/// let tokens = ["-3074457345618258603", "3074457345618258602"];
+/// let node = RingNode {
+///     id: IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)),
+///     datacenter: "datacenter1".to_owned(),
+///     rack: "rack1".to_owned(),
+///     tokens: tokens
+///         .iter()
+///         .map(|t| Token::parse(Partitioner::Murmur3, t))
+///         .collect::<Result<_, _>>()?,
+/// };
+/// assert_eq!(node.tokens.len(), 2);
+/// # Ok::<(), ferry_conn::token::TokenError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RingNode<N> {
     /// The node's id.
@@ -26,6 +45,19 @@ pub struct RingNode<N> {
 }
 
 /// One primary range and the node that owns it.
+///
+/// ```
+/// use ferry_conn::token::{Partitioner, RingNode, Token, TokenRing};
+///
+/// let ring = TokenRing::new(
+///     Partitioner::Murmur3,
+///     [RingNode { id: 7, datacenter: "dc".into(), rack: "r".into(), tokens: vec![Token::murmur3(0)] }],
+/// )?;
+/// let primary = ring.range_containing(Token::murmur3(123))?;
+/// assert_eq!(*primary.owner, 7);
+/// assert!(primary.range.is_full_ring()); // one token: it owns everything
+/// # Ok::<(), ferry_conn::token::TokenError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrimaryRange<'a, N> {
     /// The range `(previous token, token]`.
@@ -198,9 +230,11 @@ impl<N: PartialEq + Debug> TokenRing<N> {
     /// - `Simple { rf }`: walking the ring clockwise from the owner, the first
     ///   `rf` distinct nodes (fewer if the ring has fewer nodes).
     /// - `NetworkTopology`: per datacenter, `min(rf, nodes in the dc)` nodes,
-    ///   on distinct racks while racks remain (NetworkTopologyStrategy
-    ///   `calculateNaturalEndpoints`, see [`replicas`](super::replicas)).
-    ///   Datacenters with no nodes are skipped.
+    ///   following Cassandra 2.1's `calculateNaturalEndpoints`: walking
+    ///   clockwise, a node is taken if its rack has no replica yet in its
+    ///   datacenter, otherwise set aside; once every rack of the datacenter
+    ///   holds one, the set-aside nodes are taken in order, then any node met.
+    ///   Datacenters with `rf = 0` or no nodes are skipped.
     /// - `Everywhere`: every node owning tokens.
     /// - `Local` and unknown strategies: [`TokenError::UnsupportedStrategy`].
     pub fn replicas(
