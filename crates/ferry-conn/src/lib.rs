@@ -9,7 +9,9 @@
 //!   management with timeouts, backpressure, heartbeats and events;
 //! - [`ConnectionConfig`], [`TlsOptions`], [`VersionPolicy`]: what it needs;
 //! - [`Authenticator`], [`AuthProvider`], [`PlainTextAuthProvider`]: SASL;
-//! - [`ConnError`]: everything that can fail, with what to do about it.
+//! - [`ConnError`]: everything that can fail, with what to do about it;
+//! - [`token`]: partitioner hashing (Murmur3 with Cassandra's quirks,
+//!   RandomPartitioner) and the token ring: ranges, replicas, splits.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferry_conn::ConnError> {
@@ -30,6 +32,7 @@ mod connection;
 mod error;
 mod handshake;
 mod tls;
+pub mod token;
 mod transport;
 
 pub use auth::{
