@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ferry_conn::{ConnError, Connection, ConnectionConfig, TlsError, TlsOptions};
-use ferry_testkit::fake_server::{FakeServer, TestPki, VersionRejection};
+use ferry_testkit::fake_server::{Action, FakeServer, TestPki, VersionRejection};
 use ferry_wire::compression::Compression;
 use ferry_wire::request::Request;
 use ferry_wire::response::ResultResponse;
@@ -531,4 +531,54 @@ async fn plain_client_against_a_tls_server_fails_with_a_hint() {
         1,
         "no point retrying other versions"
     );
+}
+
+// ---- protocol v2 (only when asked for) ----
+
+#[tokio::test]
+async fn v2_only_when_asked_and_with_128_stream_ids() {
+    let server = FakeServer::builder()
+        .min_version(ProtocolVersion::V2)
+        .max_version(ProtocolVersion::V2)
+        .handler(|req| {
+            (req.opcode == Opcode::Query)
+                .then(|| Action::respond_after(Duration::from_millis(30), Action::Default))
+        })
+        .start()
+        .await
+        .unwrap();
+
+    // The default floor is v3.
+    let err = Connection::connect(&config(&server)).await.unwrap_err();
+    let ConnError::Negotiation { attempts, .. } = &err else {
+        panic!("expected a negotiation error, got {err}");
+    };
+    let tried: Vec<_> = attempts.iter().map(|a| a.version).collect();
+    assert_eq!(
+        tried,
+        [
+            ProtocolVersion::V5,
+            ProtocolVersion::V4,
+            ProtocolVersion::V3
+        ]
+    );
+
+    let conn = Connection::connect(&config(&server).with_min_version(ProtocolVersion::V2))
+        .await
+        .unwrap();
+    assert_eq!(conn.protocol_version(), ProtocolVersion::V2);
+    let tasks: Vec<_> = (0..200)
+        .map(|_| {
+            let conn = conn.clone();
+            tokio::spawn(async move { conn.query("SELECT 1", Consistency::One).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let queries = server.received_with(Opcode::Query);
+    assert_eq!(queries.len(), 200);
+    assert!(queries.iter().all(|r| (0..128).contains(&r.stream)));
+    assert!(server.stats().max_outstanding <= 128);
+    assert_eq!(server.stats().stream_id_reuses, 0);
 }

@@ -409,3 +409,6 @@ impl FakeServer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
