@@ -31,6 +31,11 @@ pub(crate) struct NodePool {
     next: AtomicUsize,
     /// A background task is (re)opening connections.
     refilling: AtomicBool,
+    /// The last attempt to connect failed and no connection is open.
+    known_down: AtomicBool,
+    /// Held while a request opens a connection itself, so concurrent
+    /// requests wait for that attempt instead of each dialing.
+    connect_lock: tokio::sync::Mutex<()>,
     /// The pool was closed with its session.
     closed: AtomicBool,
     /// Why the last connection attempt failed.
@@ -58,6 +63,8 @@ impl NodePool {
             connections: Mutex::new(Vec::new()),
             next: AtomicUsize::new(0),
             refilling: AtomicBool::new(false),
+            known_down: AtomicBool::new(false),
+            connect_lock: tokio::sync::Mutex::new(()),
             closed: AtomicBool::new(false),
             last_error: Mutex::new(None),
         })
@@ -93,6 +100,7 @@ impl NodePool {
         match last_error {
             Some(e) if open == 0 => {
                 *lock(&self.last_error) = Some(e.to_string());
+                self.known_down.store(true, Ordering::SeqCst);
                 self.spawn_refill();
                 Err(e)
             }
@@ -106,7 +114,8 @@ impl NodePool {
     }
 
     /// An open connection, the least busy one, if there is any. Starts
-    /// reopening connections if some were lost.
+    /// reopening connections in the background if some were lost (a pool
+    /// with none left is reopened by [`NodePool::acquire`]).
     pub(crate) fn pick(self: &Arc<Self>) -> Option<Connection> {
         let (picked, open) = {
             let mut conns = lock(&self.connections);
@@ -123,33 +132,37 @@ impl NodePool {
                 (conns.get(best).cloned(), n)
             }
         };
-        if open < self.target {
+        if open > 0 && open < self.target {
             self.spawn_refill();
         }
         picked
     }
 
-    /// An open connection; if there is none and no reconnection is under
-    /// way, tries to open one now. The error says why the node cannot be
-    /// used.
+    /// An open connection. If there is none, opens one now, unless the node
+    /// is known to be down (then the background task reconnects it). The
+    /// error says why the node cannot be used.
     pub(crate) async fn acquire(self: &Arc<Self>) -> Result<Connection, String> {
+        if let Some(c) = self.pick() {
+            return Ok(c);
+        }
+        let _one_at_a_time = self.connect_lock.lock().await;
         if let Some(c) = self.pick() {
             return Ok(c);
         }
         if self.closed.load(Ordering::SeqCst) {
             return Err("the session is closed".into());
         }
-        if self.refilling.load(Ordering::SeqCst) {
+        if self.known_down.load(Ordering::SeqCst) {
             let why = lock(&self.last_error).clone();
             return Err(format!(
                 "down, reconnecting in the background (last error: {})",
-                why.as_deref().unwrap_or("none yet")
+                why.as_deref().unwrap_or("none")
             ));
         }
         match self.fill().await {
             Ok(_) => self
                 .pick()
-                .ok_or_else(|| "connection closed at once".to_owned()),
+                .ok_or_else(|| "its new connection closed at once".to_owned()),
             Err(e) => Err(e.to_string()),
         }
     }
@@ -168,10 +181,10 @@ impl NodePool {
     }
 
     /// Whether the node is known to be unreachable: no open connection,
-    /// and reconnection attempts are under way. (A pool that never tried
-    /// is not known down: it connects on first use.)
+    /// and the last attempt to open one failed. (A pool that never tried is
+    /// not known down: it connects on first use.)
     pub(crate) fn is_known_down(&self) -> bool {
-        !self.is_up() && self.refilling.load(Ordering::SeqCst)
+        self.known_down.load(Ordering::SeqCst) && !self.is_up()
     }
 
     /// Switches every open connection, and every future one, to `keyspace`.
@@ -234,6 +247,7 @@ async fn refill(pool: Weak<NodePool>) {
             Ok(c) => {
                 tracing::debug!(node = %strong.address, "connection reopened");
                 strong.push(c);
+                strong.known_down.store(false, Ordering::SeqCst);
                 delay = RECONNECT_BASE;
                 continue;
             }
