@@ -59,7 +59,9 @@ async fn discovery_finds_every_node_with_its_tokens_and_builds_the_ring() {
 
     // peers_v2 first; on "unconfigured table", peers.
     let asked = queries(&cluster, 0);
-    let v2 = asked.iter().position(|q| q == "SELECT * FROM system.peers_v2");
+    let v2 = asked
+        .iter()
+        .position(|q| q == "SELECT * FROM system.peers_v2");
     let v1 = asked.iter().position(|q| q == "SELECT * FROM system.peers");
     assert!(v2.is_some() && v1.is_some() && v2 < v1, "{asked:?}");
 
@@ -99,7 +101,10 @@ async fn replication_and_replicas_come_from_the_schema_tables() {
             spec = spec.cassandra_21();
         }
         spec.replication = vec![
-            ("class".into(), "org.apache.cassandra.locator.SimpleStrategy".into()),
+            (
+                "class".into(),
+                "org.apache.cassandra.locator.SimpleStrategy".into(),
+            ),
             ("replication_factor".into(), "2".into()),
         ];
         let cluster = FakeCluster::start(spec, no_script()).await;
@@ -115,7 +120,11 @@ async fn replication_and_replicas_come_from_the_schema_tables() {
         // Node 1's token: owner 1, then node 2.
         let t = Token::murmur3(cluster.spec.nodes[1].tokens[0]);
         let replicas = session.replicas("ks", t).await.unwrap();
-        assert_eq!(replicas, [cluster.addr(1), cluster.addr(2)], "legacy: {legacy}");
+        assert_eq!(
+            replicas,
+            [cluster.addr(1), cluster.addr(2)],
+            "legacy: {legacy}"
+        );
 
         let all: Vec<String> = (0..3).flat_map(|i| queries(&cluster, i)).collect();
         let (wanted, unwanted) = if legacy {
@@ -140,11 +149,20 @@ async fn schema_layout_falls_back_when_the_guess_is_wrong_and_remembers() {
     spec.legacy_schema = true;
     let cluster = FakeCluster::start(spec, no_script()).await;
     let session = Session::connect(cluster.config()).await.unwrap();
-    assert_eq!(session.partition_key_columns("ks", "t").await.unwrap(), ["k"]);
+    assert_eq!(
+        session.partition_key_columns("ks", "t").await.unwrap(),
+        ["k"]
+    );
     session.keyspace_replication("ks").await.unwrap();
     let asked = queries(&cluster, 0);
-    let modern = asked.iter().filter(|q| q.contains("system_schema.")).count();
-    let legacy = asked.iter().filter(|q| q.contains("system.schema_")).count();
+    let modern = asked
+        .iter()
+        .filter(|q| q.contains("system_schema."))
+        .count();
+    let legacy = asked
+        .iter()
+        .filter(|q| q.contains("system.schema_"))
+        .count();
     assert_eq!((modern, legacy), (1, 2), "{asked:?}");
 }
 
@@ -166,7 +184,11 @@ async fn local_datacenter_nodes_get_connections_and_requests() {
     assert_eq!(cluster.servers[1].stats().connections, 0);
     for i in 0..30 {
         session
-            .query(&format!("SELECT * FROM ks.t WHERE k = {i}"), (), QueryOptions::new())
+            .query(
+                &format!("SELECT * FROM ks.t WHERE k = {i}"),
+                (),
+                QueryOptions::new(),
+            )
             .await
             .unwrap();
     }
@@ -195,7 +217,11 @@ async fn remote_datacenter_is_used_when_the_local_one_is_down() {
         .await
         .unwrap();
     let (local, remote) = (cluster.addr(0), cluster.addr(1));
-    assert_eq!(session.open_connections(remote), 0, "remote pools open lazily");
+    assert_eq!(
+        session.open_connections(remote),
+        0,
+        "remote pools open lazily"
+    );
     // The local node goes away for good.
     let mut servers = cluster.servers;
     let remote_server = servers.remove(1);
@@ -257,7 +283,11 @@ async fn refresh_follows_nodes_joining_and_leaving() {
     let cluster = FakeCluster::start(spec, script).await;
     let session = Session::connect(cluster.config()).await.unwrap();
     let indexes = |s: &Session| -> Vec<usize> {
-        let mut v: Vec<usize> = s.nodes().iter().map(|n| cluster.index_of(n.address)).collect();
+        let mut v: Vec<usize> = s
+            .nodes()
+            .iter()
+            .map(|n| cluster.index_of(n.address))
+            .collect();
         v.sort();
         v
     };
@@ -269,9 +299,17 @@ async fn refresh_follows_nodes_joining_and_leaving() {
     session.refresh_topology().await.unwrap();
     assert_eq!(indexes(&session), [0, 1, 2, 3]);
     assert_eq!(session.ring().unwrap().ranges().len(), 4);
-    assert_eq!(session.open_connections(cluster.addr(3)), 1, "joined node gets a pool");
+    assert_eq!(
+        session.open_connections(cluster.addr(3)),
+        1,
+        "joined node gets a pool"
+    );
     for i in 0..3 {
-        assert_eq!(cluster.servers[i].stats().connections, 1, "existing pools are kept");
+        assert_eq!(
+            cluster.servers[i].stats().connections,
+            1,
+            "existing pools are kept"
+        );
     }
 
     phase.store(2, Ordering::SeqCst);
@@ -291,5 +329,9 @@ async fn refresh_follows_nodes_joining_and_leaving() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(cluster.servers[2].stats().disconnects, 1, "left node's pool closed");
+    assert_eq!(
+        cluster.servers[2].stats().disconnects,
+        1,
+        "left node's pool closed"
+    );
 }

@@ -91,7 +91,10 @@ impl ClusterSpec {
             legacy_schema: false,
             max_version: ProtocolVersion::V4,
             replication: vec![
-                ("class".into(), "org.apache.cassandra.locator.SimpleStrategy".into()),
+                (
+                    "class".into(),
+                    "org.apache.cassandra.locator.SimpleStrategy".into(),
+                ),
                 ("replication_factor".into(), "1".into()),
             ],
             partition_key: vec!["k".into()],
@@ -236,12 +239,14 @@ pub fn rows_action(
             .map(|(v, (_, t))| {
                 v.as_ref().map(|v| {
                     let mut buf = BytesMut::new();
-                    v.encode(t, &mut buf, ProtocolVersion::V4).expect("encodable");
+                    v.encode(t, &mut buf, ProtocolVersion::V4)
+                        .expect("encodable");
                     buf.freeze()
                 })
             })
             .collect();
-        b.push_row(cells.iter().map(|c| c.as_deref())).expect("row fits");
+        b.push_row(cells.iter().map(|c| c.as_deref()))
+            .expect("row fits");
     }
     Action::Respond(Response::Result(ResultResponse::Rows(b.build())))
 }
@@ -416,7 +421,10 @@ fn system_answer(
                 ("strategy_class", ColumnType::Varchar),
                 ("strategy_options", ColumnType::Varchar),
             ],
-            &[vec![text(&class), text(&format!("{{{}}}", options.join(",")))]],
+            &[vec![
+                text(&class),
+                text(&format!("{{{}}}", options.join(","))),
+            ]],
             None,
         ));
     }
@@ -425,7 +433,13 @@ fn system_answer(
             .partition_key
             .iter()
             .enumerate()
-            .map(|(i, c)| vec![text(c), text("partition_key"), Some(CqlValue::Int(i as i32))])
+            .map(|(i, c)| {
+                vec![
+                    text(c),
+                    text("partition_key"),
+                    Some(CqlValue::Int(i as i32)),
+                ]
+            })
             .collect();
         rows.push(vec![text("v"), text("regular"), Some(CqlValue::Int(-1))]);
         return Some(rows_action(
