@@ -71,6 +71,9 @@ def connect(args):
             )
         },
         "connect_timeout": 10,
+        # Uncompressed frames: captures stay readable and do not depend on
+        # whether the python lz4/snappy modules happen to be installed.
+        "compression": False,
     }
     if args.username is not None:
         kwargs["auth_provider"] = PlainTextAuthProvider(args.username, args.password or "")
