@@ -113,7 +113,7 @@ ferry_ensure_python_driver() {
     fi
     ferry_log "creating $venv with cassandra-driver"
     mkdir -p "$FERRY_CACHE"
-    python3 -m venv "$venv"
+    python3 -m venv --clear "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check cassandra-driver
     FERRY_PYTHON="$venv/bin/python"
 }
