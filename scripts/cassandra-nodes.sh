@@ -56,7 +56,7 @@
 # cassandra-driver for python3 (pip; in .cache/venv when needed).
 set -euo pipefail
 
-# shellcheck source=lib/deps.sh
+# shellcheck source=scripts/lib/deps.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/deps.sh"
 
 NODES_ROOT="$FERRY_ROOT/.nodes"
@@ -95,8 +95,9 @@ while [ $# -gt 0 ]; do
 done
 cluster="${cluster:-ferry-$group}"
 
-[[ "$group" =~ ^[A-Za-z0-9_-]+$ ]] && [ "$group" != tls ] ||
+if ! [[ "$group" =~ ^[A-Za-z0-9_-]+$ ]] || [ "$group" = tls ]; then
     ferry_die "--name must match [A-Za-z0-9_-]+ and not be 'tls': $group"
+fi
 [[ "$cluster" =~ ^[A-Za-z0-9_-]+$ ]] || ferry_die "--cluster must match [A-Za-z0-9_-]+: $cluster"
 [[ "$nodes" =~ ^[1-9][0-9]*$ ]] || ferry_die "--nodes must be a positive number: $nodes"
 [[ "$num_tokens" =~ ^[1-9][0-9]*$ ]] || ferry_die "--num-tokens must be a positive number"
@@ -163,7 +164,7 @@ print_status() {
           echo "group $g: cluster $FERRY_CLUSTER_NAME, nodes $FERRY_NODES, port $FERRY_NATIVE_PORT," \
                "auth=$FERRY_AUTH tls=$FERRY_TLS${FERRY_TLS_CA:+ (CA $FERRY_TLS_CA)}" )
     else
-        echo "group $g: not started (no ${env#"$FERRY_ROOT"/})"
+        echo "group $g: not running (no ${env#"$FERRY_ROOT"/})"
     fi
     while read -r d; do
         [ -n "$d" ] || continue
@@ -440,6 +441,7 @@ cmd_start() {
     for ((i = 1; i <= nodes; i++)); do ips+=("$(node_ip "$i")"); done
     for ip in "${ips[@]}"; do
         if port_in_use "$ip" "$NATIVE_PORT" || port_in_use "$ip" "$STORAGE_PORT"; then
+            rmdir "$dir" 2>/dev/null && rm -f "$dir.lock"  # leave no trace of a group never started
             ferry_die "$ip:$NATIVE_PORT or :$STORAGE_PORT is already in use (another group? see: scripts/cassandra-nodes.sh status --all)"
         fi
     done

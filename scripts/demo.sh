@@ -14,9 +14,9 @@
 # the frames captured here are printed as raw bytes, not decoded.
 set -euo pipefail
 
-# shellcheck source=lib/deps.sh
+# shellcheck source=scripts/lib/deps.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/deps.sh"
-# shellcheck source=lib/node-groups.sh
+# shellcheck source=scripts/lib/node-groups.sh
 source "$FERRY_ROOT/scripts/lib/node-groups.sh"
 cd "$FERRY_ROOT"
 

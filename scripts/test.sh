@@ -10,9 +10,9 @@
 # `scripts/cassandra-nodes.sh stop --all` stops everything.
 set -euo pipefail
 
-# shellcheck source=lib/deps.sh
+# shellcheck source=scripts/lib/deps.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/deps.sh"
-# shellcheck source=lib/node-groups.sh
+# shellcheck source=scripts/lib/node-groups.sh
 source "$FERRY_ROOT/scripts/lib/node-groups.sh"
 cd "$FERRY_ROOT"
 

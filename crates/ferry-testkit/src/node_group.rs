@@ -270,9 +270,20 @@ fn bad(path: &Path, reason: String) -> NodesError {
     }
 }
 
+/// True if `pid` is a live process. A zombie (exited, not yet reaped: nodes
+/// outlive the script that started them, so their new parent may be slow to
+/// reap) counts as gone.
 #[cfg(target_os = "linux")]
 fn process_exists(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // "<pid> (<comm>) <state> ...": comm may contain spaces and parentheses,
+    // so the state is the first field after the last ')'.
+    let state = stat
+        .rsplit_once(')')
+        .and_then(|(_, rest)| rest.split_whitespace().next());
+    !matches!(state, None | Some("Z") | Some("X"))
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -374,6 +385,14 @@ mod tests {
             message.contains("scripts/cassandra-nodes.sh start --name no_such_group_for_test"),
             "{message}"
         );
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn this_process_exists_and_a_free_pid_does_not() {
+        assert!(process_exists(std::process::id()));
+        // Linux pids are below 2^22 by default and never reach u32::MAX.
+        assert!(!process_exists(u32::MAX));
     }
 
     #[test]
