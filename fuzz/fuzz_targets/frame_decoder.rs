@@ -49,7 +49,9 @@ fuzz_target!(|data: &[u8]| {
                 Ok(Some(frame)) => {
                     let len = before.len() - buf.len();
                     let mut again = BytesMut::new();
-                    frame.encode(&mut again).expect("a decoded frame re-encodes");
+                    frame
+                        .encode(&mut again)
+                        .expect("a decoded frame re-encodes");
                     assert_eq!(&again[..], &stream[consumed..consumed + len]);
                     consumed += len;
                     check(frame, negotiated, recompress);

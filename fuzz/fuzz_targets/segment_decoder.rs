@@ -53,7 +53,10 @@ fuzz_target!(|data: &[u8]| {
                 let at = flip % wire.len();
                 wire[at] ^= 0x55;
             }
-            let decoder = SegmentFrameDecoder::new(codec.decoder(), FrameAssembler::with_max_frame_len(MAX_FRAME));
+            let decoder = SegmentFrameDecoder::new(
+                codec.decoder(),
+                FrameAssembler::with_max_frame_len(MAX_FRAME),
+            );
             for frame in drain(decoder, &wire, seed) {
                 check_envelope(frame);
             }
@@ -70,8 +73,13 @@ fuzz_target!(|data: &[u8]| {
             let max_payload = 64 + usize::from(seed) * 97;
             let mut codec = codec.with_max_payload(max_payload);
             let mut wire = BytesMut::new();
-            codec.encode_frames(&frames, &mut wire).expect("small frames encode");
-            let decoder = SegmentFrameDecoder::new(codec.decoder(), FrameAssembler::with_max_frame_len(MAX_FRAME));
+            codec
+                .encode_frames(&frames, &mut wire)
+                .expect("small frames encode");
+            let decoder = SegmentFrameDecoder::new(
+                codec.decoder(),
+                FrameAssembler::with_max_frame_len(MAX_FRAME),
+            );
             let got = drain(decoder, &wire, seed);
             assert_eq!(got, frames, "envelopes must come back exactly");
             for frame in got {
@@ -79,7 +87,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            let decoder = SegmentFrameDecoder::new(codec.decoder(), FrameAssembler::with_max_frame_len(MAX_FRAME));
+            let decoder = SegmentFrameDecoder::new(
+                codec.decoder(),
+                FrameAssembler::with_max_frame_len(MAX_FRAME),
+            );
             for frame in drain(decoder, input.rest(), seed) {
                 check_envelope(frame);
             }

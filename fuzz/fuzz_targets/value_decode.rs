@@ -34,7 +34,10 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(again, value, "{ty} in v{}", version.number());
             }
             Err(EncodeError::UnsupportedInVersion { .. }) => {}
-            Err(e) => panic!("{ty} decoded in v{} but does not re-encode: {e}", version.number()),
+            Err(e) => panic!(
+                "{ty} decoded in v{} but does not re-encode: {e}",
+                version.number()
+            ),
         }
     }
 });

@@ -198,7 +198,9 @@ pub fn frame_from(input: &mut Input<'_>, body: &[u8]) -> Frame {
     if !version.uses_segments() {
         // A compressed body must be decompressed before decoding (that is
         // `frame_decoder`'s business); here the body is the message itself.
-        header.flags.set(ferry_wire::frame::FrameFlags::COMPRESSION, false);
+        header
+            .flags
+            .set(ferry_wire::frame::FrameFlags::COMPRESSION, false);
     }
     Frame::new(header, Bytes::copy_from_slice(body))
 }
