@@ -449,6 +449,31 @@ fn arb_typed_value(empties: Empties) -> impl Strategy<Value = (ColumnType, CqlVa
 /// scylla value -> ferry value, checked against the ferry type the cell was
 /// declared with: each scylla variant is accepted only for the types it
 /// represents, so a scylla-cql decode into the wrong variant fails here.
+///
+/// | scylla `CqlValue`                 | ferry `CqlValue`                  | for ferry type      |
+/// |-----------------------------------|-----------------------------------|---------------------|
+/// | `Empty`                           | `Empty`                           | any                 |
+/// | `Ascii(String)`                   | `Ascii(CqlText)`                  | ascii               |
+/// | `Text(String)`                    | `Text(CqlText)`                   | text, varchar       |
+/// | `Boolean(b)`                      | `Boolean(b)`                      | boolean             |
+/// | `Blob(Vec<u8>)`                   | `Blob(Bytes)`                     | blob                |
+/// | `Counter(Counter(i64))`           | `Counter(i64)`                    | counter             |
+/// | `Decimal(CqlDecimal)`             | `Decimal { unscaled, scale }` (same digits, same scale) | decimal |
+/// | `Date(CqlDate(u32))`              | `Date(u32)` (days, 2^31 = epoch)  | date                |
+/// | `Double(f64)`, `Float(f32)`       | same, compared bit for bit        | double, float       |
+/// | `Duration { months, days, nanoseconds }` | `Duration` (same three)    | duration            |
+/// | `Int`, `BigInt`, `SmallInt`, `TinyInt` | `Int`, `Bigint`, `Smallint`, `Tinyint` | int, bigint, smallint, tinyint |
+/// | `Timestamp(CqlTimestamp(i64))`    | `Timestamp(i64)` (ms since epoch) | timestamp           |
+/// | `Time(CqlTime(i64))`              | `Time(i64)` (ns since midnight)   | time                |
+/// | `Inet(IpAddr)`                    | `Inet(IpAddr)`                    | inet                |
+/// | `Uuid(Uuid)`                      | `Uuid([u8; 16])`                  | uuid                |
+/// | `Timeuuid(CqlTimeuuid)`           | `Timeuuid([u8; 16])`              | timeuuid            |
+/// | `Varint(CqlVarint)`               | `Varint` (scylla keeps the bytes as sent, ours are minimal; equal as numbers) | varint |
+/// | `List`/`Set(Vec<CqlValue>)`       | `List`/`Set(Vec<Some(_)>)`        | list, set           |
+/// | `Map(Vec<(k, v)>)`                | `Map(Vec<(Some(k), Some(v))>)`, order kept | map        |
+/// | `Tuple(Vec<Option<_>>)`           | `Tuple(Vec<Option<_>>)`           | tuple               |
+/// | `UserDefinedType { keyspace, name, fields }` | `Udt(fields)` (keyspace, name and field names checked against the type) | UDT |
+/// | `Vector(_)`                       | (not generated: no such type in ferry-wire) | —         |
 fn from_scylla(v: SValue, ty: &ColumnType) -> Result<CqlValue, TestCaseError> {
     use ColumnType as T;
     let mismatch = |v: &SValue| fail(format!("scylla-cql gave {v:?} for a {ty}"));
