@@ -4,16 +4,16 @@
 //!
 //! Input: a config byte, then a mode-specific recipe.
 //! - bit 0: LZ4 segments;
-//! - bits 1-2: mode:
-//!   0. raw: the rest is the wire stream (random bytes rarely pass the
-//!      header checksum; the other modes get past it);
-//!   1. segments: the rest is a list of `[len: u16][flag byte][payload]`
-//!      pieces, written as checksummed segments by `SegmentCodec`; then one
-//!      byte of the stream may be flipped (position from two more bytes);
-//!   2. envelopes: the rest is a list of `[header: 5 bytes][len: u16][body]`
-//!      pieces turned into v5 envelopes and written by `SegmentCodec` with a
-//!      small payload limit, so big ones span several segments. They must
-//!      come back exactly, in order.
+//! - bits 1-2: mode (3 is mode 0):
+//!   - 0, raw: the rest is the wire stream (random bytes rarely pass the
+//!     header checksum; the other modes get past it);
+//!   - 1, segments: the rest is a list of `[len: u16][flag byte][payload]`
+//!     pieces, written as checksummed segments by `SegmentCodec`; then one
+//!     byte of the stream may be flipped (position from two more bytes);
+//!   - 2, envelopes: the rest is a list of `[header: 5 bytes][len: u16][body]`
+//!     pieces turned into v5 envelopes and written by `SegmentCodec` with a
+//!     small payload limit, so big ones span several segments. They must
+//!     come back exactly, in order.
 //! - bits 3-7: chunk-size seed.
 //!
 //! Every envelope that comes out is decoded as a message and round-tripped.
