@@ -358,9 +358,12 @@ launch_node() {
         "-javaagent:$CASSANDRA_HOME/lib/jamm-0.2.6.jar"
     )
     # Cassandra 2.1 (and jamm's MemoryMeter) reflect into JDK internals.
-    for p in java.lang java.lang.ref java.lang.reflect java.io java.nio java.net java.util \
-        java.util.concurrent java.util.concurrent.atomic java.util.concurrent.locks sun.nio.ch \
-        jdk.internal.misc jdk.internal.ref java.math java.text java.security sun.security.ssl; do
+    # java.nio.charset: without it, jamm fails measuring a prepared INSERT
+    # and the node answers PREPARE with a SERVER_ERROR.
+    for p in java.lang java.lang.ref java.lang.reflect java.io java.nio java.nio.charset java.net \
+        java.util java.util.concurrent java.util.concurrent.atomic java.util.concurrent.locks \
+        sun.nio.ch jdk.internal.misc jdk.internal.ref java.math java.text java.security \
+        sun.security.ssl; do
         opts+=(--add-opens "java.base/$p=ALL-UNNAMED")
     done
     opts+=(

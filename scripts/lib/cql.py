@@ -82,14 +82,17 @@ def connect(args):
         ctx.load_verify_locations(args.ca_cert)
         ctx.check_hostname = True  # the node certificates carry IP SANs
         kwargs["ssl_context"] = ctx
-    cluster = Cluster(**kwargs)
     deadline = time.monotonic() + args.wait
     while True:
+        # A fresh Cluster each attempt: the driver shuts a Cluster down after
+        # some failures (e.g. bad credentials while a new node is still
+        # creating its default superuser), and it cannot be reused.
+        cluster = Cluster(**kwargs)
         try:
             return cluster, cluster.connect(args.keyspace)
         except Exception as e:  # noqa: BLE001 - retry any failure until the deadline
+            cluster.shutdown()
             if time.monotonic() >= deadline:
-                cluster.shutdown()
                 raise SystemExit(f"cql.py: cannot connect to {args.host}:{args.port}: {e}")
             time.sleep(0.5)
 
