@@ -1,7 +1,7 @@
 //! Against real Apache Cassandra 2.1.0 nodes started by
 //! `scripts/cassandra-nodes.sh` (groups in `scripts/node-groups.conf`):
 //! negotiation down to v3, DDL and DML, compression, concurrency, events,
-//! and — on the `auth` and `tls` groups — credentials and certificates.
+//! and — on the `auth` and `secure` (TLS) groups — credentials and certificates.
 
 use std::time::Duration;
 
@@ -244,9 +244,9 @@ async fn auth_group_right_wrong_and_missing_credentials() {
 }
 
 #[tokio::test]
-async fn tls_group_right_ca_wrong_ca_wrong_hostname() {
-    let nodes = NodeGroup::require("tls");
-    let ca = nodes.tls_ca.clone().expect("the tls group has a CA");
+async fn secure_group_tls_right_ca_wrong_ca_wrong_hostname() {
+    let nodes = NodeGroup::require("secure");
+    let ca = nodes.tls_ca.clone().expect("the secure group has a CA");
     let conn = connect(&config(&nodes).with_tls(TlsOptions::new(&ca))).await;
     assert_eq!(conn.protocol_version(), ProtocolVersion::V3);
     conn.query("SELECT release_version FROM system.local", Consistency::One)
