@@ -19,11 +19,13 @@ use ferry_testkit::fake_server::{Action, ReceivedRequest};
 use ferry_wire::request::Request;
 use ferry_wire::response::{
     ColumnSpec, ErrorCode, ErrorDetails, Prepared, PreparedMetadata, Response, ResultResponse,
-    RowsMetadata, TableSpec,
+    RowsMetadata, SchemaChange, SchemaChangeTarget, SchemaChangeType, TableSpec,
 };
 use ferry_wire::types::{ColumnType, CqlValue};
 use ferry_wire::{Consistency, Opcode, RawValue};
-use session_support::{bound_values, int_token, no_script, ClusterSpec, FakeCluster, Script};
+use session_support::{
+    advertised, bound_values, int_token, no_script, rows_action, ClusterSpec, FakeCluster, Script,
+};
 
 /// Counts requests whose CQL contains `text`, across the cluster.
 fn count_queries(cluster: &FakeCluster, text: &str) -> usize {
@@ -594,4 +596,85 @@ async fn requests_can_run_from_many_tasks() {
         let node = t.await.unwrap().unwrap();
         assert_eq!(cluster.index_of(node), cluster.owner(int_token(k as i32)));
     }
+}
+
+#[tokio::test]
+async fn schema_changes_wait_for_every_node_to_agree() {
+    // The coordinator's peers disagree for the first two looks.
+    let looks = Arc::new(AtomicUsize::new(0));
+    let l = looks.clone();
+    let version = |b: u8| Some(CqlValue::Uuid([b; 16]));
+    let script: Script = Arc::new(move |me, req| {
+        let q = req.query_text()?;
+        if q.starts_with("CREATE TABLE") {
+            return Some(Action::Respond(Response::Result(
+                ResultResponse::SchemaChange(SchemaChange {
+                    change: SchemaChangeType::Created,
+                    target: SchemaChangeTarget::Table {
+                        keyspace: "ks".into(),
+                        table: "t".into(),
+                    },
+                }),
+            )));
+        }
+        if q.starts_with("SELECT schema_version FROM system.local") {
+            return Some(rows_action(
+                &[("schema_version", ColumnType::Uuid)],
+                &[vec![version(1)]],
+                None,
+            ));
+        }
+        if q.starts_with("SELECT peer, schema_version FROM system.peers") {
+            let settled = l.fetch_add(1, Ordering::SeqCst) >= 2;
+            let rows: Vec<Vec<Option<CqlValue>>> = (0..3)
+                .filter(|&j| j != me)
+                .map(|j| {
+                    let v = if settled || j != 2 { 1 } else { 2 };
+                    vec![Some(CqlValue::Inet(advertised(j).ip())), version(v)]
+                })
+                .collect();
+            return Some(rows_action(
+                &[
+                    ("peer", ColumnType::Inet),
+                    ("schema_version", ColumnType::Uuid),
+                ],
+                &rows,
+                None,
+            ));
+        }
+        None
+    });
+    let cluster = FakeCluster::start(ClusterSpec::simple(3), script).await;
+    let session = Session::connect(cluster.config()).await.unwrap();
+    // Sent to node 0, whose peer 2 lags.
+    let at_node_0 = ferry_conn::token::Token::murmur3(cluster.spec.nodes[0].tokens[0]);
+    let r = session
+        .query(
+            "CREATE TABLE ks.t (k int PRIMARY KEY)",
+            (),
+            QueryOptions::new().with_routing_token(at_node_0),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(r.result, ResultResponse::SchemaChange(_)));
+    let coordinator = cluster.index_of(r.coordinator);
+    assert_eq!(coordinator, 0);
+    assert_eq!(
+        looks.load(Ordering::SeqCst),
+        3,
+        "returned only once the versions agreed"
+    );
+    let polled_on: HashSet<usize> = (0..3)
+        .filter(|&i| {
+            cluster.requests(i, Opcode::Query).iter().any(|q| {
+                q.query_text()
+                    .is_some_and(|t| t.starts_with("SELECT peer, schema_version"))
+            })
+        })
+        .collect();
+    assert_eq!(
+        polled_on,
+        HashSet::from([coordinator]),
+        "asked the coordinator"
+    );
 }

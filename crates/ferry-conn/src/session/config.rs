@@ -3,6 +3,7 @@
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use ferry_wire::Consistency;
 
@@ -119,6 +120,9 @@ pub struct SessionConfig {
     pub client_timestamps: bool,
     /// Maps advertised node addresses to the addresses to connect to.
     pub address_translator: Arc<dyn AddressTranslator>,
+    /// How long a schema change waits for every node to agree on the new
+    /// schema before returning (it returns anyway after that).
+    pub schema_agreement_timeout: Duration,
 }
 
 impl fmt::Debug for SessionConfig {
@@ -140,6 +144,7 @@ impl fmt::Debug for SessionConfig {
             .field("page_size", &self.page_size)
             .field("prefetch_pages", &self.prefetch_pages)
             .field("client_timestamps", &self.client_timestamps)
+            .field("schema_agreement_timeout", &self.schema_agreement_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +153,8 @@ impl SessionConfig {
     /// Defaults for these contact points: port 9042, the default
     /// [`ConnectionConfig`], no local datacenter, 2 connections per node
     /// (1 per remote node), [`DefaultRetryPolicy`], LOCAL_QUORUM, pages of
-    /// 5000 rows, no prefetch, server-side timestamps.
+    /// 5000 rows, no prefetch, server-side timestamps, 10 s for schema
+    /// agreement.
     pub fn new<I, S>(contact_points: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -169,6 +175,7 @@ impl SessionConfig {
             prefetch_pages: false,
             client_timestamps: false,
             address_translator: Arc::new(IdentityTranslator),
+            schema_agreement_timeout: Duration::from_secs(10),
         }
     }
 
@@ -246,6 +253,13 @@ impl SessionConfig {
     #[must_use]
     pub fn with_client_timestamps(mut self, on: bool) -> Self {
         self.client_timestamps = on;
+        self
+    }
+
+    /// Sets how long schema changes wait for agreement.
+    #[must_use]
+    pub fn with_schema_agreement_timeout(mut self, timeout: Duration) -> Self {
+        self.schema_agreement_timeout = timeout;
         self
     }
 

@@ -133,9 +133,15 @@ impl Session {
             }
             Target::Query(_) => None,
         };
-        if let ResultResponse::SetKeyspace(ks) = &result {
+        match &result {
             // `USE` ran on one connection: make every connection follow.
-            self.use_keyspace(&ks.keyspace).await?;
+            ResultResponse::SetKeyspace(ks) => self.use_keyspace(&ks.keyspace).await?,
+            // Let the change reach every node before the next statement
+            // may depend on it.
+            ResultResponse::SchemaChange(_) => {
+                self.await_schema_agreement_via(outcome.node).await?;
+            }
+            _ => {}
         }
         Ok(QueryResult {
             result,

@@ -40,6 +40,7 @@
 //! # Ok(()) }
 //! ```
 
+mod agreement;
 mod config;
 mod error;
 mod executor;
