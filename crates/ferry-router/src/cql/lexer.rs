@@ -1,0 +1,389 @@
+//! The CQL lexer: text in, [`Token`]s out, for anything a client may send.
+//!
+//! The lexer never fails and never panics. Whatever it does not recognise
+//! becomes an [`Unknown`](TokenKind::Unknown) token of one character; a
+//! string or comment that never closes becomes one
+//! [`Unterminated`](TokenKind::Unterminated) token running to the end. Every
+//! token is at least one character long and starts where the previous one
+//! ended, so the tokens tile the text exactly: the classifier can trust that
+//! nothing was skipped, and the rewriter can copy the text between tokens.
+//!
+//! The small pieces (a quoted string with doubled quotes, a number with an
+//! exponent, a comment) are nom parsers over `&str`; the dispatch on the
+//! first byte is a plain `match`, which keeps the common case (words,
+//! spaces, punctuation) to one branch per token.
+//!
+//! It follows Cassandra's own lexer (`Lexer.g`) where that matters for
+//! classification: `-3` is one number token (so `c = c -3` is a counter
+//! update, as Cassandra parses it), `1h30m` is one duration token, `NaN` and
+//! `Infinity` are numbers, and comments are `--`, `//` and non-nesting
+//! `/* */`.
+
+use nom::branch::alt;
+use nom::bytes::complete::{is_not, tag, take_till, take_until, take_while, take_while1};
+use nom::character::complete::{digit0, digit1, one_of};
+use nom::combinator::{opt, recognize};
+use nom::multi::many0_count;
+use nom::{IResult, Parser};
+
+use super::token::{Token, TokenKind};
+
+/// A nom result whose error carries nothing: the lexer never reports why a
+/// sub-parser did not match, it just tries the next reading.
+type Lex<'a> = IResult<&'a str, &'a str, ()>;
+
+/// Turns CQL text into tokens, whitespace and comments included.
+///
+/// Iterate it for every token, or call [`significant`](Lexer::significant)
+/// to skip whitespace and comments.
+///
+/// Whether `:` starts a named bind marker depends on context (`{'k':v}` is
+/// a map, `= :v` a marker), so the lexer remembers how deep it is in `{}`
+/// and whether the previous token ended a term. That is the only state it
+/// keeps.
+///
+/// ```
+/// use ferry_router::cql::{Lexer, TokenKind};
+/// let text = "INSERT INTO t (k) VALUES ('it''s') -- done";
+/// let tokens: Vec<_> = Lexer::new(text).collect();
+/// // The tokens tile the text.
+/// assert_eq!(tokens.first().unwrap().start, 0);
+/// assert_eq!(tokens.last().unwrap().end, text.len());
+/// assert!(tokens.windows(2).all(|w| w[0].end == w[1].start));
+/// let string = tokens.iter().find(|t| t.kind == TokenKind::String).unwrap();
+/// assert_eq!(string.text(text), "'it''s'");
+/// assert_eq!(tokens.last().unwrap().kind, TokenKind::Comment);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Lexer<'a> {
+    src: &'a str,
+    /// Byte offset of the next token; always on a char boundary.
+    pos: usize,
+    /// How many `{` are open (saturating; only used to read `:`).
+    brace_depth: u32,
+    /// Whether the last significant token ended a term (a name, a literal,
+    /// a marker, a closing bracket).
+    after_term: bool,
+}
+
+impl<'a> Lexer<'a> {
+    /// A lexer at the start of `src`.
+    pub fn new(src: &'a str) -> Self {
+        Lexer {
+            src,
+            pos: 0,
+            brace_depth: 0,
+            after_term: false,
+        }
+    }
+
+    /// Only the tokens that are not whitespace or comments.
+    pub fn significant(self) -> Significant<'a> {
+        Significant { lexer: self }
+    }
+
+    /// Inside `{}` a `:` right after a term separates a map key or a user
+    /// type field from its value; anywhere else it starts a named marker.
+    /// (Cassandra decides this in its parser; a marker straight after a
+    /// term inside braces, as in `{'k': (int):v}`, is read as a separator.)
+    fn colon_starts_marker(&self) -> bool {
+        !(self.brace_depth > 0 && self.after_term)
+    }
+
+    fn remember(&mut self, kind: TokenKind) {
+        match kind {
+            TokenKind::Whitespace | TokenKind::Comment => return,
+            TokenKind::LBrace => self.brace_depth = self.brace_depth.saturating_add(1),
+            TokenKind::RBrace => self.brace_depth = self.brace_depth.saturating_sub(1),
+            _ => {}
+        }
+        self.after_term = ends_term(kind);
+    }
+}
+
+impl Iterator for Lexer<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        let rest = self.src.get(self.pos..).filter(|r| !r.is_empty())?;
+        let (kind, len) = lex_one(rest, self.colon_starts_marker());
+        // Each reading consumes at least one whole character; this guard
+        // only keeps the "always progresses" promise should that ever break.
+        let len = if len == 0 || !rest.is_char_boundary(len) {
+            first_char_len(rest)
+        } else {
+            len
+        };
+        let start = self.pos;
+        self.pos = start.saturating_add(len);
+        self.remember(kind);
+        Some(Token {
+            kind,
+            start,
+            end: self.pos,
+        })
+    }
+}
+
+/// The significant tokens of a [`Lexer`]: no whitespace, no comments.
+///
+/// ```
+/// use ferry_router::cql::Lexer;
+/// let text = "USE /* here */ ks";
+/// let words: Vec<&str> = Lexer::new(text).significant().map(|t| t.text(text)).collect();
+/// assert_eq!(words, ["USE", "ks"]);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Significant<'a> {
+    lexer: Lexer<'a>,
+}
+
+impl Iterator for Significant<'_> {
+    type Item = Token;
+
+    fn next(&mut self) -> Option<Token> {
+        self.lexer.by_ref().find(|t| !t.kind.is_trivia())
+    }
+}
+
+/// Whether a token of this kind can end a term (so a `:` after it inside
+/// braces is a separator).
+fn ends_term(kind: TokenKind) -> bool {
+    kind.is_literal()
+        || kind.is_name()
+        || kind.is_marker()
+        || matches!(
+            kind,
+            TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace
+        )
+}
+
+/// Reads one token from the start of non-empty `rest`: its kind and byte
+/// length.
+fn lex_one(rest: &str, colon_starts_marker: bool) -> (TokenKind, usize) {
+    let bytes = rest.as_bytes();
+    let Some(&first) = bytes.first() else {
+        return (TokenKind::Unknown, 0);
+    };
+    let second = bytes.get(1).copied();
+    let one = |kind| (kind, 1);
+    match first {
+        b if b.is_ascii_whitespace() => run(rest, TokenKind::Whitespace, whitespace),
+        b'-' => match second {
+            Some(b'-') => run(rest, TokenKind::Comment, line_comment),
+            Some(b'0'..=b'9') => {
+                let tail = rest.get(1..).unwrap_or("");
+                let (kind, len) = number(tail);
+                (kind, len + 1)
+            }
+            _ => match special_float(rest.get(1..).unwrap_or("")) {
+                Some(len) => (TokenKind::Float, len + 1),
+                None => one(TokenKind::Minus),
+            },
+        },
+        b'/' => match second {
+            Some(b'/') => run(rest, TokenKind::Comment, line_comment),
+            Some(b'*') => run(rest, TokenKind::Comment, block_comment),
+            _ => one(TokenKind::Slash),
+        },
+        b'\'' => run(rest, TokenKind::String, |i| quoted(i, "'", "''")),
+        b'"' => run(rest, TokenKind::QuotedIdent, |i| quoted(i, "\"", "\"\"")),
+        b'$' if second == Some(b'$') => run(rest, TokenKind::DollarString, dollar_string),
+        b'?' => one(TokenKind::Marker),
+        b':' if colon_starts_marker => match named_marker(rest) {
+            Ok((after, _)) => (TokenKind::NamedMarker, rest.len() - after.len()),
+            Err(_) => one(TokenKind::Colon),
+        },
+        b':' => one(TokenKind::Colon),
+        b'0'..=b'9' => {
+            if let Some(len) = uuid_len(bytes) {
+                (TokenKind::Uuid, len)
+            } else if first == b'0' && matches!(second, Some(b'x' | b'X')) {
+                let digits = bytes
+                    .get(2..)
+                    .unwrap_or(&[])
+                    .iter()
+                    .take_while(|b| b.is_ascii_hexdigit())
+                    .count();
+                (TokenKind::Blob, 2 + digits)
+            } else {
+                number(rest)
+            }
+        }
+        b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+            if let Some(len) = uuid_len(bytes) {
+                return (TokenKind::Uuid, len);
+            }
+            let len = word(rest).map_or(1, |(after, _)| rest.len() - after.len());
+            let text = rest.get(..len).unwrap_or("");
+            if text.eq_ignore_ascii_case("nan") || text.eq_ignore_ascii_case("infinity") {
+                (TokenKind::Float, len)
+            } else {
+                (TokenKind::Ident, len)
+            }
+        }
+        b'(' => one(TokenKind::LParen),
+        b')' => one(TokenKind::RParen),
+        b'[' => one(TokenKind::LBracket),
+        b']' => one(TokenKind::RBracket),
+        b'{' => one(TokenKind::LBrace),
+        b'}' => one(TokenKind::RBrace),
+        b',' => one(TokenKind::Comma),
+        b';' => one(TokenKind::Semicolon),
+        b'.' => one(TokenKind::Dot),
+        b'=' => one(TokenKind::Eq),
+        b'+' => one(TokenKind::Plus),
+        b'*' => one(TokenKind::Star),
+        b'%' => one(TokenKind::Percent),
+        b'<' if second == Some(b'=') => (TokenKind::LtEq, 2),
+        b'<' => one(TokenKind::Lt),
+        b'>' if second == Some(b'=') => (TokenKind::GtEq, 2),
+        b'>' => one(TokenKind::Gt),
+        b'!' if second == Some(b'=') => (TokenKind::NotEq, 2),
+        _ => (TokenKind::Unknown, first_char_len(rest)),
+    }
+}
+
+/// Runs a delimited-token parser: its match is a token of `kind`; no match
+/// means the closing delimiter is missing, so the rest is one
+/// [`Unterminated`](TokenKind::Unterminated) token.
+fn run<'a>(rest: &'a str, kind: TokenKind, parser: impl Fn(&'a str) -> Lex<'a>) -> (TokenKind, usize) {
+    match parser(rest) {
+        Ok((after, _)) => (kind, rest.len() - after.len()),
+        Err(_) => (TokenKind::Unterminated, rest.len()),
+    }
+}
+
+fn first_char_len(rest: &str) -> usize {
+    rest.chars().next().map_or(1, char::len_utf8)
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn whitespace(i: &str) -> Lex<'_> {
+    take_while1(|c: char| c.is_ascii_whitespace()).parse(i)
+}
+
+/// `-- ...` or `// ...`, stopping before the line break (which is
+/// whitespace).
+fn line_comment(i: &str) -> Lex<'_> {
+    recognize((
+        alt((tag("--"), tag("//"))),
+        take_till(|c| c == '\n' || c == '\r'),
+    ))
+    .parse(i)
+}
+
+/// `/* ... */`; CQL block comments do not nest.
+fn block_comment(i: &str) -> Lex<'_> {
+    recognize((tag("/*"), take_until("*/"), tag("*/"))).parse(i)
+}
+
+/// A `q`-quoted run where `qq` (the quote doubled) stands for one quote:
+/// `'it''s'`, `"Foo"" bar"`.
+fn quoted<'a>(i: &'a str, q: &'static str, qq: &'static str) -> Lex<'a> {
+    recognize((tag(q), many0_count(alt((is_not(q), tag(qq)))), tag(q))).parse(i)
+}
+
+/// `$$ ... $$`: no escapes, ends at the first `$$`.
+fn dollar_string(i: &str) -> Lex<'_> {
+    recognize((tag("$$"), take_until("$$"), tag("$$"))).parse(i)
+}
+
+/// `[A-Za-z_][A-Za-z0-9_]*`.
+fn word(i: &str) -> Lex<'_> {
+    recognize((
+        take_while1(|c: char| c.is_ascii_alphabetic() || c == '_'),
+        take_while(is_word_char),
+    ))
+    .parse(i)
+}
+
+/// `:name` or `:"Name"`.
+fn named_marker(i: &str) -> Lex<'_> {
+    recognize((tag(":"), alt((word, |i| quoted(i, "\"", "\"\""))))).parse(i)
+}
+
+/// `NaN` or `Infinity` (any case) as a whole word; used after a `-`.
+fn special_float(i: &str) -> Option<usize> {
+    let (_, w) = word(i).ok()?;
+    (w.eq_ignore_ascii_case("nan") || w.eq_ignore_ascii_case("infinity")).then_some(w.len())
+}
+
+/// An unsigned number starting at a digit: `12`, `1.5`, `1.`, `2e10`,
+/// `1.5E-3`, or a duration `1h30m`. Always consumes at least the digits.
+fn number(i: &str) -> (TokenKind, usize) {
+    let Ok((after_int, _)) = digit1::<_, ()>(i) else {
+        return (TokenKind::Unknown, first_char_len(i));
+    };
+    let fraction = opt(recognize((tag::<_, _, ()>("."), digit0)));
+    let exponent = opt(recognize((one_of("eE"), opt(one_of("+-")), digit1)));
+    let parsed: Lex<'_> = recognize((fraction, exponent)).parse(after_int);
+    let after = match parsed {
+        Ok((after, _)) => after,
+        Err(_) => after_int,
+    };
+    if after.len() < after_int.len() {
+        return (TokenKind::Float, i.len() - after.len());
+    }
+    match duration_tail(after_int) {
+        Some(len) => (TokenKind::Duration, i.len() - after_int.len() + len),
+        None => (TokenKind::Integer, i.len() - after_int.len()),
+    }
+}
+
+/// After a number's digits: the rest of a unit-form duration
+/// (`h`, `h30m`, `ms`, ...), if the word that follows is exactly that.
+fn duration_tail(i: &str) -> Option<usize> {
+    let mut rest = i;
+    loop {
+        let (after_unit, _) = duration_unit(rest).ok()?;
+        match digit1::<_, ()>(after_unit) {
+            Ok((after_digits, _)) => rest = after_digits,
+            Err(_) => {
+                rest = after_unit;
+                break;
+            }
+        }
+    }
+    // `1hello` is the number 1 and the word `hello`, not a duration.
+    if rest.chars().next().is_some_and(is_word_char) {
+        return None;
+    }
+    Some(i.len() - rest.len())
+}
+
+/// One duration unit; two-letter units first so `ms` is not `m` + `s`.
+fn duration_unit(i: &str) -> Lex<'_> {
+    use nom::bytes::complete::tag_no_case as t;
+    alt((
+        t("mo"),
+        t("ms"),
+        t("us"),
+        t("µs"),
+        t("ns"),
+        t("y"),
+        t("w"),
+        t("d"),
+        t("h"),
+        t("m"),
+        t("s"),
+    ))
+    .parse(i)
+}
+
+/// The length of a UUID literal at the start of `b` (36), if there is one
+/// that is not followed by more word characters.
+fn uuid_len(b: &[u8]) -> Option<usize> {
+    let candidate = b.get(..36)?;
+    let shaped = candidate.iter().enumerate().all(|(n, c)| match n {
+        8 | 13 | 18 | 23 => *c == b'-',
+        _ => c.is_ascii_hexdigit(),
+    });
+    let boundary = b
+        .get(36)
+        .map_or(true, |c| !(c.is_ascii_alphanumeric() || *c == b'_'));
+    (shaped && boundary).then_some(36)
+}
