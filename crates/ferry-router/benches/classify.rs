@@ -3,6 +3,9 @@
 //!
 //! Run with `cargo bench -p ferry-router --bench classify`.
 
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use ferry_router::cql::{classify, Classifier, Lexer};
 
