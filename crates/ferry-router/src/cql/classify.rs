@@ -420,19 +420,19 @@ impl<'a> Parser<'a, '_> {
                 applied = self.kw_at(self.pos + 1, "BATCH");
                 break;
             }
-            let child = if self.peek_kw("INSERT") || self.peek_kw("UPDATE") || self.peek_kw("DELETE")
-            {
-                let (child, end) = self.dml();
-                self.pos = end;
-                child
-            } else {
-                // Not allowed in a batch: skip to the next statement.
-                self.pos += 1;
-                while !self.ends_statement(self.pos) {
+            let child =
+                if self.peek_kw("INSERT") || self.peek_kw("UPDATE") || self.peek_kw("DELETE") {
+                    let (child, end) = self.dml();
+                    self.pos = end;
+                    child
+                } else {
+                    // Not allowed in a batch: skip to the next statement.
                     self.pos += 1;
-                }
-                blank(StatementKind::Other)
-            };
+                    while !self.ends_statement(self.pos) {
+                        self.pos += 1;
+                    }
+                    blank(StatementKind::Other)
+                };
             children.push(child);
         }
         info.is_conditional = children.iter().any(|c| c.is_conditional);
@@ -546,9 +546,7 @@ impl CounterUpdate {
     fn max_with(self, other: CounterUpdate) -> CounterUpdate {
         match (self, other) {
             (CounterUpdate::Yes, _) | (_, CounterUpdate::Yes) => CounterUpdate::Yes,
-            (CounterUpdate::Possibly, _) | (_, CounterUpdate::Possibly) => {
-                CounterUpdate::Possibly
-            }
+            (CounterUpdate::Possibly, _) | (_, CounterUpdate::Possibly) => CounterUpdate::Possibly,
             _ => CounterUpdate::No,
         }
     }

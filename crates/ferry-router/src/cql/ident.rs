@@ -114,9 +114,7 @@ impl PartialEq<&str> for Identifier<'_> {
 pub(crate) fn token_names(src: &str, token: &Token, name: &str) -> bool {
     match token.kind {
         TokenKind::Ident => token.text(src).eq_ignore_ascii_case(name),
-        TokenKind::QuotedIdent => {
-            Identifier::from_token(src, token).is_some_and(|id| id == name)
-        }
+        TokenKind::QuotedIdent => Identifier::from_token(src, token).is_some_and(|id| id == name),
         _ => false,
     }
 }

@@ -9,9 +9,10 @@
 //! nothing was skipped, and the rewriter can copy the text between tokens.
 //!
 //! The small pieces (a quoted string with doubled quotes, a number with an
-//! exponent, a comment) are nom parsers over `&str`; the dispatch on the
-//! first byte is a plain `match`, which keeps the common case (words,
-//! spaces, punctuation) to one branch per token.
+//! exponent, a comment) are nom parsers over the text's bytes (every CQL
+//! delimiter is ASCII, so byte offsets stay on char boundaries); the
+//! dispatch on the first byte is a plain `match`, which keeps the common
+//! case (words, spaces, punctuation) to one branch per token.
 //!
 //! It follows Cassandra's own lexer (`Lexer.g`) where that matters for
 //! classification: `-3` is one number token (so `c = c -3` is a counter
@@ -20,7 +21,9 @@
 //! `/* */`.
 
 use nom::branch::alt;
-use nom::bytes::complete::{is_not, tag, take_till, take_until, take_while, take_while1};
+use nom::bytes::complete::{
+    is_not, tag, take_till, take_until, take_while, take_while1, take_while_m_n,
+};
 use nom::character::complete::{digit0, digit1, one_of};
 use nom::combinator::{opt, recognize};
 use nom::multi::many0_count;
@@ -30,7 +33,7 @@ use super::token::{Token, TokenKind};
 
 /// A nom result whose error carries nothing: the lexer never reports why a
 /// sub-parser did not match, it just tries the next reading.
-type Lex<'a> = IResult<&'a str, &'a str, ()>;
+type Lex<'a> = IResult<&'a [u8], &'a [u8], ()>;
 
 /// Turns CQL text into tokens, whitespace and comments included.
 ///
@@ -160,6 +163,11 @@ fn ends_term(kind: TokenKind) -> bool {
 
 /// Reads one token from the start of non-empty `rest`: its kind and byte
 /// length.
+///
+/// The sub-parsers work on bytes: every delimiter in CQL is ASCII, so a
+/// token that ends after an ASCII byte (or at the end) ends on a char
+/// boundary, and byte scans are much faster than `char` iteration. Only
+/// [`Unknown`](TokenKind::Unknown) needs the length of a whole character.
 fn lex_one(rest: &str, colon_starts_marker: bool) -> (TokenKind, usize) {
     let bytes = rest.as_bytes();
     let Some(&first) = bytes.first() else {
@@ -168,70 +176,53 @@ fn lex_one(rest: &str, colon_starts_marker: bool) -> (TokenKind, usize) {
     let second = bytes.get(1).copied();
     let one = |kind| (kind, 1);
     match first {
-        b if b.is_ascii_whitespace() => run(rest, TokenKind::Whitespace, whitespace),
+        b'a'..=b'z' | b'A'..=b'Z' | b'_' => word_like(bytes),
+        b if b.is_ascii_whitespace() => run(bytes, TokenKind::Whitespace, whitespace),
+        b'(' => one(TokenKind::LParen),
+        b')' => one(TokenKind::RParen),
+        b',' => one(TokenKind::Comma),
+        b'?' => one(TokenKind::Marker),
+        b'=' => one(TokenKind::Eq),
+        b'.' => one(TokenKind::Dot),
+        b'\'' => run(bytes, TokenKind::String, |i| quoted(i, b"'", b"''")),
+        b'"' => run(bytes, TokenKind::QuotedIdent, |i| quoted(i, b"\"", b"\"\"")),
+        b'0'..=b'9' => {
+            if let Some(len) = uuid_len(bytes) {
+                (TokenKind::Uuid, len)
+            } else if first == b'0' && matches!(second, Some(b'x' | b'X')) {
+                let digits = hex_digits(bytes.get(2..).unwrap_or(&[]));
+                (TokenKind::Blob, 2 + digits)
+            } else {
+                number(bytes)
+            }
+        }
         b'-' => match second {
-            Some(b'-') => run(rest, TokenKind::Comment, line_comment),
+            Some(b'-') => run(bytes, TokenKind::Comment, line_comment),
             Some(b'0'..=b'9') => {
-                let tail = rest.get(1..).unwrap_or("");
-                let (kind, len) = number(tail);
+                let (kind, len) = number(bytes.get(1..).unwrap_or(&[]));
                 (kind, len + 1)
             }
-            _ => match special_float(rest.get(1..).unwrap_or("")) {
+            _ => match special_float(bytes.get(1..).unwrap_or(&[])) {
                 Some(len) => (TokenKind::Float, len + 1),
                 None => one(TokenKind::Minus),
             },
         },
         b'/' => match second {
-            Some(b'/') => run(rest, TokenKind::Comment, line_comment),
-            Some(b'*') => run(rest, TokenKind::Comment, block_comment),
+            Some(b'/') => run(bytes, TokenKind::Comment, line_comment),
+            Some(b'*') => run(bytes, TokenKind::Comment, block_comment),
             _ => one(TokenKind::Slash),
         },
-        b'\'' => run(rest, TokenKind::String, |i| quoted(i, "'", "''")),
-        b'"' => run(rest, TokenKind::QuotedIdent, |i| quoted(i, "\"", "\"\"")),
-        b'$' if second == Some(b'$') => run(rest, TokenKind::DollarString, dollar_string),
-        b'?' => one(TokenKind::Marker),
-        b':' if colon_starts_marker => match named_marker(rest) {
-            Ok((after, _)) => (TokenKind::NamedMarker, rest.len() - after.len()),
+        b'$' if second == Some(b'$') => run(bytes, TokenKind::DollarString, dollar_string),
+        b':' if colon_starts_marker => match named_marker(bytes) {
+            Ok((after, _)) => (TokenKind::NamedMarker, bytes.len() - after.len()),
             Err(_) => one(TokenKind::Colon),
         },
         b':' => one(TokenKind::Colon),
-        b'0'..=b'9' => {
-            if let Some(len) = uuid_len(bytes) {
-                (TokenKind::Uuid, len)
-            } else if first == b'0' && matches!(second, Some(b'x' | b'X')) {
-                let digits = bytes
-                    .get(2..)
-                    .unwrap_or(&[])
-                    .iter()
-                    .take_while(|b| b.is_ascii_hexdigit())
-                    .count();
-                (TokenKind::Blob, 2 + digits)
-            } else {
-                number(rest)
-            }
-        }
-        b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
-            if let Some(len) = uuid_len(bytes) {
-                return (TokenKind::Uuid, len);
-            }
-            let len = word(rest).map_or(1, |(after, _)| rest.len() - after.len());
-            let text = rest.get(..len).unwrap_or("");
-            if text.eq_ignore_ascii_case("nan") || text.eq_ignore_ascii_case("infinity") {
-                (TokenKind::Float, len)
-            } else {
-                (TokenKind::Ident, len)
-            }
-        }
-        b'(' => one(TokenKind::LParen),
-        b')' => one(TokenKind::RParen),
         b'[' => one(TokenKind::LBracket),
         b']' => one(TokenKind::RBracket),
         b'{' => one(TokenKind::LBrace),
         b'}' => one(TokenKind::RBrace),
-        b',' => one(TokenKind::Comma),
         b';' => one(TokenKind::Semicolon),
-        b'.' => one(TokenKind::Dot),
-        b'=' => one(TokenKind::Eq),
         b'+' => one(TokenKind::Plus),
         b'*' => one(TokenKind::Star),
         b'%' => one(TokenKind::Percent),
@@ -244,13 +235,32 @@ fn lex_one(rest: &str, colon_starts_marker: bool) -> (TokenKind, usize) {
     }
 }
 
+/// A token starting with a letter or `_`: a word, a uuid such as
+/// `a0eebc99-...`, or `NaN` / `Infinity`.
+fn word_like(bytes: &[u8]) -> (TokenKind, usize) {
+    if let Some(len) = uuid_len(bytes) {
+        return (TokenKind::Uuid, len);
+    }
+    let len = word(bytes).map_or(1, |(after, _)| bytes.len() - after.len());
+    let text = bytes.get(..len).unwrap_or(&[]);
+    if text.eq_ignore_ascii_case(b"nan") || text.eq_ignore_ascii_case(b"infinity") {
+        (TokenKind::Float, len)
+    } else {
+        (TokenKind::Ident, len)
+    }
+}
+
 /// Runs a delimited-token parser: its match is a token of `kind`; no match
 /// means the closing delimiter is missing, so the rest is one
 /// [`Unterminated`](TokenKind::Unterminated) token.
-fn run<'a>(rest: &'a str, kind: TokenKind, parser: impl Fn(&'a str) -> Lex<'a>) -> (TokenKind, usize) {
-    match parser(rest) {
-        Ok((after, _)) => (kind, rest.len() - after.len()),
-        Err(_) => (TokenKind::Unterminated, rest.len()),
+fn run<'a>(
+    bytes: &'a [u8],
+    kind: TokenKind,
+    parser: impl Fn(&'a [u8]) -> Lex<'a>,
+) -> (TokenKind, usize) {
+    match parser(bytes) {
+        Ok((after, _)) => (kind, bytes.len() - after.len()),
+        Err(_) => (TokenKind::Unterminated, bytes.len()),
     }
 }
 
@@ -258,67 +268,71 @@ fn first_char_len(rest: &str) -> usize {
     rest.chars().next().map_or(1, char::len_utf8)
 }
 
-fn is_word_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
 }
 
-fn whitespace(i: &str) -> Lex<'_> {
-    take_while1(|c: char| c.is_ascii_whitespace()).parse(i)
+fn hex_digits(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_hexdigit()).count()
+}
+
+fn whitespace(i: &[u8]) -> Lex<'_> {
+    take_while1(|b: u8| b.is_ascii_whitespace()).parse(i)
 }
 
 /// `-- ...` or `// ...`, stopping before the line break (which is
 /// whitespace).
-fn line_comment(i: &str) -> Lex<'_> {
+fn line_comment(i: &[u8]) -> Lex<'_> {
     recognize((
-        alt((tag("--"), tag("//"))),
-        take_till(|c| c == '\n' || c == '\r'),
+        alt((tag(&b"--"[..]), tag(&b"//"[..]))),
+        take_till(|b| b == b'\n' || b == b'\r'),
     ))
     .parse(i)
 }
 
 /// `/* ... */`; CQL block comments do not nest.
-fn block_comment(i: &str) -> Lex<'_> {
-    recognize((tag("/*"), take_until("*/"), tag("*/"))).parse(i)
+fn block_comment(i: &[u8]) -> Lex<'_> {
+    recognize((tag(&b"/*"[..]), take_until(&b"*/"[..]), tag(&b"*/"[..]))).parse(i)
 }
 
 /// A `q`-quoted run where `qq` (the quote doubled) stands for one quote:
 /// `'it''s'`, `"Foo"" bar"`.
-fn quoted<'a>(i: &'a str, q: &'static str, qq: &'static str) -> Lex<'a> {
+fn quoted<'a>(i: &'a [u8], q: &'static [u8], qq: &'static [u8]) -> Lex<'a> {
     recognize((tag(q), many0_count(alt((is_not(q), tag(qq)))), tag(q))).parse(i)
 }
 
 /// `$$ ... $$`: no escapes, ends at the first `$$`.
-fn dollar_string(i: &str) -> Lex<'_> {
-    recognize((tag("$$"), take_until("$$"), tag("$$"))).parse(i)
+fn dollar_string(i: &[u8]) -> Lex<'_> {
+    recognize((tag(&b"$$"[..]), take_until(&b"$$"[..]), tag(&b"$$"[..]))).parse(i)
 }
 
 /// `[A-Za-z_][A-Za-z0-9_]*`.
-fn word(i: &str) -> Lex<'_> {
+fn word(i: &[u8]) -> Lex<'_> {
     recognize((
-        take_while1(|c: char| c.is_ascii_alphabetic() || c == '_'),
-        take_while(is_word_char),
+        take_while_m_n(1, 1, |b: u8| b.is_ascii_alphabetic() || b == b'_'),
+        take_while(is_word_byte),
     ))
     .parse(i)
 }
 
 /// `:name` or `:"Name"`.
-fn named_marker(i: &str) -> Lex<'_> {
-    recognize((tag(":"), alt((word, |i| quoted(i, "\"", "\"\""))))).parse(i)
+fn named_marker(i: &[u8]) -> Lex<'_> {
+    recognize((tag(&b":"[..]), alt((word, |i| quoted(i, b"\"", b"\"\""))))).parse(i)
 }
 
 /// `NaN` or `Infinity` (any case) as a whole word; used after a `-`.
-fn special_float(i: &str) -> Option<usize> {
+fn special_float(i: &[u8]) -> Option<usize> {
     let (_, w) = word(i).ok()?;
-    (w.eq_ignore_ascii_case("nan") || w.eq_ignore_ascii_case("infinity")).then_some(w.len())
+    (w.eq_ignore_ascii_case(b"nan") || w.eq_ignore_ascii_case(b"infinity")).then_some(w.len())
 }
 
 /// An unsigned number starting at a digit: `12`, `1.5`, `1.`, `2e10`,
 /// `1.5E-3`, or a duration `1h30m`. Always consumes at least the digits.
-fn number(i: &str) -> (TokenKind, usize) {
+fn number(i: &[u8]) -> (TokenKind, usize) {
     let Ok((after_int, _)) = digit1::<_, ()>(i) else {
-        return (TokenKind::Unknown, first_char_len(i));
+        return (TokenKind::Unknown, 1);
     };
-    let fraction = opt(recognize((tag::<_, _, ()>("."), digit0)));
+    let fraction = opt(recognize((tag::<_, _, ()>(&b"."[..]), digit0)));
     let exponent = opt(recognize((one_of("eE"), opt(one_of("+-")), digit1)));
     let parsed: Lex<'_> = recognize((fraction, exponent)).parse(after_int);
     let after = match parsed {
@@ -336,7 +350,7 @@ fn number(i: &str) -> (TokenKind, usize) {
 
 /// After a number's digits: the rest of a unit-form duration
 /// (`h`, `h30m`, `ms`, ...), if the word that follows is exactly that.
-fn duration_tail(i: &str) -> Option<usize> {
+fn duration_tail(i: &[u8]) -> Option<usize> {
     let mut rest = i;
     loop {
         let (after_unit, _) = duration_unit(rest).ok()?;
@@ -349,27 +363,27 @@ fn duration_tail(i: &str) -> Option<usize> {
         }
     }
     // `1hello` is the number 1 and the word `hello`, not a duration.
-    if rest.chars().next().is_some_and(is_word_char) {
+    if rest.first().is_some_and(|&b| is_word_byte(b)) {
         return None;
     }
     Some(i.len() - rest.len())
 }
 
 /// One duration unit; two-letter units first so `ms` is not `m` + `s`.
-fn duration_unit(i: &str) -> Lex<'_> {
+fn duration_unit(i: &[u8]) -> Lex<'_> {
     use nom::bytes::complete::tag_no_case as t;
     alt((
-        t("mo"),
-        t("ms"),
-        t("us"),
-        t("µs"),
-        t("ns"),
-        t("y"),
-        t("w"),
-        t("d"),
-        t("h"),
-        t("m"),
-        t("s"),
+        t(&b"mo"[..]),
+        t(&b"ms"[..]),
+        t(&b"us"[..]),
+        t("µs".as_bytes()),
+        t(&b"ns"[..]),
+        t(&b"y"[..]),
+        t(&b"w"[..]),
+        t(&b"d"[..]),
+        t(&b"h"[..]),
+        t(&b"m"[..]),
+        t(&b"s"[..]),
     ))
     .parse(i)
 }
@@ -382,8 +396,6 @@ fn uuid_len(b: &[u8]) -> Option<usize> {
         8 | 13 | 18 | 23 => *c == b'-',
         _ => c.is_ascii_hexdigit(),
     });
-    let boundary = b
-        .get(36)
-        .map_or(true, |c| !(c.is_ascii_alphanumeric() || *c == b'_'));
+    let boundary = b.get(36).map_or(true, |&c| !is_word_byte(c));
     (shaped && boundary).then_some(36)
 }
