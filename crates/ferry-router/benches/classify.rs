@@ -25,7 +25,11 @@ const BATCH: &str = "BEGIN UNLOGGED BATCH \
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("classify");
-    for (name, text) in [("insert", INSERT), ("update_lwt", UPDATE_LWT), ("batch", BATCH)] {
+    for (name, text) in [
+        ("insert", INSERT),
+        ("update_lwt", UPDATE_LWT),
+        ("batch", BATCH),
+    ] {
         group.throughput(Throughput::Bytes(text.len() as u64));
         let mut classifier = Classifier::new();
         group.bench_function(format!("{name}/reused"), |b| {

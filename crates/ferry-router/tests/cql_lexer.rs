@@ -345,7 +345,7 @@ fn spans_tile_a_multi_line_statement() {
                 UPDATE t SET m = m + {'x': 1.5e3} WHERE k = :k;\nAPPLY BATCH;";
     let tokens: Vec<_> = Lexer::new(text).collect();
     assert_eq!(tokens[0].start, 0);
-    assert_eq!(tokens.last().map(|t| t.end), Some(text.len()));
+    assert_eq!(tokens.last().map(|t| t.span().end), Some(text.len()));
     for pair in tokens.windows(2) {
         assert_eq!(pair[0].end, pair[1].start);
     }

@@ -110,8 +110,8 @@ pub fn find_calls(text: &str) -> Vec<FunctionCall> {
 
 /// The byte range from token `first` to token `last`.
 pub(crate) fn span_of(tokens: &[Token], first: usize, last: usize) -> Range<usize> {
-    let start = tokens.get(first).map_or(0, |t| t.start);
-    let end = tokens.get(last).map_or(start, |t| t.end);
+    let start = tokens.get(first).map_or(0, |t| t.span().start);
+    let end = tokens.get(last).map_or(start, |t| t.span().end);
     start..end
 }
 

@@ -41,7 +41,7 @@ impl<'a> Identifier<'a> {
     pub(crate) fn from_token(src: &'a str, token: &Token) -> Option<Self> {
         token.kind.is_name().then(|| Identifier {
             raw: token.text(src),
-            start: token.start,
+            start: token.span().start,
         })
     }
 

@@ -45,13 +45,16 @@ type Lex<'a> = IResult<&'a [u8], &'a [u8], ()>;
 /// and whether the previous token ended a term. That is the only state it
 /// keeps.
 ///
+/// Token offsets are `u32`: a text longer than 4 GiB (twice the protocol's
+/// limit for a query) is lexed up to there and no further.
+///
 /// ```
 /// use ferry_router::cql::{Lexer, TokenKind};
 /// let text = "INSERT INTO t (k) VALUES ('it''s') -- done";
 /// let tokens: Vec<_> = Lexer::new(text).collect();
 /// // The tokens tile the text.
 /// assert_eq!(tokens.first().unwrap().start, 0);
-/// assert_eq!(tokens.last().unwrap().end, text.len());
+/// assert_eq!(tokens.last().unwrap().span().end, text.len());
 /// assert!(tokens.windows(2).all(|w| w[0].end == w[1].start));
 /// let string = tokens.iter().find(|t| t.kind == TokenKind::String).unwrap();
 /// assert_eq!(string.text(text), "'it''s'");
@@ -64,9 +67,8 @@ pub struct Lexer<'a> {
     pos: usize,
     /// How many `{` are open (saturating; only used to read `:`).
     brace_depth: u32,
-    /// Whether the last significant token ended a term (a name, a literal,
-    /// a marker, a closing bracket).
-    after_term: bool,
+    /// The kind of the last significant token (only used to read `:`).
+    last: Option<TokenKind>,
 }
 
 impl<'a> Lexer<'a> {
@@ -76,7 +78,7 @@ impl<'a> Lexer<'a> {
             src,
             pos: 0,
             brace_depth: 0,
-            after_term: false,
+            last: None,
         }
     }
 
@@ -90,7 +92,7 @@ impl<'a> Lexer<'a> {
     /// (Cassandra decides this in its parser; a marker straight after a
     /// term inside braces, as in `{'k': (int):v}`, is read as a separator.)
     fn colon_starts_marker(&self) -> bool {
-        !(self.brace_depth > 0 && self.after_term)
+        !(self.brace_depth > 0 && self.last.is_some_and(ends_term))
     }
 
     fn remember(&mut self, kind: TokenKind) {
@@ -100,7 +102,7 @@ impl<'a> Lexer<'a> {
             TokenKind::RBrace => self.brace_depth = self.brace_depth.saturating_sub(1),
             _ => {}
         }
-        self.after_term = ends_term(kind);
+        self.last = Some(kind);
     }
 }
 
@@ -109,7 +111,12 @@ impl Iterator for Lexer<'_> {
 
     fn next(&mut self) -> Option<Token> {
         let rest = self.src.get(self.pos..).filter(|r| !r.is_empty())?;
-        let (kind, len) = lex_one(rest, self.colon_starts_marker());
+        let (kind, len) = if rest.as_bytes().first() == Some(&b':') {
+            // Context is only needed here, so it is only worked out here.
+            colon(rest.as_bytes(), self.colon_starts_marker())
+        } else {
+            lex_one(rest)
+        };
         // Each reading consumes at least one whole character; this guard
         // only keeps the "always progresses" promise should that ever break.
         let len = if len == 0 || !rest.is_char_boundary(len) {
@@ -117,14 +124,11 @@ impl Iterator for Lexer<'_> {
         } else {
             len
         };
-        let start = self.pos;
-        self.pos = start.saturating_add(len);
+        let start = u32::try_from(self.pos).ok()?;
+        let end = u32::try_from(self.pos.saturating_add(len)).ok()?;
+        self.pos = end as usize;
         self.remember(kind);
-        Some(Token {
-            kind,
-            start,
-            end: self.pos,
-        })
+        Some(Token { kind, start, end })
     }
 }
 
@@ -145,7 +149,17 @@ impl Iterator for Significant<'_> {
     type Item = Token;
 
     fn next(&mut self) -> Option<Token> {
-        self.lexer.by_ref().find(|t| !t.kind.is_trivia())
+        loop {
+            // Fast path: about half of all tokens are whitespace; step over
+            // it without making tokens (whitespace changes no lexer state).
+            let rest = self.lexer.src.as_bytes().get(self.lexer.pos..)?;
+            let blanks = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+            self.lexer.pos += blanks;
+            let token = self.lexer.next()?;
+            if !token.kind.is_trivia() {
+                return Some(token);
+            }
+        }
     }
 }
 
@@ -168,7 +182,7 @@ fn ends_term(kind: TokenKind) -> bool {
 /// token that ends after an ASCII byte (or at the end) ends on a char
 /// boundary, and byte scans are much faster than `char` iteration. Only
 /// [`Unknown`](TokenKind::Unknown) needs the length of a whole character.
-fn lex_one(rest: &str, colon_starts_marker: bool) -> (TokenKind, usize) {
+fn lex_one(rest: &str) -> (TokenKind, usize) {
     let bytes = rest.as_bytes();
     let Some(&first) = bytes.first() else {
         return (TokenKind::Unknown, 0);
@@ -213,11 +227,7 @@ fn lex_one(rest: &str, colon_starts_marker: bool) -> (TokenKind, usize) {
             _ => one(TokenKind::Slash),
         },
         b'$' if second == Some(b'$') => run(bytes, TokenKind::DollarString, dollar_string),
-        b':' if colon_starts_marker => match named_marker(bytes) {
-            Ok((after, _)) => (TokenKind::NamedMarker, bytes.len() - after.len()),
-            Err(_) => one(TokenKind::Colon),
-        },
-        b':' => one(TokenKind::Colon),
+        b':' => colon(bytes, true),
         b'[' => one(TokenKind::LBracket),
         b']' => one(TokenKind::RBracket),
         b'{' => one(TokenKind::LBrace),
@@ -235,13 +245,24 @@ fn lex_one(rest: &str, colon_starts_marker: bool) -> (TokenKind, usize) {
     }
 }
 
+/// A token starting with `:`: a named marker where one may start, else a
+/// separator.
+fn colon(bytes: &[u8], marker_may_start: bool) -> (TokenKind, usize) {
+    match named_marker(bytes) {
+        Ok((after, _)) if marker_may_start => (TokenKind::NamedMarker, bytes.len() - after.len()),
+        _ => (TokenKind::Colon, 1),
+    }
+}
+
 /// A token starting with a letter or `_`: a word, a uuid such as
 /// `a0eebc99-...`, or `NaN` / `Infinity`.
 fn word_like(bytes: &[u8]) -> (TokenKind, usize) {
     if let Some(len) = uuid_len(bytes) {
         return (TokenKind::Uuid, len);
     }
-    let len = word(bytes).map_or(1, |(after, _)| bytes.len() - after.len());
+    // The dispatch saw a letter or `_`, so the word is the run of word
+    // bytes from here.
+    let len = word_tail(bytes).map_or(1, |(after, _)| bytes.len() - after.len());
     let text = bytes.get(..len).unwrap_or(&[]);
     if text.eq_ignore_ascii_case(b"nan") || text.eq_ignore_ascii_case(b"infinity") {
         (TokenKind::Float, len)
@@ -268,8 +289,21 @@ fn first_char_len(rest: &str) -> usize {
     rest.chars().next().map_or(1, char::len_utf8)
 }
 
+/// `[A-Za-z0-9_]` as a table: word scanning is the lexer's hottest loop,
+/// and one load beats four range checks per byte.
+static WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || c == b'_';
+        b += 1;
+    }
+    table
+};
+
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    WORD_BYTES[usize::from(b)]
 }
 
 fn hex_digits(bytes: &[u8]) -> usize {
@@ -313,6 +347,11 @@ fn word(i: &[u8]) -> Lex<'_> {
         take_while(is_word_byte),
     ))
     .parse(i)
+}
+
+/// `[A-Za-z0-9_]*`: the rest of a word whose first byte was checked.
+fn word_tail(i: &[u8]) -> Lex<'_> {
+    take_while(is_word_byte).parse(i)
 }
 
 /// `:name` or `:"Name"`.

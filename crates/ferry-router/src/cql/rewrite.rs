@@ -362,7 +362,7 @@ impl MarkerNames {
                     } else {
                         TokenKind::Ident
                     },
-                    start: t.start + 1,
+                    start: t.start.saturating_add(1),
                     end: t.end,
                 };
                 Identifier::from_token(src, &name).map(|id| id.name().into_owned())

@@ -147,22 +147,24 @@ impl TokenKind {
 pub struct Token {
     /// What the token is.
     pub kind: TokenKind,
-    /// Byte offset of the first byte.
-    pub start: usize,
+    /// Byte offset of the first byte. (Offsets are `u32` to keep a token
+    /// at 12 bytes, which the lexer hands back in registers; a CQL query
+    /// is at most 2 GiB.)
+    pub start: u32,
     /// Byte offset one past the last byte.
-    pub end: usize,
+    pub end: u32,
 }
 
 impl Token {
     /// The byte range `start..end`.
     pub fn span(&self) -> Range<usize> {
-        self.start..self.end
+        self.start as usize..self.end as usize
     }
 
     /// The token's text in `src` (the text it was lexed from). Empty if
     /// `src` is some other, shorter text: never panics.
     pub fn text<'a>(&self, src: &'a str) -> &'a str {
-        src.get(self.start..self.end).unwrap_or("")
+        src.get(self.span()).unwrap_or("")
     }
 
     /// Whether this is a bare word equal to `keyword`, ignoring ASCII case.
