@@ -408,6 +408,8 @@ fn collection_appends_are_not_counters() {
         "UPDATE t SET a = b + 1 WHERE k = 1",
         "UPDATE t SET a = 1 WHERE c = c + 1",
         "UPDATE t SET m['k'] = m + 1 WHERE k = 1",
+        // A field of a user type is not a whole column.
+        "UPDATE t SET u.c = c + 1 WHERE k = 1",
     ] {
         expect(Update).table("t").check(text);
     }
