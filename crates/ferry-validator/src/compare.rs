@@ -122,7 +122,11 @@ impl RowComparator {
         row: &ScanRow,
         index: usize,
     ) -> Result<Option<CqlValue>, ValidateError> {
-        let ty = self.projection.types.get(index).unwrap_or(&ColumnType::Blob);
+        let ty = self
+            .projection
+            .types
+            .get(index)
+            .unwrap_or(&ColumnType::Blob);
         let cell = row.cells.get(index).and_then(Option::as_ref);
         decode(ty, cell, self.version(side)).map_err(|source| ValidateError::Decode {
             side,
@@ -193,7 +197,10 @@ impl RowComparator {
                 let s = self.decode(Side::Source, source, index)?;
                 let t = self.decode(Side::Target, target, index)?;
                 let tolerance = i64::from(self.options.ttl_tolerance_secs);
-                let within = match (s.as_ref().and_then(CqlValue::as_i64), t.as_ref().and_then(CqlValue::as_i64)) {
+                let within = match (
+                    s.as_ref().and_then(CqlValue::as_i64),
+                    t.as_ref().and_then(CqlValue::as_i64),
+                ) {
                     (None, None) => true,
                     (Some(a), Some(b)) => (a - b).abs() <= tolerance,
                     _ => false,
@@ -248,7 +255,11 @@ mod tests {
             statics: vec![],
             regular: vec![
                 col("d", ColumnType::Double, ColumnKind::Regular),
-                col("s", ColumnType::Set(Box::new(ColumnType::Int)), ColumnKind::Regular),
+                col(
+                    "s",
+                    ColumnType::Set(Box::new(ColumnType::Int)),
+                    ColumnKind::Regular,
+                ),
             ],
         };
         Arc::new(Projection::new(table, Partitioner::Murmur3, metadata))
@@ -270,14 +281,29 @@ mod tests {
     #[test]
     fn differing_columns_are_named_with_both_values() {
         let p = projection(false);
-        let c = RowComparator::new(p.clone(), CompareOptions::default(), ProtocolVersion::V3, ProtocolVersion::V3);
+        let c = RowComparator::new(
+            p.clone(),
+            CompareOptions::default(),
+            ProtocolVersion::V3,
+            ProtocolVersion::V3,
+        );
         let set_ty = ColumnType::Set(Box::new(ColumnType::Int));
         let set = |v: &[i32]| CqlValue::Set(v.iter().map(|&i| Some(CqlValue::Int(i))).collect());
         let key = Some(Bytes::from_static(&[0, 0, 0, 1]));
         let token = Some(Bytes::copy_from_slice(&0i64.to_be_bytes()));
-        let a = row(vec![key.clone(), enc(&CqlValue::Double(1.5), &ColumnType::Double), enc(&set(&[1, 2]), &set_ty), token.clone()]);
+        let a = row(vec![
+            key.clone(),
+            enc(&CqlValue::Double(1.5), &ColumnType::Double),
+            enc(&set(&[1, 2]), &set_ty),
+            token.clone(),
+        ]);
         // Same set serialized in another order: equal; NaN vs 1.5: differs.
-        let b = row(vec![key.clone(), enc(&CqlValue::Double(f64::NAN), &ColumnType::Double), enc(&set(&[2, 1]), &set_ty), token.clone()]);
+        let b = row(vec![
+            key.clone(),
+            enc(&CqlValue::Double(f64::NAN), &ColumnType::Double),
+            enc(&set(&[2, 1]), &set_ty),
+            token.clone(),
+        ]);
         let diffs = c.diff(Scope::Regular, &a, &b).unwrap();
         assert_eq!(diffs.len(), 1);
         assert_eq!(diffs[0].column, "d");
@@ -293,7 +319,12 @@ mod tests {
     #[test]
     fn ttl_within_tolerance_and_exact_writetime() {
         let p = projection(true);
-        let options = CompareOptions { writetime: true, ttl: true, ttl_tolerance_secs: 3, ..CompareOptions::default() };
+        let options = CompareOptions {
+            writetime: true,
+            ttl: true,
+            ttl_tolerance_secs: 3,
+            ..CompareOptions::default()
+        };
         let c = RowComparator::new(p.clone(), options, ProtocolVersion::V3, ProtocolVersion::V3);
         assert_eq!(p.width(), 6, "k, d, s, WRITETIME(d), TTL(d), token");
         let mk = |wt: i64, ttl: Option<i32>| {
@@ -306,11 +337,21 @@ mod tests {
                 Some(Bytes::copy_from_slice(&0i64.to_be_bytes())),
             ])
         };
-        assert!(c.diff(Scope::Regular, &mk(10, Some(100)), &mk(10, Some(97))).unwrap().is_empty());
-        let d = c.diff(Scope::Regular, &mk(10, Some(100)), &mk(10, Some(96))).unwrap();
+        assert!(c
+            .diff(Scope::Regular, &mk(10, Some(100)), &mk(10, Some(97)))
+            .unwrap()
+            .is_empty());
+        let d = c
+            .diff(Scope::Regular, &mk(10, Some(100)), &mk(10, Some(96)))
+            .unwrap();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].aspect, Aspect::Ttl);
-        let d = c.diff(Scope::Regular, &mk(10, None), &mk(11, Some(100))).unwrap();
-        assert_eq!(d.iter().map(|d| d.aspect).collect::<Vec<_>>(), [Aspect::Writetime, Aspect::Ttl]);
+        let d = c
+            .diff(Scope::Regular, &mk(10, None), &mk(11, Some(100)))
+            .unwrap();
+        assert_eq!(
+            d.iter().map(|d| d.aspect).collect::<Vec<_>>(),
+            [Aspect::Writetime, Aspect::Ttl]
+        );
     }
 }

@@ -60,7 +60,12 @@ impl TableRef {
 
 impl std::fmt::Display for TableRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{}", self.keyspace, self.table.as_deref().unwrap_or("*"))
+        write!(
+            f,
+            "{}.{}",
+            self.keyspace,
+            self.table.as_deref().unwrap_or("*")
+        )
     }
 }
 

@@ -261,8 +261,16 @@ mod tests {
                     .collect(),
             )
         };
-        assert!(values_equal(&map(&[(1, "a"), (2, "b")]), &map(&[(2, "b"), (1, "a")]), eq));
-        assert!(!values_equal(&map(&[(1, "a"), (2, "b")]), &map(&[(1, "b"), (2, "a")]), eq));
+        assert!(values_equal(
+            &map(&[(1, "a"), (2, "b")]),
+            &map(&[(2, "b"), (1, "a")]),
+            eq
+        ));
+        assert!(!values_equal(
+            &map(&[(1, "a"), (2, "b")]),
+            &map(&[(1, "b"), (2, "a")]),
+            eq
+        ));
         let list = |v: &[i32]| CqlValue::List(v.iter().map(|&i| Some(CqlValue::Int(i))).collect());
         assert!(!values_equal(&list(&[1, 2]), &list(&[2, 1]), eq));
         // A set with a repeated element never equals one with two distinct.
@@ -274,7 +282,10 @@ mod tests {
     fn udts_and_tuples_pad_missing_trailing_fields_with_null() {
         let eq = Equality::default();
         let short = CqlValue::Udt(vec![("a".into(), Some(CqlValue::Int(1)))]);
-        let long = CqlValue::Udt(vec![("a".into(), Some(CqlValue::Int(1))), ("b".into(), None)]);
+        let long = CqlValue::Udt(vec![
+            ("a".into(), Some(CqlValue::Int(1))),
+            ("b".into(), None),
+        ]);
         let set_b = CqlValue::Udt(vec![
             ("a".into(), Some(CqlValue::Int(1))),
             ("b".into(), Some(CqlValue::Int(2))),
@@ -296,8 +307,13 @@ mod tests {
             &CqlValue::Text("abc".into()),
             eq
         ));
-        let nan_list = |bits: u32| CqlValue::List(vec![Some(CqlValue::Float(f32::from_bits(bits)))]);
-        assert!(values_equal(&nan_list(0x7fc0_0000), &nan_list(0x7fc0_0001), eq));
+        let nan_list =
+            |bits: u32| CqlValue::List(vec![Some(CqlValue::Float(f32::from_bits(bits)))]);
+        assert!(values_equal(
+            &nan_list(0x7fc0_0000),
+            &nan_list(0x7fc0_0001),
+            eq
+        ));
         assert!(!values_equal(&CqlValue::Int(1), &CqlValue::Bigint(1), eq));
     }
 

@@ -409,7 +409,12 @@ mod tests {
             regular: vec![col("v", ColumnKind::Regular)],
         };
         let projection = Arc::new(Projection::new(table, Partitioner::Murmur3, false));
-        RowComparator::new(projection, CompareOptions::default(), ProtocolVersion::V3, ProtocolVersion::V3)
+        RowComparator::new(
+            projection,
+            CompareOptions::default(),
+            ProtocolVersion::V3,
+            ProtocolVersion::V3,
+        )
     }
 
     fn int(v: i32) -> Option<Bytes> {
@@ -421,22 +426,40 @@ mod tests {
     fn row(token: i64, k: i32, c: Option<i32>, s: Option<i32>, v: Option<i32>) -> ScanRow {
         ScanRow {
             position: PartitionPosition::new(Token::murmur3(token), int(k).unwrap()),
-            cells: vec![int(k), c.and_then(int), s.and_then(int), v.and_then(int), Some(Bytes::copy_from_slice(&token.to_be_bytes()))],
+            cells: vec![
+                int(k),
+                c.and_then(int),
+                s.and_then(int),
+                v.and_then(int),
+                Some(Bytes::copy_from_slice(&token.to_be_bytes())),
+            ],
         }
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(f)
     }
 
     fn stream(rows: Vec<ScanRow>) -> impl Stream<Item = Result<ScanRow, ValidateError>> + Unpin {
         futures::stream::iter(rows.into_iter().map(Ok))
     }
 
-    const LIMITS: MergeLimits = MergeLimits { max_unmatched_rows_per_partition: 1000, max_found: 1000 };
+    const LIMITS: MergeLimits = MergeLimits {
+        max_unmatched_rows_per_partition: 1000,
+        max_found: 1000,
+    };
 
     fn run(source: Vec<ScanRow>, target: Vec<ScanRow>) -> RangeResult {
-        block_on(merge_range(stream(source), stream(target), &comparator(), LIMITS)).unwrap()
+        block_on(merge_range(
+            stream(source),
+            stream(target),
+            &comparator(),
+            LIMITS,
+        ))
+        .unwrap()
     }
 
     fn kinds(r: &RangeResult) -> Vec<(DifferenceKind, i32, Option<i32>)> {
@@ -446,7 +469,9 @@ mod tests {
             .map(|f| {
                 let row = f.any_row().unwrap();
                 let k = i32::from_be_bytes(row.cells[0].as_ref().unwrap()[..].try_into().unwrap());
-                let c = p.ck(row)[0].as_ref().map(|b| i32::from_be_bytes(b[..].try_into().unwrap()));
+                let c = p.ck(row)[0]
+                    .as_ref()
+                    .map(|b| i32::from_be_bytes(b[..].try_into().unwrap()));
                 (f.kind, k, c)
             })
             .collect()
@@ -454,7 +479,11 @@ mod tests {
 
     #[test]
     fn identical_streams_match_every_row() {
-        let rows = vec![row(-5, 1, Some(1), Some(9), Some(1)), row(-5, 1, Some(2), Some(9), Some(2)), row(7, 2, Some(1), None, None)];
+        let rows = vec![
+            row(-5, 1, Some(1), Some(9), Some(1)),
+            row(-5, 1, Some(2), Some(9), Some(2)),
+            row(7, 2, Some(1), None, None),
+        ];
         let r = run(rows.clone(), rows);
         assert_eq!((r.matched, r.source_rows, r.target_rows), (3, 3, 3));
         assert!(r.found.is_empty());
@@ -469,10 +498,10 @@ mod tests {
             row(7, 2, Some(1), None, Some(1)),
         ];
         let target = vec![
-            row(-9, 4, Some(1), None, Some(1)),       // extra partition
-            row(-5, 1, Some(2), None, Some(20)),      // differs; (1,1) missing
-            row(-5, 1, Some(3), None, Some(3)),       // extra row
-            row(7, 2, Some(1), None, Some(1)),        // matches; partition 3 missing
+            row(-9, 4, Some(1), None, Some(1)),  // extra partition
+            row(-5, 1, Some(2), None, Some(20)), // differs; (1,1) missing
+            row(-5, 1, Some(3), None, Some(3)),  // extra row
+            row(7, 2, Some(1), None, Some(1)),   // matches; partition 3 missing
         ];
         let r = run(source, target);
         assert_eq!(r.matched, 1);
@@ -487,13 +516,24 @@ mod tests {
             ]
         );
         assert_eq!(r.found[1].columns[0].column, "v");
-        assert_eq!(r.found_counts, KindCounts { missing: 2, extra: 2, differing: 1, static_differing: 0 });
+        assert_eq!(
+            r.found_counts,
+            KindCounts {
+                missing: 2,
+                extra: 2,
+                differing: 1,
+                static_differing: 0
+            }
+        );
     }
 
     #[test]
     fn equal_tokens_are_ordered_by_key_bytes() {
         // Keys 1 and 2 share token 5: key bytes 00000001 < 00000002.
-        let source = vec![row(5, 1, Some(1), None, Some(1)), row(5, 2, Some(1), None, Some(1))];
+        let source = vec![
+            row(5, 1, Some(1), None, Some(1)),
+            row(5, 2, Some(1), None, Some(1)),
+        ];
         let target = vec![row(5, 2, Some(1), None, Some(1))];
         let r = run(source, target);
         assert_eq!(kinds(&r), [(DifferenceKind::MissingOnTarget, 1, Some(1))]);
@@ -502,8 +542,14 @@ mod tests {
 
     #[test]
     fn statics_are_compared_once_per_partition() {
-        let source = vec![row(1, 1, Some(1), Some(5), Some(1)), row(1, 1, Some(2), Some(5), Some(2))];
-        let target = vec![row(1, 1, Some(1), Some(6), Some(1)), row(1, 1, Some(2), Some(6), Some(2))];
+        let source = vec![
+            row(1, 1, Some(1), Some(5), Some(1)),
+            row(1, 1, Some(2), Some(5), Some(2)),
+        ];
+        let target = vec![
+            row(1, 1, Some(1), Some(6), Some(1)),
+            row(1, 1, Some(2), Some(6), Some(2)),
+        ];
         let r = run(source, target);
         assert_eq!(r.matched, 2);
         assert_eq!(kinds(&r), [(DifferenceKind::StaticDiffers, 1, Some(1))]);
@@ -511,8 +557,17 @@ mod tests {
 
     #[test]
     fn out_of_order_rows_are_an_error() {
-        let source = vec![row(5, 1, Some(1), None, None), row(4, 2, Some(1), None, None)];
-        let e = block_on(merge_range(stream(source), stream(vec![]), &comparator(), LIMITS)).unwrap_err();
+        let source = vec![
+            row(5, 1, Some(1), None, None),
+            row(4, 2, Some(1), None, None),
+        ];
+        let e = block_on(merge_range(
+            stream(source),
+            stream(vec![]),
+            &comparator(),
+            LIMITS,
+        ))
+        .unwrap_err();
         assert!(e.to_string().contains("out of ring order"), "{e}");
     }
 
@@ -520,10 +575,25 @@ mod tests {
     fn the_unmatched_cap_stops_a_runaway_partition() {
         // Same partition, clustering order reversed on the target.
         let source: Vec<ScanRow> = (0..50).map(|c| row(1, 1, Some(c), None, None)).collect();
-        let target: Vec<ScanRow> = (0..50).rev().map(|c| row(1, 1, Some(c), None, None)).collect();
-        let limits = MergeLimits { max_unmatched_rows_per_partition: 10, max_found: 10 };
-        let e = block_on(merge_range(stream(source.clone()), stream(target.clone()), &comparator(), limits)).unwrap_err();
-        assert!(matches!(e, ValidateError::PartitionTooDivergent { cap: 10, .. }));
+        let target: Vec<ScanRow> = (0..50)
+            .rev()
+            .map(|c| row(1, 1, Some(c), None, None))
+            .collect();
+        let limits = MergeLimits {
+            max_unmatched_rows_per_partition: 10,
+            max_found: 10,
+        };
+        let e = block_on(merge_range(
+            stream(source.clone()),
+            stream(target.clone()),
+            &comparator(),
+            limits,
+        ))
+        .unwrap_err();
+        assert!(matches!(
+            e,
+            ValidateError::PartitionTooDivergent { cap: 10, .. }
+        ));
         // With room, reversed order still matches everything.
         let r = run(source, target);
         assert_eq!(r.matched, 50);
@@ -532,9 +602,20 @@ mod tests {
 
     #[test]
     fn differences_over_the_cap_are_counted_not_kept() {
-        let source: Vec<ScanRow> = (0..30).map(|k| row(k, k as i32, Some(0), None, None)).collect();
-        let limits = MergeLimits { max_unmatched_rows_per_partition: 10, max_found: 10 };
-        let r = block_on(merge_range(stream(source), stream(vec![]), &comparator(), limits)).unwrap();
+        let source: Vec<ScanRow> = (0..30)
+            .map(|k| row(k, k as i32, Some(0), None, None))
+            .collect();
+        let limits = MergeLimits {
+            max_unmatched_rows_per_partition: 10,
+            max_found: 10,
+        };
+        let r = block_on(merge_range(
+            stream(source),
+            stream(vec![]),
+            &comparator(),
+            limits,
+        ))
+        .unwrap();
         assert_eq!(r.found.len(), 10);
         assert_eq!(r.found_counts.missing, 30);
         assert_eq!(r.unrecorded.missing, 20);
@@ -545,12 +626,17 @@ mod tests {
 
     /// The model's rows in ring order, partition `k` having token `tokens[k]`.
     fn rows_of(model: &Model, tokens: &[i64]) -> Vec<ScanRow> {
-        let mut partitions: Vec<(i64, i32)> = model.keys().map(|&k| (tokens[k as usize], k)).collect();
+        let mut partitions: Vec<(i64, i32)> =
+            model.keys().map(|&k| (tokens[k as usize], k)).collect();
         // Non-negative ints: signed order is the unsigned order of their bytes.
         partitions.sort();
         partitions
             .into_iter()
-            .flat_map(|(token, k)| model[&k].iter().map(move |(&c, &v)| row(token, k, Some(c), None, Some(v))))
+            .flat_map(|(token, k)| {
+                model[&k]
+                    .iter()
+                    .map(move |(&c, &v)| row(token, k, Some(c), None, Some(v)))
+            })
             .collect()
     }
 

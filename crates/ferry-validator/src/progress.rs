@@ -93,7 +93,10 @@ impl ProgressSnapshot {
             return None;
         }
         let total = self.table_elapsed.as_secs_f64() / self.fraction_done;
-        Some(Duration::from_secs_f64((total - self.table_elapsed.as_secs_f64()).max(0.0)).round_secs())
+        Some(
+            Duration::from_secs_f64((total - self.table_elapsed.as_secs_f64()).max(0.0))
+                .round_secs(),
+        )
     }
 
     /// One line: table, ranges, percentage, rows and rate, differences, ETA.
@@ -152,7 +155,11 @@ impl Progress {
             source_rows: self.source_rows.load(Ordering::Relaxed),
             target_rows: self.target_rows.load(Ordering::Relaxed),
             differences: self.differences.load(Ordering::Relaxed),
-            fraction_done: if total > 0.0 { (done / total).min(1.0) } else { 0.0 },
+            fraction_done: if total > 0.0 {
+                (done / total).min(1.0)
+            } else {
+                0.0
+            },
             table_elapsed: self
                 .table_started
                 .lock()
@@ -174,7 +181,11 @@ impl Progress {
     }
 
     pub(crate) fn add_rows(&self, source: bool, rows: u64) {
-        let counter = if source { &self.source_rows } else { &self.target_rows };
+        let counter = if source {
+            &self.source_rows
+        } else {
+            &self.target_rows
+        };
         counter.fetch_add(rows, Ordering::Relaxed);
     }
 

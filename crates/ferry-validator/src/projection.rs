@@ -232,7 +232,11 @@ impl Projection {
     }
 
     /// A row from its cells, as sent by `side`.
-    pub(crate) fn row(&self, side: Side, cells: Vec<Option<Bytes>>) -> Result<ScanRow, ValidateError> {
+    pub(crate) fn row(
+        &self,
+        side: Side,
+        cells: Vec<Option<Bytes>>,
+    ) -> Result<ScanRow, ValidateError> {
         let protocol = |message: String| ValidateError::Protocol { side, message };
         if cells.len() != self.width() {
             return Err(protocol(format!(

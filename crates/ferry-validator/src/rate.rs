@@ -59,8 +59,7 @@ impl RateLimiter {
             let mut bucket = self.state.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             let elapsed = now.duration_since(bucket.refilled_at).as_secs_f64();
-            bucket.available =
-                (bucket.available + elapsed * self.per_second).min(self.per_second);
+            bucket.available = (bucket.available + elapsed * self.per_second).min(self.per_second);
             bucket.refilled_at = now;
             bucket.available -= rows as f64;
             if bucket.available < 0.0 {

@@ -141,7 +141,9 @@ impl TableContext {
             let key = match (column.writetime, column.ttl) {
                 (Some(w), Some(t)) => (
                     self.int_cell(source, w).or(row_writetime),
-                    self.int_cell(source, t).and_then(|t| i32::try_from(t).ok()).unwrap_or(0),
+                    self.int_cell(source, t)
+                        .and_then(|t| i32::try_from(t).ok())
+                        .unwrap_or(0),
                 ),
                 _ => (row_writetime, 0),
             };
@@ -170,14 +172,25 @@ impl TableContext {
         if groups.is_empty() {
             // A row of nothing but its primary key.
             let cql = self.insert_cql(&key_columns, &[], None);
-            let statement = target.prepare(&cql).await.map_err(|e| ValidateError::session(Side::Target, e))?;
+            let statement = target
+                .prepare(&cql)
+                .await
+                .map_err(|e| ValidateError::session(Side::Target, e))?;
             target
-                .execute(&statement, Values::Raw(key_values.clone()), options.clone().idempotent(true))
+                .execute(
+                    &statement,
+                    Values::Raw(key_values.clone()),
+                    options.clone().idempotent(true),
+                )
                 .await
                 .map_err(|e| ValidateError::session(Side::Target, e))?;
             statements += 1;
         }
-        let written: Vec<String> = groups.values().flatten().map(|(c, _)| c.def.name.clone()).collect();
+        let written: Vec<String> = groups
+            .values()
+            .flatten()
+            .map(|(c, _)| c.def.name.clone())
+            .collect();
         for ((writetime, ttl), columns) in &groups {
             let names: Vec<&str> = columns.iter().map(|(c, _)| c.def.name.as_str()).collect();
             let mut using: Vec<RawValue> = Vec::new();
@@ -185,7 +198,10 @@ impl TableContext {
                 using.push(RawValue::Bytes(Bytes::copy_from_slice(&w.to_be_bytes())));
             }
             using.push(RawValue::Bytes(Bytes::copy_from_slice(&ttl.to_be_bytes())));
-            let values: Vec<RawValue> = columns.iter().map(|(_, v)| RawValue::Bytes(v.clone())).collect();
+            let values: Vec<RawValue> = columns
+                .iter()
+                .map(|(_, v)| RawValue::Bytes(v.clone()))
+                .collect();
             let (cql, bound) = if inserts_row {
                 let cql = self.insert_cql(&key_columns, &names, Some(writetime.is_some()));
                 (cql, [key_values.clone(), values, using].concat())
@@ -198,9 +214,16 @@ impl TableContext {
             let idempotent = !columns
                 .iter()
                 .any(|(c, _)| matches!(c.def.column_type, ColumnType::List(_)) && c.def.multi_cell);
-            let statement = target.prepare(&cql).await.map_err(|e| ValidateError::session(Side::Target, e))?;
+            let statement = target
+                .prepare(&cql)
+                .await
+                .map_err(|e| ValidateError::session(Side::Target, e))?;
             target
-                .execute(&statement, Values::Raw(bound), options.clone().idempotent(idempotent))
+                .execute(
+                    &statement,
+                    Values::Raw(bound),
+                    options.clone().idempotent(idempotent),
+                )
                 .await
                 .map_err(|e| ValidateError::session(Side::Target, e))?;
             statements += 1;
@@ -212,7 +235,11 @@ impl TableContext {
         let status = match &now_target {
             None => RepairStatus::Shadowed,
             Some(t) => {
-                let scope = if partition_level { Scope::Static } else { Scope::Regular };
+                let scope = if partition_level {
+                    Scope::Static
+                } else {
+                    Scope::Regular
+                };
                 let mut left = self.comparator.diff(scope, source, t)?;
                 left.retain(|d| written.contains(&d.column));
                 if left.is_empty() {
@@ -224,7 +251,8 @@ impl TableContext {
         };
         let mut detail = match status {
             RepairStatus::Shadowed => Some(
-                "the target keeps newer data or a newer tombstone than the source's writetime".to_owned(),
+                "the target keeps newer data or a newer tombstone than the source's writetime"
+                    .to_owned(),
             ),
             _ => None,
         };
@@ -258,7 +286,11 @@ impl TableContext {
     /// `INSERT INTO t (key..., columns...) VALUES (?...) [USING [TIMESTAMP ? AND] TTL ?]`;
     /// `timestamp`: `None` for no `USING` at all.
     fn insert_cql(&self, key: &[&str], columns: &[&str], timestamp: Option<bool>) -> String {
-        let names: Vec<String> = key.iter().chain(columns).map(|c| quote_identifier(c)).collect();
+        let names: Vec<String> = key
+            .iter()
+            .chain(columns)
+            .map(|c| quote_identifier(c))
+            .collect();
         let markers = vec!["?"; names.len()].join(", ");
         let using = match timestamp {
             None => String::new(),
@@ -274,8 +306,14 @@ impl TableContext {
 
     /// `UPDATE t USING [TIMESTAMP ? AND] TTL ? SET c = ?, ... WHERE key = ? AND ...`.
     fn update_cql(&self, key: &[&str], columns: &[&str], timestamp: bool) -> String {
-        let set: Vec<String> = columns.iter().map(|c| format!("{} = ?", quote_identifier(c))).collect();
-        let restrictions: Vec<String> = key.iter().map(|c| format!("{} = ?", quote_identifier(c))).collect();
+        let set: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{} = ?", quote_identifier(c)))
+            .collect();
+        let restrictions: Vec<String> = key
+            .iter()
+            .map(|c| format!("{} = ?", quote_identifier(c)))
+            .collect();
         format!(
             "UPDATE {} USING {}TTL ? SET {} WHERE {}",
             self.projection.table.qualified_name(),

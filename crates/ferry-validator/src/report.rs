@@ -278,7 +278,10 @@ impl TableReport {
             (c.missing_on_target, "missing on target"),
             (c.extra_on_target, "extra on target"),
             (c.differing, "differing"),
-            (c.static_differing, "partitions with differing static columns"),
+            (
+                c.static_differing,
+                "partitions with differing static columns",
+            ),
         ] {
             if n > 0 {
                 parts.push(format!("{n} {what}"));
@@ -316,13 +319,14 @@ impl Report {
         for t in &self.tables {
             self.totals.add(&t.counts);
         }
-        self.status = if !self.errors.is_empty() || self.tables.iter().any(|t| t.status == Status::Error) {
-            Status::Error
-        } else if self.tables.iter().any(|t| t.status == Status::Different) {
-            Status::Different
-        } else {
-            Status::Equal
-        };
+        self.status =
+            if !self.errors.is_empty() || self.tables.iter().any(|t| t.status == Status::Error) {
+                Status::Error
+            } else if self.tables.iter().any(|t| t.status == Status::Different) {
+                Status::Different
+            } else {
+                Status::Equal
+            };
     }
 
     /// The process exit code: 0 equal, 1 differences persisted, 2 errors.
@@ -355,7 +359,11 @@ impl Report {
             let _ = writeln!(
                 out,
                 "  ranges {}/{}{sampled}, {} failed; {:.1} s, {:.0} rows/s",
-                t.ranges_scanned, t.ranges_planned, t.ranges_failed, t.duration_secs, t.rows_per_second
+                t.ranges_scanned,
+                t.ranges_planned,
+                t.ranges_failed,
+                t.duration_secs,
+                t.rows_per_second
             );
             let _ = writeln!(
                 out,
@@ -400,7 +408,8 @@ impl Report {
                 }
                 out.push('\n');
             }
-            let unlisted = (t.differences.len().saturating_sub(max_listed)) as u64 + t.differences_not_shown;
+            let unlisted =
+                (t.differences.len().saturating_sub(max_listed)) as u64 + t.differences_not_shown;
             if unlisted > 0 {
                 let _ = writeln!(out, "  ... and {unlisted} more");
             }
@@ -433,8 +442,16 @@ impl Report {
     /// The report as JUnit XML: one test case per table, failing when
     /// differences persisted, in error when it could not be validated.
     pub fn to_junit_xml(&self) -> String {
-        let failures = self.tables.iter().filter(|t| t.status == Status::Different).count();
-        let errors = self.tables.iter().filter(|t| t.status == Status::Error).count()
+        let failures = self
+            .tables
+            .iter()
+            .filter(|t| t.status == Status::Different)
+            .count();
+        let errors = self
+            .tables
+            .iter()
+            .filter(|t| t.status == Status::Error)
+            .count()
             + usize::from(!self.errors.is_empty());
         let tests = self.tables.len() + usize::from(!self.errors.is_empty());
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
@@ -500,7 +517,11 @@ impl Report {
                     );
                 }
             }
-            let _ = writeln!(out, "      <system-out>{}</system-out>", xml_escape(&counts));
+            let _ = writeln!(
+                out,
+                "      <system-out>{}</system-out>",
+                xml_escape(&counts)
+            );
             out.push_str("    </testcase>\n");
         }
         if !self.errors.is_empty() {
@@ -541,11 +562,21 @@ mod tests {
 
     fn report() -> Report {
         let mut t = TableReport::new("ks", "t<1>");
-        t.counts = Counts { source_rows: 3, target_rows: 2, rows_compared: 3, matched: 2, missing_on_target: 1, ..Counts::default() };
+        t.counts = Counts {
+            source_rows: 3,
+            target_rows: 2,
+            rows_compared: 3,
+            matched: 2,
+            missing_on_target: 1,
+            ..Counts::default()
+        };
         t.differences.push(DifferenceRecord {
             kind: DifferenceKind::MissingOnTarget,
             token: "42".into(),
-            primary_key: vec![KeyPart { column: "k".into(), value: "'a&b'".into() }],
+            primary_key: vec![KeyPart {
+                column: "k".into(),
+                value: "'a&b'".into(),
+            }],
             columns: vec![],
             rechecked: true,
             repair: None,
@@ -594,8 +625,14 @@ mod tests {
     fn json_has_the_counts_and_keys() {
         let json: serde_json::Value = serde_json::from_str(&report().to_json()).unwrap();
         assert_eq!(json["status"], "different");
-        assert_eq!(json["tables"][0]["differences"][0]["kind"], "missing_on_target");
-        assert_eq!(json["tables"][0]["differences"][0]["primary_key"][0]["value"], "'a&b'");
+        assert_eq!(
+            json["tables"][0]["differences"][0]["kind"],
+            "missing_on_target"
+        );
+        assert_eq!(
+            json["tables"][0]["differences"][0]["primary_key"][0]["value"],
+            "'a&b'"
+        );
         assert_eq!(json["totals"]["rows_compared"], 3);
     }
 }

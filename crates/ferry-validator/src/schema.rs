@@ -198,9 +198,7 @@ impl Layout {
 
     fn tables_query(self) -> &'static str {
         match self {
-            Layout::Modern => {
-                "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?"
-            }
+            Layout::Modern => "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?",
             Layout::Legacy => {
                 "SELECT columnfamily_name FROM system.schema_columnfamilies WHERE keyspace_name = ?"
             }
@@ -218,7 +216,10 @@ async fn schema_rows(
 ) -> Result<(Layout, Vec<Row>), ValidateError> {
     let first = Layout::guess(session);
     let run = |layout: Layout| {
-        let values: Vec<CqlValue> = names.iter().map(|n| CqlValue::from((*n).to_owned())).collect();
+        let values: Vec<CqlValue> = names
+            .iter()
+            .map(|n| CqlValue::from((*n).to_owned()))
+            .collect();
         let options = QueryOptions::new()
             .with_consistency(Consistency::One)
             .idempotent(true);
@@ -334,7 +335,10 @@ pub async fn read_table_schema(
 ) -> Result<TableSchema, ValidateError> {
     let (layout, rows) =
         schema_rows(session, side, Layout::columns_query, &[keyspace, table]).await?;
-    let columns: Vec<SchemaColumn> = rows.iter().filter_map(|r| parse_column(layout, r)).collect();
+    let columns: Vec<SchemaColumn> = rows
+        .iter()
+        .filter_map(|r| parse_column(layout, r))
+        .collect();
     if columns.is_empty() {
         return Err(ValidateError::Schema(format!(
             "table {keyspace}.{table} does not exist on the {side}"
@@ -410,9 +414,7 @@ pub fn common_schema(
             .map(|c| (c.name.clone(), c.column_type.clone()))
             .collect()
     };
-    if key(source) != key(target)
-        || source.partition_key.len() != target.partition_key.len()
-    {
+    if key(source) != key(target) || source.partition_key.len() != target.partition_key.len() {
         return Err(ValidateError::Schema(format!(
             "{}.{}: the primary keys differ (source {:?}, target {:?})",
             source.keyspace,

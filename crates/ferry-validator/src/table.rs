@@ -108,7 +108,11 @@ impl TableContext {
 
     /// The rows of `range` on `side`, in ring order, fetched page by page
     /// (rate-limited, counted in the progress).
-    fn scan(&self, side: Side, range: TokenRange) -> BoxStream<'static, Result<ScanRow, ValidateError>> {
+    fn scan(
+        &self,
+        side: Side,
+        range: TokenRange,
+    ) -> BoxStream<'static, Result<ScanRow, ValidateError>> {
         let session = self.session(side).clone();
         let statement = self.statements[index(side)].scan.clone();
         let options = self.read_options();
@@ -147,7 +151,10 @@ impl TableContext {
 
     /// Merges `range` of both clusters, trying again (from scratch) after a
     /// failed request.
-    pub(crate) async fn scan_range(self: Arc<Self>, range: TokenRange) -> Result<RangeResult, ValidateError> {
+    pub(crate) async fn scan_range(
+        self: Arc<Self>,
+        range: TokenRange,
+    ) -> Result<RangeResult, ValidateError> {
         let limits = MergeLimits {
             max_unmatched_rows_per_partition: self.config.max_unmatched_rows_per_partition,
             max_found: self.config.max_kept_per_range,
@@ -176,11 +183,17 @@ impl TableContext {
     /// partition key alone) rather than a clustering row.
     pub(crate) fn is_partition_level(&self, found: &Found) -> bool {
         found.kind == DifferenceKind::StaticDiffers
-            || found.any_row().is_some_and(|r| self.projection.is_static_only(r))
+            || found
+                .any_row()
+                .is_some_and(|r| self.projection.is_static_only(r))
     }
 
     /// Reads the row (or partition) of `found` again on `side`.
-    pub(crate) async fn read_again(&self, side: Side, found: &Found) -> Result<Option<ScanRow>, ValidateError> {
+    pub(crate) async fn read_again(
+        &self,
+        side: Side,
+        found: &Found,
+    ) -> Result<Option<ScanRow>, ValidateError> {
         let Some(row) = found.any_row() else {
             return Ok(None);
         };
@@ -189,7 +202,10 @@ impl TableContext {
         let (statement, cells) = if partition_level {
             (&statements.partition, self.projection.pk(row))
         } else {
-            (&statements.row, &row.cells[..self.projection.pk_len + self.projection.ck_len])
+            (
+                &statements.row,
+                &row.cells[..self.projection.pk_len + self.projection.ck_len],
+            )
         };
         let values: Vec<RawValue> = cells
             .iter()
@@ -231,7 +247,11 @@ impl TableContext {
             (Some(_), None) => (DifferenceKind::MissingOnTarget, Vec::new()),
             (None, Some(_)) => (DifferenceKind::ExtraOnTarget, Vec::new()),
             (Some(s), Some(t)) => {
-                let scope = if partition_level { Scope::Static } else { Scope::Regular };
+                let scope = if partition_level {
+                    Scope::Static
+                } else {
+                    Scope::Regular
+                };
                 let columns = self.comparator.diff(scope, s, t)?;
                 if columns.is_empty() {
                     return Ok(None);
@@ -261,8 +281,16 @@ impl TableContext {
         let mut token = String::new();
         if let Some(row) = found.any_row() {
             token = row.position.token.to_string();
-            let side = if found.source.is_some() { Side::Source } else { Side::Target };
-            let columns = if self.is_partition_level(found) { p.pk_len } else { p.pk_len + p.ck_len };
+            let side = if found.source.is_some() {
+                Side::Source
+            } else {
+                Side::Target
+            };
+            let columns = if self.is_partition_level(found) {
+                p.pk_len
+            } else {
+                p.pk_len + p.ck_len
+            };
             for (i, column) in p.table.primary_key().take(columns).enumerate() {
                 let value = match self.comparator.decode(side, row, i) {
                     Ok(Some(v)) => v.cql_literal_typed(&column.column_type),

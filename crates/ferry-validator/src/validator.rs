@@ -48,11 +48,19 @@ pub struct Validator {
 
 impl Validator {
     /// A validator over two connected sessions.
-    pub fn new(source: Session, target: Session, config: ValidatorConfig) -> Result<Self, ValidateError> {
+    pub fn new(
+        source: Session,
+        target: Session,
+        config: ValidatorConfig,
+    ) -> Result<Self, ValidateError> {
         config.validate()?;
         let limiters = [
-            config.source_rows_per_second.map(|r| Arc::new(RateLimiter::new(r))),
-            config.target_rows_per_second.map(|r| Arc::new(RateLimiter::new(r))),
+            config
+                .source_rows_per_second
+                .map(|r| Arc::new(RateLimiter::new(r))),
+            config
+                .target_rows_per_second
+                .map(|r| Arc::new(RateLimiter::new(r))),
         ];
         Ok(Self {
             source,
@@ -125,13 +133,17 @@ impl Validator {
                         "keyspace {} has no tables on the source (or does not exist)",
                         selection.keyspace
                     )),
-                    Ok(found) => tables.extend(found.into_iter().map(|t| (selection.keyspace.clone(), t))),
+                    Ok(found) => {
+                        tables.extend(found.into_iter().map(|t| (selection.keyspace.clone(), t)))
+                    }
                     Err(e) => report.errors.push(e.to_string()),
                 },
             }
         }
         for (keyspace, table) in tables {
-            report.tables.push(self.validate_table(&keyspace, &table).await);
+            report
+                .tables
+                .push(self.validate_table(&keyspace, &table).await);
         }
         report.duration_secs = started.elapsed().as_secs_f64();
         report.settle();
@@ -140,20 +152,23 @@ impl Validator {
 
     /// The token ranges a table is scanned in.
     fn plan(&self) -> Result<(Vec<TokenRange>, Option<f64>), ValidateError> {
-        let ring = self
-            .source
-            .ring()
-            .ok_or_else(|| ValidateError::Config(format!(
+        let ring = self.source.ring().ok_or_else(|| {
+            ValidateError::Config(format!(
                 "the source's partitioner ({}) has no token ring Ferry can compute",
-                self.source.partitioner_class().unwrap_or_else(|| "unknown".into())
-            )))?;
+                self.source
+                    .partitioner_class()
+                    .unwrap_or_else(|| "unknown".into())
+            ))
+        })?;
         let partitioner = ring.partitioner();
         if self.target.partitioner() != Some(partitioner) {
             return Err(ValidateError::Config(format!(
                 "the clusters use different partitioners (source {}, target {}): the same token \
                  range would hold different rows",
                 partitioner,
-                self.target.partitioner_class().unwrap_or_else(|| "unknown".into())
+                self.target
+                    .partitioner_class()
+                    .unwrap_or_else(|| "unknown".into())
             )));
         }
         let ranges = match &self.config.ranges {
@@ -189,8 +204,8 @@ impl Validator {
         }
         report.duration_secs = started.elapsed().as_secs_f64();
         if report.duration_secs > 0.0 {
-            report.rows_per_second =
-                (report.counts.source_rows + report.counts.target_rows) as f64 / report.duration_secs;
+            report.rows_per_second = (report.counts.source_rows + report.counts.target_rows) as f64
+                / report.duration_secs;
         }
         report.settle();
         report
@@ -217,7 +232,9 @@ impl Validator {
         if self.config.repair {
             report.repair = Some(RepairCounts::default());
             if schema.is_counter_table() {
-                report.notes.push("counter table: differences are reported, not repaired".into());
+                report
+                    .notes
+                    .push("counter table: differences are reported, not repaired".into());
             }
         }
         let cell_metadata = self.config.compare.needs_cell_metadata() || self.config.repair;
@@ -446,7 +463,13 @@ impl Tally {
             Ok(None) => self.counts.resolved_on_recheck += 1,
             Ok(Some(current)) => {
                 let record = room.then(|| context.describe(&current, outcome.rechecked));
-                self.persistent(&current, outcome.rechecked, record, outcome.repair.as_ref(), &context.config);
+                self.persistent(
+                    &current,
+                    outcome.rechecked,
+                    record,
+                    outcome.repair.as_ref(),
+                    &context.config,
+                );
             }
             Err(e) => {
                 self.errors.push(format!("re-check failed: {e}"));

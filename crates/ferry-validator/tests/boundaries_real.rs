@@ -45,7 +45,9 @@ fn layout() -> (Vec<i32>, [i32; 4], Vec<TokenRange>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn differences_at_range_boundaries_are_found() {
     with_clusters("validate_boundaries", "source", 1, |clusters| async move {
-        clusters.ddl("CREATE TABLE {ks}.b (k int PRIMARY KEY, v text)").await;
+        clusters
+            .ddl("CREATE TABLE {ks}.b (k int PRIMARY KEY, v text)")
+            .await;
         let (keys, special, ranges) = layout();
         let [a, b, c, z] = special;
         // Missing on the target: a and c. Extra on the target: b and z.
@@ -85,7 +87,10 @@ async fn differences_at_range_boundaries_are_found() {
             .map(|d| format!("{:?} {}", d.kind, d.key_text()))
             .collect();
         assert_eq!(found, expected, "{}", report.summary(10));
-        assert_eq!(t.ranges_planned, 5, "the wrapping range is scanned as two pieces");
+        assert_eq!(
+            t.ranges_planned, 5,
+            "the wrapping range is scanned as two pieces"
+        );
         assert_eq!(t.counts.rows_compared, 3000, "{}", report.summary(10));
         assert_eq!(t.counts.matched, 2996);
         assert_eq!(t.counts.source_rows, 2998);

@@ -11,7 +11,10 @@ use ferry_wire::types::CqlValue;
 use futures::StreamExt;
 use support::{bigint, int, text, with_clusters, Clusters};
 
-async fn fill(clusters: &Arc<Clusters>, rows: impl Iterator<Item = (String, Vec<Option<CqlValue>>, bool, bool)>) {
+async fn fill(
+    clusters: &Arc<Clusters>,
+    rows: impl Iterator<Item = (String, Vec<Option<CqlValue>>, bool, bool)>,
+) {
     // (cql, values, on source, on target)
     futures::stream::iter(rows.map(|(cql, values, source, target)| {
         let clusters = clusters.clone();
@@ -32,11 +35,20 @@ async fn fill(clusters: &Arc<Clusters>, rows: impl Iterator<Item = (String, Vec<
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_in_flight_during_validation_are_not_persistent_differences() {
     with_clusters("validate_live", "source", 1, |clusters| async move {
-        clusters.ddl("CREATE TABLE {ks}.l (k int PRIMARY KEY, v text)").await;
+        clusters
+            .ddl("CREATE TABLE {ks}.l (k int PRIMARY KEY, v text)")
+            .await;
         let insert = "INSERT INTO {ks}.l (k, v) VALUES (?, ?) USING TIMESTAMP ?";
         fill(
             &clusters,
-            (0..3000).map(|k| (insert.to_owned(), vec![int(k), text("initial"), bigint(1000)], true, true)),
+            (0..3000).map(|k| {
+                (
+                    insert.to_owned(),
+                    vec![int(k), text("initial"), bigint(1000)],
+                    true,
+                    true,
+                )
+            }),
         )
         .await;
 
@@ -51,7 +63,10 @@ async fn writes_in_flight_during_validation_are_not_persistent_differences() {
             tokio::spawn(async move {
                 let mut lagging = Vec::new();
                 for i in 0..40i32 {
-                    for (k, v) in [((i * 7919) % 3000, format!("update {i}")), (100_000 + i, format!("new {i}"))] {
+                    for (k, v) in [
+                        ((i * 7919) % 3000, format!("update {i}")),
+                        (100_000 + i, format!("new {i}")),
+                    ] {
                         let values = vec![int(k), text(&v), bigint(2000 + i64::from(i))];
                         clusters.on_source(insert, values.clone()).await;
                         written.fetch_add(1, Ordering::Relaxed);
@@ -90,7 +105,9 @@ async fn writes_in_flight_during_validation_are_not_persistent_differences() {
         // test is able to fail.
         let mut config = clusters.config("l");
         config.recheck_delay = None;
-        clusters.on_source(insert, vec![int(5), text("in flight"), bigint(9000)]).await;
+        clusters
+            .on_source(insert, vec![int(5), text("in flight"), bigint(9000)])
+            .await;
         let report = clusters.validator(config).run().await;
         assert_eq!(report.exit_code(), 1, "{}", report.summary(5));
         assert_eq!(report.tables[0].counts.differing, 1);
@@ -137,20 +154,37 @@ async fn repair_then_validate_again_is_equal() {
         // Later writes that reached the source but not the target (lost
         // updates): a cell,
         clusters
-            .on_source("UPDATE {ks}.r USING TIMESTAMP ? SET v = ? WHERE k = ? AND c = ?", vec![newer(5, 1), text("fresh"), int(5), int(1)])
+            .on_source(
+                "UPDATE {ks}.r USING TIMESTAMP ? SET v = ? WHERE k = ? AND c = ?",
+                vec![newer(5, 1), text("fresh"), int(5), int(1)],
+            )
             .await;
         // ... an element of a set (the set's timestamp cannot be read: the
         // repair uses the row's newest),
         clusters
-            .on_source("UPDATE {ks}.r USING TIMESTAMP ? SET s = s + ? WHERE k = ? AND c = ?", vec![newer(6, 2), Some(CqlValue::Set(vec![text("added")])), int(6), int(2)])
+            .on_source(
+                "UPDATE {ks}.r USING TIMESTAMP ? SET s = s + ? WHERE k = ? AND c = ?",
+                vec![
+                    newer(6, 2),
+                    Some(CqlValue::Set(vec![text("added")])),
+                    int(6),
+                    int(2),
+                ],
+            )
             .await;
         // ... the same value with another TTL,
         clusters
-            .on_source("UPDATE {ks}.r USING TIMESTAMP ? AND TTL 5000 SET n = ? WHERE k = ? AND c = ?", vec![newer(8, 0), int(80), int(8), int(0)])
+            .on_source(
+                "UPDATE {ks}.r USING TIMESTAMP ? AND TTL 5000 SET n = ? WHERE k = ? AND c = ?",
+                vec![newer(8, 0), int(80), int(8), int(0)],
+            )
             .await;
         // ... a static column, overwritten later on the source.
         clusters
-            .on_source("UPDATE {ks}.r USING TIMESTAMP ? SET st = ? WHERE k = ?", vec![bigint(T + 500), text("new static"), int(9)])
+            .on_source(
+                "UPDATE {ks}.r USING TIMESTAMP ? SET st = ? WHERE k = ?",
+                vec![bigint(T + 500), text("new static"), int(9)],
+            )
             .await;
 
         let mut config = clusters.config("r");
@@ -167,9 +201,16 @@ async fn repair_then_validate_again_is_equal() {
         assert_eq!(t.counts.static_differing, 1, "{summary}");
         let repair = t.repair.clone().expect("repair counts");
         assert_eq!(repair.repaired, 10, "{summary}");
-        assert_eq!(repair.shadowed + repair.not_repairable + repair.failed, 0, "{summary}");
+        assert_eq!(
+            repair.shadowed + repair.not_repairable + repair.failed,
+            0,
+            "{summary}"
+        );
         assert!(repair.cells_written >= 6 * 4 + 3, "{repair:?}");
-        assert!(t.differences.iter().all(|d| d.repair.as_ref().map(|r| r.status) == Some(RepairStatus::Repaired)));
+        assert!(t
+            .differences
+            .iter()
+            .all(|d| d.repair.as_ref().map(|r| r.status) == Some(RepairStatus::Repaired)));
 
         config.repair = false;
         let second = clusters.validator(config).run().await;
@@ -181,43 +222,79 @@ async fn repair_then_validate_again_is_equal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repair_reports_what_it_cannot_fix() {
-    with_clusters("validate_repair_limits", "source", 1, |clusters| async move {
-        clusters.ddl(REPAIR_DDL).await;
-        fill(&clusters, (0..4).map(|k| (REPAIR_INSERT.to_owned(), repair_row(k, 0), true, true))).await;
-        // A newer write on the target: the source's version must not win.
-        clusters
-            .on_target("UPDATE {ks}.r USING TIMESTAMP ? SET v = ? WHERE k = ? AND c = ?", vec![bigint(T + 1_000_000), text("newer"), int(1), int(0)])
+    with_clusters(
+        "validate_repair_limits",
+        "source",
+        1,
+        |clusters| async move {
+            clusters.ddl(REPAIR_DDL).await;
+            fill(
+                &clusters,
+                (0..4).map(|k| (REPAIR_INSERT.to_owned(), repair_row(k, 0), true, true)),
+            )
             .await;
-        // A row only on the target: never deleted.
-        clusters.on_target(REPAIR_INSERT, repair_row(50, 0)).await;
-        // A value the source does not have (deleted there): never deleted.
-        clusters
-            .on_source("DELETE n FROM {ks}.r USING TIMESTAMP ? WHERE k = ? AND c = ?", vec![bigint(T + 100), int(3), int(0)])
-            .await;
+            // A newer write on the target: the source's version must not win.
+            clusters
+                .on_target(
+                    "UPDATE {ks}.r USING TIMESTAMP ? SET v = ? WHERE k = ? AND c = ?",
+                    vec![bigint(T + 1_000_000), text("newer"), int(1), int(0)],
+                )
+                .await;
+            // A row only on the target: never deleted.
+            clusters.on_target(REPAIR_INSERT, repair_row(50, 0)).await;
+            // A value the source does not have (deleted there): never deleted.
+            clusters
+                .on_source(
+                    "DELETE n FROM {ks}.r USING TIMESTAMP ? WHERE k = ? AND c = ?",
+                    vec![bigint(T + 100), int(3), int(0)],
+                )
+                .await;
 
-        let mut config = clusters.config("r");
-        config.repair = true;
-        let report = clusters.validator(config.clone()).run().await;
-        let t = &report.tables[0];
-        let summary = report.summary(30);
-        let status = |key: &str| {
-            t.differences
-                .iter()
-                .find(|d| d.key_text() == key)
-                .and_then(|d| d.repair.as_ref())
-                .map(|r| r.status)
-        };
-        assert_eq!(status("k=1, c=0"), Some(RepairStatus::Shadowed), "{summary}");
-        assert_eq!(status("k=50, c=0"), Some(RepairStatus::NotRepairable), "{summary}");
-        assert_eq!(status("k=3, c=0"), Some(RepairStatus::NotRepairable), "{summary}");
-        let repair = t.repair.clone().unwrap();
-        assert_eq!((repair.repaired, repair.shadowed, repair.not_repairable), (0, 1, 2), "{summary}");
+            let mut config = clusters.config("r");
+            config.repair = true;
+            let report = clusters.validator(config.clone()).run().await;
+            let t = &report.tables[0];
+            let summary = report.summary(30);
+            let status = |key: &str| {
+                t.differences
+                    .iter()
+                    .find(|d| d.key_text() == key)
+                    .and_then(|d| d.repair.as_ref())
+                    .map(|r| r.status)
+            };
+            assert_eq!(
+                status("k=1, c=0"),
+                Some(RepairStatus::Shadowed),
+                "{summary}"
+            );
+            assert_eq!(
+                status("k=50, c=0"),
+                Some(RepairStatus::NotRepairable),
+                "{summary}"
+            );
+            assert_eq!(
+                status("k=3, c=0"),
+                Some(RepairStatus::NotRepairable),
+                "{summary}"
+            );
+            let repair = t.repair.clone().unwrap();
+            assert_eq!(
+                (repair.repaired, repair.shadowed, repair.not_repairable),
+                (0, 1, 2),
+                "{summary}"
+            );
 
-        // Nothing was forced: the same three differences remain.
-        config.repair = false;
-        let again = clusters.validator(config).run().await;
-        assert_eq!(again.status, Status::Different);
-        assert_eq!(again.tables[0].counts.persistent_differences(), 3, "{}", again.summary(10));
-    })
+            // Nothing was forced: the same three differences remain.
+            config.repair = false;
+            let again = clusters.validator(config).run().await;
+            assert_eq!(again.status, Status::Different);
+            assert_eq!(
+                again.tables[0].counts.persistent_differences(),
+                3,
+                "{}",
+                again.summary(10)
+            );
+        },
+    )
     .await;
 }

@@ -17,9 +17,17 @@ async fn fill(clusters: &Arc<Clusters>) {
         let clusters = clusters.clone();
         async move {
             // Composite partition key, two rows per partition.
-            let values = vec![int(k / 2), text(&format!("p{}", k % 7)), int(k % 2), text(&format!("v{k}"))];
+            let values = vec![
+                int(k / 2),
+                text(&format!("p{}", k % 7)),
+                int(k % 2),
+                text(&format!("v{k}")),
+            ];
             clusters
-                .on_both("INSERT INTO {ks}.w (a, b, c, v) VALUES (?, ?, ?, ?) USING TIMESTAMP 42", values)
+                .on_both(
+                    "INSERT INTO {ks}.w (a, b, c, v) VALUES (?, ?, ?, ?) USING TIMESTAMP 42",
+                    values,
+                )
                 .await;
         }
     }))
@@ -55,12 +63,19 @@ async fn a_three_node_source_compares_every_row_exactly_once() {
             assert_eq!(t.counts.rows_compared, ROWS as u64, "{summary}");
             assert_eq!(t.counts.matched, ROWS as u64, "{summary}");
             // At least one piece per vnode range (plus the unwrapped one).
-            assert!(t.ranges_planned > vnodes, "{} pieces for {vnodes} vnodes", t.ranges_planned);
+            assert!(
+                t.ranges_planned > vnodes,
+                "{} pieces for {vnodes} vnodes",
+                t.ranges_planned
+            );
         }
 
         // A row removed from the target is still found exactly once.
         clusters
-            .on_target("DELETE FROM {ks}.w USING TIMESTAMP 43 WHERE a = ? AND b = ? AND c = ?", vec![int(7), text("p0"), int(0)])
+            .on_target(
+                "DELETE FROM {ks}.w USING TIMESTAMP 43 WHERE a = ? AND b = ? AND c = ?",
+                vec![int(7), text("p0"), int(0)],
+            )
             .await;
         let report = clusters.validator(clusters.config("w")).run().await;
         let t = &report.tables[0];

@@ -36,18 +36,31 @@ fn row(k: i32, c: i32) -> Vec<Option<CqlValue>> {
         text(&format!("static {k}")),
         text(&format!("row {k}/{c}")),
         // NaN on some rows: equal to itself across clusters.
-        Some(CqlValue::Double(if c == 0 { f64::NAN } else { f64::from(n) / 3.0 })),
+        Some(CqlValue::Double(if c == 0 {
+            f64::NAN
+        } else {
+            f64::from(n) / 3.0
+        })),
         Some(CqlValue::Float(n as f32 * 0.5)),
-        Some(CqlValue::Decimal(Decimal::new(Varint::from(i64::from(n) * 10), 1))),
+        Some(CqlValue::Decimal(Decimal::new(
+            Varint::from(i64::from(n) * 10),
+            1,
+        ))),
         Some(CqlValue::Varint(Varint::from(i64::from(n) << 40))),
         Some(CqlValue::Boolean(n % 2 == 0)),
         Some(CqlValue::Timestamp(1_500_000_000_000 + i64::from(n))),
         Some(CqlValue::Uuid(uuid)),
         Some(CqlValue::Set(vec![text("a"), text(&format!("t{n}"))])),
-        Some(CqlValue::Map(vec![(int(1), text("one")), (int(n), text("n"))])),
+        Some(CqlValue::Map(vec![
+            (int(1), text("one")),
+            (int(n), text("n")),
+        ])),
         Some(CqlValue::List(vec![int(n), int(n), int(0)])),
         Some(CqlValue::Tuple(vec![int(n), text("x")])),
-        Some(CqlValue::Udt(vec![("street".into(), text("main")), ("no".into(), int(n))])),
+        Some(CqlValue::Udt(vec![
+            ("street".into(), text("main")),
+            ("no".into(), int(n)),
+        ])),
         bigint(ts_of(k, c)),
     ]
 }
@@ -121,23 +134,67 @@ async fn injected_differences_are_each_found_with_their_keys() {
         clusters.on_target(INSERT, row(1000, 0)).await;
         // A changed cell (newer timestamp, as a stray write would have).
         clusters
-            .on_target("UPDATE {ks}.t USING TIMESTAMP ? SET txt = ? WHERE k = ? AND c = ?", vec![bigint(ts_of(5, 2) + 1), text("changed"), int(5), int(2)])
+            .on_target(
+                "UPDATE {ks}.t USING TIMESTAMP ? SET txt = ? WHERE k = ? AND c = ?",
+                vec![bigint(ts_of(5, 2) + 1), text("changed"), int(5), int(2)],
+            )
             .await;
         // A changed collection element.
         clusters
-            .on_target("UPDATE {ks}.t USING TIMESTAMP ? SET tags = tags + ? WHERE k = ? AND c = ?", vec![bigint(ts_of(6, 0) + 1), Some(CqlValue::Set(vec![text("intruder")])), int(6), int(0)])
+            .on_target(
+                "UPDATE {ks}.t USING TIMESTAMP ? SET tags = tags + ? WHERE k = ? AND c = ?",
+                vec![
+                    bigint(ts_of(6, 0) + 1),
+                    Some(CqlValue::Set(vec![text("intruder")])),
+                    int(6),
+                    int(0),
+                ],
+            )
             .await;
         // Same value, different TTL.
         let ttl = "UPDATE {ks}.t USING TIMESTAMP ? AND TTL ? SET txt = ? WHERE k = ? AND c = ?";
-        clusters.on_source(ttl, vec![bigint(ts_of(8, 3) + 1), int(100_000), text("ttl"), int(8), int(3)]).await;
-        clusters.on_target(ttl, vec![bigint(ts_of(8, 3) + 1), int(50_000), text("ttl"), int(8), int(3)]).await;
+        clusters
+            .on_source(
+                ttl,
+                vec![
+                    bigint(ts_of(8, 3) + 1),
+                    int(100_000),
+                    text("ttl"),
+                    int(8),
+                    int(3),
+                ],
+            )
+            .await;
+        clusters
+            .on_target(
+                ttl,
+                vec![
+                    bigint(ts_of(8, 3) + 1),
+                    int(50_000),
+                    text("ttl"),
+                    int(8),
+                    int(3),
+                ],
+            )
+            .await;
         // A differing static column.
         clusters
-            .on_target("UPDATE {ks}.t USING TIMESTAMP ? SET st = ? WHERE k = ?", vec![bigint(ts_of(9, 9)), text("other static"), int(9)])
+            .on_target(
+                "UPDATE {ks}.t USING TIMESTAMP ? SET st = ? WHERE k = ?",
+                vec![bigint(ts_of(9, 9)), text("other static"), int(9)],
+            )
             .await;
         // A decimal with another scale (1.0 vs 1.00): equal unless strict.
         clusters
-            .on_target("UPDATE {ks}.t USING TIMESTAMP ? SET dec = ? WHERE k = ? AND c = ?", vec![bigint(ts_of(11, 1)), Some(CqlValue::Decimal(Decimal::new(Varint::from(110_100i64), 2))), int(11), int(1)])
+            .on_target(
+                "UPDATE {ks}.t USING TIMESTAMP ? SET dec = ? WHERE k = ? AND c = ?",
+                vec![
+                    bigint(ts_of(11, 1)),
+                    Some(CqlValue::Decimal(Decimal::new(Varint::from(110_100i64), 2))),
+                    int(11),
+                    int(1),
+                ],
+            )
             .await;
 
         let mut config = clusters.config("t");
@@ -180,25 +237,36 @@ async fn injected_differences_are_each_found_with_their_keys() {
         let by_key = |key: &str| t.differences.iter().find(|d| d.key_text() == key).unwrap();
         let cell = &by_key("k=5, c=2").columns;
         assert_eq!(cell.len(), 1);
-        assert_eq!((cell[0].column.as_str(), cell[0].aspect), ("txt", Aspect::Value));
+        assert_eq!(
+            (cell[0].column.as_str(), cell[0].aspect),
+            ("txt", Aspect::Value)
+        );
         assert_eq!(cell[0].source.as_deref(), Some("'row 5/2'"));
         assert_eq!(cell[0].target.as_deref(), Some("'changed'"));
         let tags = &by_key("k=6, c=0").columns;
         assert_eq!(tags[0].column, "tags");
         assert!(tags[0].target.as_deref().unwrap().contains("'intruder'"));
         let ttl = &by_key("k=8, c=3").columns;
-        assert_eq!((ttl[0].column.as_str(), ttl[0].aspect), ("txt", Aspect::Ttl));
+        assert_eq!(
+            (ttl[0].column.as_str(), ttl[0].aspect),
+            ("txt", Aspect::Ttl)
+        );
         assert_eq!(by_key("k=9").columns[0].column, "st");
         assert!(t.differences.iter().all(|d| d.rechecked));
         assert!(t.differences.iter().all(|d| d.token.parse::<i64>().is_ok()));
 
         // Strict decimals: the 1.0 / 1.00 row shows up too.
-        config.compare.equality = Equality { strict_decimal_scale: true };
+        config.compare.equality = Equality {
+            strict_decimal_scale: true,
+        };
         config.compare.ttl = false;
         let strict = clusters.validator(config).run().await;
         let t = &strict.tables[0];
         assert_eq!(t.counts.differing, 3, "{}", strict.summary(50)); // ttl no longer compared, decimal now is
-        assert!(t.differences.iter().any(|d| d.key_text() == "k=11, c=1" && d.columns[0].column == "dec"));
+        assert!(t
+            .differences
+            .iter()
+            .any(|d| d.key_text() == "k=11, c=1" && d.columns[0].column == "dec"));
         // JSON and JUnit renderings carry the same findings.
         let json: serde_json::Value = serde_json::from_str(&strict.to_json()).unwrap();
         assert_eq!(json["tables"][0]["counts"]["differing"], 3);

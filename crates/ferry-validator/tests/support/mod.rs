@@ -41,18 +41,34 @@ impl Clusters {
         let cql = cql.replace("{ks}", &self.keyspace);
         for session in [&self.source, &self.target] {
             session
-                .query(&cql, (), QueryOptions::new().with_consistency(Consistency::All))
+                .query(
+                    &cql,
+                    (),
+                    QueryOptions::new().with_consistency(Consistency::All),
+                )
                 .await
                 .unwrap_or_else(|e| panic!("{cql}: {e}"));
         }
     }
 
     /// Writes one row on `session` (`cql` with `{ks}`), at consistency ALL.
-    pub async fn write(session: &Session, keyspace: &str, cql: &str, values: Vec<Option<CqlValue>>) {
+    pub async fn write(
+        session: &Session,
+        keyspace: &str,
+        cql: &str,
+        values: Vec<Option<CqlValue>>,
+    ) {
         let cql = cql.replace("{ks}", keyspace);
-        let statement = session.prepare(&cql).await.unwrap_or_else(|e| panic!("{cql}: {e}"));
+        let statement = session
+            .prepare(&cql)
+            .await
+            .unwrap_or_else(|e| panic!("{cql}: {e}"));
         session
-            .execute(&statement, values, QueryOptions::new().with_consistency(Consistency::All))
+            .execute(
+                &statement,
+                values,
+                QueryOptions::new().with_consistency(Consistency::All),
+            )
             .await
             .unwrap_or_else(|e| panic!("{cql}: {e}"));
     }
@@ -66,7 +82,10 @@ impl Clusters {
     }
 
     pub async fn on_both(&self, cql: &str, values: Vec<Option<CqlValue>>) {
-        tokio::join!(self.on_source(cql, values.clone()), self.on_target(cql, values));
+        tokio::join!(
+            self.on_source(cql, values.clone()),
+            self.on_target(cql, values)
+        );
     }
 
     /// A validation config of `table` in the test keyspace, with a short
