@@ -12,6 +12,9 @@
 //! - [`ConnError`]: everything that can fail, with what to do about it;
 //! - [`token`]: partitioner hashing (Murmur3 with Cassandra's quirks,
 //!   RandomPartitioner) and the token ring: ranges, replicas, splits.
+//! - [`session`]: a whole cluster: discovery, per-node pools, token-aware
+//!   routing, retries, prepared statements on every node, paged row
+//!   streams and token range scans ([`Session`], [`SessionConfig`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferry_conn::ConnError> {
@@ -31,6 +34,7 @@ mod config;
 mod connection;
 mod error;
 mod handshake;
+pub mod session;
 mod tls;
 pub mod token;
 mod transport;
@@ -43,4 +47,5 @@ pub use config::{
 };
 pub use connection::{Connection, ResponseFrame};
 pub use error::{ConnError, TlsError, VersionAttempt};
+pub use session::{QueryOptions, Session, SessionConfig, SessionError};
 pub use tls::{ClientCertFiles, TlsOptions};
