@@ -227,6 +227,14 @@ pub struct Cli {
     #[arg(long, help_heading = "Repair")]
     pub repair: bool,
 
+    // ---- Resume ----
+    /// Checkpoint file: each completed token range is appended to it; a run
+    /// given a file that already lists ranges (an interrupted run with the
+    /// same plan) takes their results from it instead of validating them
+    /// again. Delete the file to start afresh.
+    #[arg(long, value_name = "FILE", help_heading = "Resume")]
+    pub checkpoint: Option<PathBuf>,
+
     // ---- Report ----
     /// Differences described per table (all are counted) [default: 100].
     #[arg(long, value_name = "N", help_heading = "Report")]
@@ -298,6 +306,7 @@ struct FileConfig {
     target_rate: Option<u64>,
     max_unmatched_rows_per_partition: Option<usize>,
     repair: Option<bool>,
+    checkpoint: Option<PathBuf>,
     max_differences: Option<usize>,
     max_value_chars: Option<usize>,
     report_json: Option<PathBuf>,
@@ -370,7 +379,8 @@ impl Cli {
             max_value_chars,
             report_json,
             junit,
-            progress
+            progress,
+            checkpoint
         );
         merge_flags!(
             cli,
@@ -466,6 +476,7 @@ impl Cli {
             config.max_unmatched_rows_per_partition = n;
         }
         config.repair = self.repair;
+        config.checkpoint = self.checkpoint.clone();
         config.validate()?;
         Ok(config)
     }

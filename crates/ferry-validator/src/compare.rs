@@ -16,7 +16,7 @@ use crate::projection::{Projection, ScanRow, ValueColumn};
 /// use ferry_validator::Aspect;
 /// assert_eq!(serde_json::to_string(&Aspect::Ttl).unwrap(), "\"ttl\"");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Aspect {
     /// The value.

@@ -1,5 +1,6 @@
 //! What a validation does.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ferry_conn::token::TokenRange;
@@ -133,6 +134,10 @@ pub struct ValidatorConfig {
     pub max_kept_per_range: usize,
     /// Times a range is tried before it counts as failed. Default 3.
     pub range_attempts: u32,
+    /// A checkpoint file: completed ranges are appended to it, and ranges
+    /// it already lists (from an interrupted run with the same plan) are
+    /// not validated again but taken from it.
+    pub checkpoint: Option<PathBuf>,
 }
 
 impl ValidatorConfig {
@@ -159,6 +164,7 @@ impl ValidatorConfig {
             max_unmatched_rows_per_partition: 100_000,
             max_kept_per_range: 10_000,
             range_attempts: 3,
+            checkpoint: None,
         }
     }
 

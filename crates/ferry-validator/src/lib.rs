@@ -26,6 +26,9 @@
 //!    JUnit XML; exit code 0 (equal), 1 (different) or 2 (error).
 //! 6. **Repair** (optional): missing and differing rows are written to the
 //!    target with the source's write timestamps, never deleting.
+//! 7. **Resume** (optional): with a checkpoint file, completed ranges are
+//!    recorded as they finish, and an interrupted validation picks up where
+//!    it stopped.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferry_validator::ValidateError> {
@@ -48,6 +51,7 @@
 //! # Ok(()) }
 //! ```
 
+mod checkpoint;
 mod compare;
 mod config;
 mod equality;
@@ -62,6 +66,7 @@ mod repair;
 mod report;
 pub mod schema;
 mod table;
+mod tally;
 mod validator;
 
 pub use compare::{Aspect, CompareOptions};

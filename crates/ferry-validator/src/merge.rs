@@ -33,7 +33,7 @@ use crate::position::PartitionPosition;
 use crate::projection::ScanRow;
 
 /// What kind of difference was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DifferenceKind {
     /// The row is on the source but not on the target.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::compare::Aspect;
 use crate::merge::DifferenceKind;
@@ -23,7 +23,7 @@ use crate::merge::DifferenceKind;
 /// let c = Counts { rows_compared: 10, matched: 8, missing_on_target: 1, resolved_on_recheck: 1, ..Counts::default() };
 /// assert_eq!(c.persistent_differences(), 1);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     /// Rows read from the source.
     pub source_rows: u64,
@@ -101,7 +101,7 @@ impl Status {
 }
 
 /// One column of a primary key, as a CQL literal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyPart {
     /// The column.
     pub column: String,
@@ -110,7 +110,7 @@ pub struct KeyPart {
 }
 
 /// One differing aspect of one column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnDifference {
     /// The column.
     pub column: String,
@@ -123,7 +123,7 @@ pub struct ColumnDifference {
 }
 
 /// What repair did about a difference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RepairStatus {
     /// Written, and the target now agrees.
@@ -139,7 +139,7 @@ pub enum RepairStatus {
 }
 
 /// Repair's note on one difference.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepairNote {
     /// What happened.
     pub status: RepairStatus,
@@ -149,7 +149,7 @@ pub struct RepairNote {
 }
 
 /// A difference that persisted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DifferenceRecord {
     /// What kind.
     pub kind: DifferenceKind,
@@ -159,7 +159,7 @@ pub struct DifferenceRecord {
     /// clustering columns).
     pub primary_key: Vec<KeyPart>,
     /// The differing columns (for `differs` and `static_differs`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub columns: Vec<ColumnDifference>,
     /// Whether it was read again after the re-check delay.
     pub rechecked: bool,
@@ -180,7 +180,7 @@ impl DifferenceRecord {
 }
 
 /// What repair did in a table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepairCounts {
     /// Rows (or partitions' static columns) written and now equal.
     pub repaired: u64,
@@ -194,6 +194,18 @@ pub struct RepairCounts {
     pub statements: u64,
     /// Cells written.
     pub cells_written: u64,
+}
+
+impl RepairCounts {
+    /// Adds `other` to these counts.
+    pub fn add(&mut self, other: &RepairCounts) {
+        self.repaired += other.repaired;
+        self.shadowed += other.shadowed;
+        self.not_repairable += other.not_repairable;
+        self.failed += other.failed;
+        self.statements += other.statements;
+        self.cells_written += other.cells_written;
+    }
 }
 
 /// The validation of one table.
@@ -211,6 +223,9 @@ pub struct TableReport {
     pub ranges_scanned: usize,
     /// Ranges that failed (see `errors`).
     pub ranges_failed: usize,
+    /// Of the ranges scanned, those taken from the checkpoint of an
+    /// earlier, interrupted run.
+    pub ranges_resumed: usize,
     /// The percentage of ranges sampled, when sampling.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sampled_percent: Option<f64>,
@@ -243,6 +258,7 @@ impl TableReport {
             ranges_planned: 0,
             ranges_scanned: 0,
             ranges_failed: 0,
+            ranges_resumed: 0,
             sampled_percent: None,
             counts: Counts::default(),
             differences: Vec::new(),

@@ -8,17 +8,18 @@ use ferry_conn::session::{Session, SessionConfig};
 use ferry_conn::token::TokenRange;
 use futures::StreamExt;
 
+use crate::checkpoint::Checkpoint;
 use crate::config::ValidatorConfig;
 use crate::error::{Side, ValidateError};
-use crate::merge::{Found, KindCounts, RangeResult};
+use crate::merge::Found;
 use crate::progress::Progress;
 use crate::projection::Projection;
 use crate::ranges::{plan_ranges, sample_ranges, unwrap_ranges};
 use crate::rate::RateLimiter;
-use crate::repair::RepairResult;
-use crate::report::{Counts, RepairCounts, RepairStatus, Report, TableReport};
+use crate::report::{Counts, RepairCounts, Report, TableReport};
 use crate::schema::{common_schema, list_tables, read_table_schema};
 use crate::table::TableContext;
+use crate::tally::{Outcome, Tally};
 
 /// Validates tables of a target cluster against a source cluster.
 ///
@@ -44,10 +45,12 @@ pub struct Validator {
     config: Arc<ValidatorConfig>,
     progress: Arc<Progress>,
     limiters: [Option<Arc<RateLimiter>>; 2],
+    checkpoint: Option<Arc<Checkpoint>>,
 }
 
 impl Validator {
-    /// A validator over two connected sessions.
+    /// A validator over two connected sessions (opening the checkpoint
+    /// file, if configured).
     pub fn new(
         source: Session,
         target: Session,
@@ -62,12 +65,17 @@ impl Validator {
                 .target_rows_per_second
                 .map(|r| Arc::new(RateLimiter::new(r))),
         ];
+        let checkpoint = match &config.checkpoint {
+            Some(path) => Some(Arc::new(Checkpoint::open(path)?)),
+            None => None,
+        };
         Ok(Self {
             source,
             target,
             config: Arc::new(config),
             progress: Arc::new(Progress::new()),
             limiters,
+            checkpoint,
         })
     }
 
@@ -254,8 +262,39 @@ impl Validator {
         self.progress
             .start_table(format!("{keyspace}.{table}"), ranges.len() as u64, tokens);
 
-        let tally = Arc::new(Mutex::new(Tally::new(report.repair.is_some())));
-        let (sender, receiver) = tokio::sync::mpsc::channel::<Found>(1024);
+        let mut tally = Tally::new(
+            keyspace,
+            table,
+            self.config.max_differences,
+            self.config.repair,
+            self.checkpoint.clone(),
+        );
+        let mut to_scan = Vec::new();
+        for range in ranges {
+            match self
+                .checkpoint
+                .as_ref()
+                .and_then(|c| c.done(keyspace, table, &range))
+            {
+                Some(record) => {
+                    tally.resume(record);
+                    self.progress.range_done(
+                        range.token_count() as f64,
+                        record.counts.persistent_differences(),
+                    );
+                }
+                None => to_scan.push(range),
+            }
+        }
+        if tally.resumed() > 0 {
+            report.notes.push(format!(
+                "{} of {} ranges resumed from the checkpoint",
+                tally.resumed(),
+                report.ranges_planned
+            ));
+        }
+        let tally = Arc::new(Mutex::new(tally));
+        let (sender, receiver) = tokio::sync::mpsc::channel::<(usize, Found)>(1024);
 
         let scanner = {
             let context = context.clone();
@@ -265,14 +304,14 @@ impl Validator {
             async move {
                 let sender = sender;
                 let mut sent = 0u64;
-                let mut results = futures::stream::iter(ranges)
-                    .map(|range| {
+                let mut results = futures::stream::iter(to_scan.into_iter().enumerate())
+                    .map(|(id, range)| {
                         let context = context.clone();
                         let task = tokio::spawn(context.scan_range(range));
-                        async move { (range, task.await) }
+                        async move { (id, range, task.await) }
                     })
                     .buffer_unordered(self.config.parallelism);
-                while let Some((range, outcome)) = results.next().await {
+                while let Some((id, range, outcome)) = results.next().await {
                     let result = match outcome {
                         Ok(Ok(result)) => result,
                         Ok(Err(e)) => {
@@ -285,18 +324,21 @@ impl Validator {
                         }
                     };
                     progress.range_done(range.token_count() as f64, result.found_counts.total());
-                    let found = lock(&tally).add_range(result);
+                    let found = lock(&tally).add_range(id, range, result);
                     for f in found {
                         if sent < max_rechecks {
                             sent += 1;
-                            if sender.send(f).await.is_err() {
+                            lock(&tally).expect(id);
+                            if sender.send((id, f)).await.is_err() {
                                 break;
                             }
                         } else {
-                            let record = context.describe(&f, false);
-                            lock(&tally).persistent(&f, false, Some(record), None, &context.config);
+                            let mut tally = lock(&tally);
+                            let record = tally.has_room(id).then(|| context.describe(&f, false));
+                            tally.persistent(id, &f, false, record, None);
                         }
                     }
+                    lock(&tally).scan_complete(id);
                 }
             }
         };
@@ -310,17 +352,18 @@ impl Validator {
                     rx.recv().await.map(|f| (f, rx))
                 });
                 items
-                    .map(|found| {
+                    .map(|(id, found)| {
                         let context = context.clone();
-                        tokio::spawn(async move { process(&context, found).await })
+                        let task = tokio::spawn(async move { process(&context, found).await });
+                        async move { (id, task.await) }
                     })
                     .buffer_unordered(concurrency)
-                    .for_each(|outcome| {
+                    .for_each(|(id, outcome)| {
                         let tally = tally.clone();
                         let context = context.clone();
                         async move {
                             match outcome {
-                                Ok(outcome) => lock(&tally).outcome(outcome, &context),
+                                Ok(outcome) => lock(&tally).outcome(id, outcome, &context),
                                 Err(e) => lock(&tally).error(format!("re-check task failed: {e}")),
                             }
                         }
@@ -330,7 +373,10 @@ impl Validator {
         };
 
         tokio::join!(scanner, checker);
-        let tally = std::mem::replace(&mut *lock(&tally), Tally::new(false));
+        let tally = match Arc::try_unwrap(tally) {
+            Ok(m) => m.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Err(_) => return Err(ValidateError::Config("internal: tally still shared".into())),
+        };
         tally.into_report(report);
         Ok(())
     }
@@ -338,17 +384,6 @@ impl Validator {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A difference after its re-check (and repair).
-pub(crate) struct Outcome {
-    /// The first difference.
-    original: Found,
-    /// The difference as re-checked (`None`: resolved), or why it could not
-    /// be re-checked.
-    now: Result<Option<Found>, ValidateError>,
-    rechecked: bool,
-    repair: Option<RepairResult>,
 }
 
 /// Re-checks `found` after the delay, and repairs it if it persists.
@@ -369,123 +404,5 @@ async fn process(context: &TableContext, found: Found) -> Outcome {
         now,
         rechecked,
         repair,
-    }
-}
-
-/// A table's counts and findings as they come in.
-struct Tally {
-    counts: Counts,
-    records: Vec<crate::report::DifferenceRecord>,
-    not_shown: u64,
-    repair: Option<RepairCounts>,
-    errors: Vec<String>,
-    ranges_scanned: usize,
-    ranges_failed: usize,
-}
-
-impl Tally {
-    fn new(repair: bool) -> Self {
-        Self {
-            counts: Counts::default(),
-            records: Vec::new(),
-            not_shown: 0,
-            repair: repair.then(RepairCounts::default),
-            errors: Vec::new(),
-            ranges_scanned: 0,
-            ranges_failed: 0,
-        }
-    }
-
-    fn error(&mut self, message: String) {
-        self.errors.push(message);
-    }
-
-    fn range_failed(&mut self, message: String) {
-        self.ranges_failed += 1;
-        self.errors.push(message);
-    }
-
-    /// Adds a scanned range; returns its differences to re-check.
-    fn add_range(&mut self, result: RangeResult) -> Vec<Found> {
-        self.ranges_scanned += 1;
-        let c = &mut self.counts;
-        c.source_rows += result.source_rows;
-        c.target_rows += result.target_rows;
-        c.matched += result.matched;
-        let f: &KindCounts = &result.found_counts;
-        c.rows_compared += result.matched + f.missing + f.extra + f.differing;
-        // Over the range's cap: persistent, never re-checked nor described.
-        let u = &result.unrecorded;
-        c.missing_on_target += u.missing;
-        c.extra_on_target += u.extra;
-        c.differing += u.differing;
-        c.static_differing += u.static_differing;
-        c.not_rechecked += u.total();
-        self.not_shown += u.total();
-        result.found
-    }
-
-    /// Records a persistent difference.
-    fn persistent(
-        &mut self,
-        found: &Found,
-        rechecked: bool,
-        record: Option<crate::report::DifferenceRecord>,
-        repair: Option<&RepairResult>,
-        config: &ValidatorConfig,
-    ) {
-        self.counts.add_kind(found.kind, 1);
-        if !rechecked {
-            self.counts.not_rechecked += 1;
-        }
-        if let (Some(counts), Some(r)) = (&mut self.repair, repair) {
-            counts.statements += r.statements;
-            counts.cells_written += r.cells;
-            match r.note.status {
-                RepairStatus::Repaired => counts.repaired += 1,
-                RepairStatus::Shadowed => counts.shadowed += 1,
-                RepairStatus::NotRepairable => counts.not_repairable += 1,
-                RepairStatus::Failed => counts.failed += 1,
-            }
-        }
-        match record {
-            Some(mut record) if self.records.len() < config.max_differences => {
-                record.repair = repair.map(|r| r.note.clone());
-                self.records.push(record);
-            }
-            _ => self.not_shown += 1,
-        }
-    }
-
-    fn outcome(&mut self, outcome: Outcome, context: &TableContext) {
-        let room = self.records.len() < context.config.max_differences;
-        match outcome.now {
-            Ok(None) => self.counts.resolved_on_recheck += 1,
-            Ok(Some(current)) => {
-                let record = room.then(|| context.describe(&current, outcome.rechecked));
-                self.persistent(
-                    &current,
-                    outcome.rechecked,
-                    record,
-                    outcome.repair.as_ref(),
-                    &context.config,
-                );
-            }
-            Err(e) => {
-                self.errors.push(format!("re-check failed: {e}"));
-                let record = room.then(|| context.describe(&outcome.original, false));
-                self.persistent(&outcome.original, false, record, None, &context.config);
-            }
-        }
-    }
-
-    fn into_report(self, report: &mut TableReport) {
-        report.counts = self.counts;
-        report.differences = self.records;
-        report.differences_not_shown = self.not_shown;
-        report.repair = self.repair;
-        report.errors.extend(self.errors);
-        report.ranges_scanned = self.ranges_scanned;
-        report.ranges_failed = self.ranges_failed;
     }
 }

@@ -298,3 +298,67 @@ async fn repair_reports_what_it_cannot_fix() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_validation_resumes_from_its_checkpoint() {
+    with_clusters("validate_resume", "source", 1, |clusters| async move {
+        clusters
+            .ddl("CREATE TABLE {ks}.c (k int PRIMARY KEY, v text)")
+            .await;
+        let insert = "INSERT INTO {ks}.c (k, v) VALUES (?, ?) USING TIMESTAMP 7";
+        fill(
+            &clusters,
+            (0..2000).map(|k| {
+                (
+                    insert.to_owned(),
+                    vec![int(k), text("x")],
+                    true,
+                    k % 100 != 0,
+                )
+            }),
+        )
+        .await;
+        let path = std::env::temp_dir().join(format!("{}.checkpoint", clusters.keyspace));
+        let _ = std::fs::remove_file(&path);
+        let mut config = clusters.config("c");
+        config.checkpoint = Some(path.clone());
+        config.splits = Some(64);
+
+        // Interrupted: slow enough to be cut off after a second.
+        let mut slow = config.clone();
+        slow.source_rows_per_second = Some(500);
+        slow.parallelism = 2;
+        let validator = clusters.validator(slow);
+        let cut = tokio::time::timeout(Duration::from_millis(2500), validator.run()).await;
+        assert!(cut.is_err(), "the first run should have been interrupted");
+        let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+        assert!(lines > 0, "some ranges completed before the interruption");
+
+        // Resumed: the whole table, each row and difference exactly once.
+        let report = clusters.validator(config.clone()).run().await;
+        let t = &report.tables[0];
+        let summary = report.summary(30);
+        assert!(
+            t.ranges_resumed > 0 && t.ranges_resumed < t.ranges_planned,
+            "{summary}"
+        );
+        assert_eq!(t.ranges_scanned, t.ranges_planned);
+        assert_eq!(t.counts.rows_compared, 2000, "{summary}");
+        assert_eq!(t.counts.source_rows, 2000, "{summary}");
+        assert_eq!(t.counts.missing_on_target, 20, "{summary}");
+        assert_eq!(t.differences.len(), 20, "{summary}");
+        assert!(t
+            .notes
+            .iter()
+            .any(|n| n.contains("resumed from the checkpoint")));
+
+        // A third run has nothing left to scan and reports the same.
+        let again = clusters.validator(config).run().await;
+        let t3 = &again.tables[0];
+        assert_eq!(t3.ranges_resumed, t3.ranges_planned);
+        assert_eq!(t3.counts, t.counts);
+        assert_eq!(again.exit_code(), 1);
+        std::fs::remove_file(&path).ok();
+    })
+    .await;
+}
