@@ -23,6 +23,7 @@ pub mod opcode;
 pub mod peek;
 pub mod reader;
 pub mod request;
+pub mod response;
 pub mod segment;
 pub mod types;
 pub mod version;
