@@ -6,4 +6,5 @@
 //! the loop) that both libraries did the same work with the same result.
 
 pub mod requests;
+pub mod rows;
 pub mod segments;
