@@ -9,6 +9,9 @@
 //! Settings are sized for a shared 2-core machine: the whole run stays
 //! within a few minutes.
 
+// `criterion_group!` generates an undocumented public function.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -56,7 +59,10 @@ fn rows_benches(c: &mut Criterion) {
 fn request_benches(c: &mut Criterion) {
     let data = requests::RequestData::new();
     let sizes = requests::verify(&data).expect("both libraries write the same bodies");
-    eprintln!("request bodies (identical in both libraries): QUERY {} B, EXECUTE {} B, BATCH {} B", sizes[0], sizes[1], sizes[2]);
+    eprintln!(
+        "request bodies (identical in both libraries): QUERY {} B, EXECUTE {} B, BATCH {} B",
+        sizes[0], sizes[1], sizes[2]
+    );
     let ferry = data.ferry();
     let scylla = data.scylla();
     for (name, which) in [
@@ -85,7 +91,10 @@ fn segment_benches(c: &mut Criterion) {
         "segments (ferry-wire only; scylla-cql has no v5 framing): 100 x 100 B -> {} B plain, {} B lz4; 1 MiB -> {} B plain, {} B lz4",
         sizes[0], sizes[1], sizes[2], sizes[3]
     );
-    for (label, frames) in [("small_100x100B", &fixture.small), ("large_1MiB", &fixture.large)] {
+    for (label, frames) in [
+        ("small_100x100B", &fixture.small),
+        ("large_1MiB", &fixture.large),
+    ] {
         for lz4 in [false, true] {
             let mode = if lz4 { "lz4" } else { "plain" };
             let mut group = c.benchmark_group(format!("segments_{label}_{mode}"));

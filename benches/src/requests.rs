@@ -76,7 +76,11 @@ pub fn batch_child_values(i: usize) -> Vec<Bytes> {
 
 /// A 16-byte prepared statement id (batch children get distinct ones).
 pub fn prepared_id(seed: u8) -> Bytes {
-    Bytes::from((0..16u8).map(|b| b.wrapping_mul(17) ^ seed).collect::<Vec<_>>())
+    Bytes::from(
+        (0..16u8)
+            .map(|b| b.wrapping_mul(17) ^ seed)
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// The requests as ferry-wire values.

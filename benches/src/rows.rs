@@ -6,8 +6,8 @@
 //! first) and does everything a driver does to get at the rows:
 //!
 //! - ferry-wire: `ResultResponse::decode` (metadata, and one walk over all
-//!   cell lengths to validate them), then per row per cell `decode_cell`
-//!   into `ferry_wire::types::CqlValue`;
+//!   cell lengths to validate them), then per row `RowView::values`, which
+//!   decodes each cell in place into `ferry_wire::types::CqlValue`;
 //! - scylla-cql: `deserialize_with_features` then `deserialize_metadata`,
 //!   then `rows_iter::<Row>()`, its dynamic path into
 //!   `scylla_cql::value::CqlValue`.
@@ -23,7 +23,7 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 use ferry_wire::response::{ColumnSpec, ResultResponse, RowsBuilder, RowsMetadata, TableSpec};
-use ferry_wire::types::{decode_cell, ColumnType, CqlValue};
+use ferry_wire::types::{ColumnType, CqlValue};
 use ferry_wire::{ProtocolVersion, Reader};
 use scylla_cql::deserialize::row::ColumnIterator;
 use scylla_cql::frame::protocol_features::ProtocolFeatures;
@@ -87,7 +87,11 @@ pub fn row_cells(i: usize) -> Vec<Option<Vec<u8>>> {
         Some(uid.to_vec()),
         Some((i as f64 * 0.25 - 100.0).to_be_bytes().to_vec()),
         Some(vec![u8::from(i % 2 == 0)]),
-        Some((1_700_000_000_000i64 + i as i64 * 1000).to_be_bytes().to_vec()),
+        Some(
+            (1_700_000_000_000i64 + i as i64 * 1000)
+                .to_be_bytes()
+                .to_vec(),
+        ),
         Some((0..32u8).map(|b| b ^ (i as u8)).collect()),
         Some(tags),
         (i % 3 != 0).then(|| format!("note {i}").into_bytes()),
@@ -145,22 +149,19 @@ pub fn ferry_decode_typed(body: &Bytes) -> Vec<Vec<Option<CqlValue>>> {
     let mut out = Vec::with_capacity(rows.row_count());
     for row in rows.rows() {
         let row = row.expect("ferry-wire reads the row");
-        let mut values = Vec::with_capacity(specs.len());
-        for (cell, spec) in row.cells().zip(specs) {
-            values.push(
-                decode_cell(&spec.column_type, cell.as_ref(), VERSION)
-                    .expect("ferry-wire decodes the cell"),
-            );
-        }
-        out.push(values);
+        out.push(
+            row.values(specs, VERSION)
+                .expect("ferry-wire decodes the row"),
+        );
     }
     out
 }
 
 /// scylla-cql: the RESULT with its metadata, before reading the rows.
 fn scylla_rows(body: &Bytes) -> DeserializedMetadataAndRawRows {
-    let result = sresult::deserialize_with_features(body.clone(), None, &ProtocolFeatures::default())
-        .expect("scylla-cql decodes the result");
+    let result =
+        sresult::deserialize_with_features(body.clone(), None, &ProtocolFeatures::default())
+            .expect("scylla-cql decodes the result");
     let sresult::Result::Rows((raw, _paging)) = result else {
         panic!("not a Rows result")
     };
