@@ -36,7 +36,7 @@ fn rows_benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("rows_decode_typed");
     group.throughput(Throughput::Elements(rows::ROW_COUNT as u64));
-    group.measurement_time(Duration::from_secs(5));
+    group.measurement_time(Duration::from_secs(8));
     group.bench_function(FERRY, |b| {
         b.iter(|| rows::ferry_decode_typed(black_box(&fixture.body)))
     });
@@ -79,6 +79,23 @@ fn request_benches(c: &mut Criterion) {
         });
         group.bench_function(SCYLLA, |b| {
             b.iter(|| requests::scylla_encode(black_box(&scylla), which, &mut theirs))
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group(format!("{name}_with_values"));
+        let mut ferry_mut = data.ferry();
+        group.bench_function(FERRY, |b| {
+            b.iter(|| {
+                requests::ferry_encode_with_values(
+                    &mut ferry_mut,
+                    black_box(&data),
+                    which,
+                    &mut ours,
+                )
+            })
+        });
+        group.bench_function(SCYLLA, |b| {
+            b.iter(|| requests::scylla_encode_with_values(black_box(&data), which, &mut theirs))
         });
         group.finish();
     }

@@ -12,6 +12,11 @@
 //! `Vec<RawValue>` (one `Bytes` per value) and writes each value's length
 //! and bytes.
 //!
+//! The `_with_values` variants start one step earlier, from each value's
+//! serialized bytes, and include putting them into each library's form
+//! (ferry-wire: a `Vec<RawValue>`; scylla-cql: a `SerializedValues` laid out
+//! by its `RowWriter`), which is where scylla-cql writes the value lengths.
+//!
 //! Everything is protocol v4: scylla-cql's request codec only speaks v4.
 
 use std::borrow::Cow;
@@ -259,6 +264,98 @@ pub fn scylla_encode(reqs: &ScyllaRequests<'_>, which: Which, buf: &mut Vec<u8>)
     done.expect("scylla-cql serializes the fixture");
 }
 
+/// ferry-wire's form of pre-serialized values: one `RawValue` per value.
+pub fn ferry_values(values: &[Bytes]) -> Vec<RawValue> {
+    values.iter().cloned().map(RawValue::Bytes).collect()
+}
+
+/// scylla-cql's form: one buffer with the `[value]`s laid out, written
+/// through its `RowWriter` as its `SerializeRow` implementations do.
+pub fn scylla_values_from(values: &[Bytes]) -> SerializedValues {
+    SerializedValues::from_closure(|writer| {
+        for v in values {
+            writer
+                .make_cell_writer()
+                .set_value(v)
+                .expect("a value under 2 GiB");
+        }
+        Ok(())
+    })
+    .expect("five values")
+    .0
+}
+
+/// The measured ferry-wire work of the `_with_values` variants: put the
+/// value bytes into the request (a new `Vec<RawValue>` per statement, the
+/// old one dropped), then encode as [`ferry_encode`].
+#[inline(never)]
+pub fn ferry_encode_with_values(
+    reqs: &mut FerryRequests,
+    data: &RequestData,
+    which: Which,
+    buf: &mut BytesMut,
+) {
+    match which {
+        Which::Query => {
+            reqs.query.parameters.values = Some(BoundValues::Positional(ferry_values(&data.values)))
+        }
+        Which::Execute => {
+            reqs.execute.parameters.values =
+                Some(BoundValues::Positional(ferry_values(&data.values)))
+        }
+        Which::Batch => {
+            for (s, v) in reqs.batch.statements.iter_mut().zip(&data.batch_values) {
+                s.values = ferry_values(v);
+            }
+        }
+    }
+    ferry_encode(reqs, which, buf);
+}
+
+/// The measured scylla-cql work of the `_with_values` variants: lay the
+/// value bytes out as `SerializedValues` (one per statement), build the
+/// request around them, then serialize as [`scylla_encode`].
+#[inline(never)]
+pub fn scylla_encode_with_values(data: &RequestData, which: Which, buf: &mut Vec<u8>) {
+    buf.clear();
+    let done = match which {
+        Which::Query | Which::Execute => {
+            let values = scylla_values_from(&data.values);
+            let mut parameters = data.scylla_parameters();
+            parameters.values = Cow::Borrowed(&values);
+            if which == Which::Query {
+                SQuery {
+                    contents: Cow::Borrowed(QUERY_TEXT),
+                    parameters,
+                }
+                .serialize(buf)
+            } else {
+                ExecuteV2 {
+                    id: CowBytes::Borrowed(&data.execute_id),
+                    result_metadata_id: None,
+                    parameters,
+                    tablet_version_block: None,
+                }
+                .serialize(buf)
+            }
+        }
+        Which::Batch => sbatch::Batch {
+            statements: Cow::Borrowed(&data.batch_statements),
+            batch_type: sbatch::BatchType::Unlogged,
+            consistency: scylla_cql::Consistency::LocalQuorum,
+            serial_consistency: None,
+            timestamp: Some(TIMESTAMP),
+            values: data
+                .batch_values
+                .iter()
+                .map(|v| scylla_values_from(v))
+                .collect::<Vec<_>>(),
+        }
+        .serialize(buf),
+    };
+    done.expect("scylla-cql serializes the fixture");
+}
+
 /// Checks, once, that both libraries write the very same bytes for every
 /// request; returns the body sizes.
 pub fn verify(data: &RequestData) -> Result<[usize; 3], String> {
@@ -281,6 +378,16 @@ pub fn verify(data: &RequestData) -> Result<[usize; 3], String> {
             ));
         }
         sizes[i] = ours.len();
+        // The `_with_values` variants write the same bytes again.
+        let mut ours_again = BytesMut::new();
+        ferry_encode_with_values(&mut data.ferry(), data, which, &mut ours_again);
+        let mut theirs_again = Vec::new();
+        scylla_encode_with_values(data, which, &mut theirs_again);
+        if ours_again != ours || theirs_again != theirs {
+            return Err(format!(
+                "{which:?}: a _with_values variant wrote other bytes"
+            ));
+        }
     }
     Ok(sizes)
 }
