@@ -6,3 +6,4 @@
 //!
 //! - [`token`]: partitioner hashing (Murmur3 with Cassandra's quirks,
 //!   RandomPartitioner) and the token ring: ranges, replicas, splits.
+pub mod token;

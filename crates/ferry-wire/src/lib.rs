@@ -19,6 +19,7 @@ pub mod compression;
 pub mod consistency;
 pub mod error;
 pub mod frame;
+pub mod message;
 pub mod opcode;
 pub mod peek;
 pub mod reader;
