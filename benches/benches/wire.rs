@@ -17,10 +17,33 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use ferry_benches::{requests, rows, segments};
+use ferry_benches::{paired, requests, rows, segments};
 
 const FERRY: &str = "ferry-wire";
 const SCYLLA: &str = "scylla-cql";
+
+/// With `FERRY_PAIRED_OUT=<file>` set (as `scripts/bench-wire.sh` does),
+/// each comparison is also timed interleaved (see `ferry_benches::paired`)
+/// and one JSON line per group is appended to the file: criterion's
+/// sequential timings give each library's time, the interleaved rounds give
+/// a ratio that load coming and going on a shared machine cannot skew.
+fn interleaved(group: &str, budget: Duration, ferry: impl FnMut(), scylla: impl FnMut()) {
+    let Some(out) = std::env::var_os("FERRY_PAIRED_OUT") else {
+        return;
+    };
+    let p = paired::paired(ferry, scylla, budget, Duration::from_millis(2));
+    eprintln!(
+        "{group}: interleaved ratio scylla/ferry {:.2} (quartiles {:.2}..{:.2}, {} rounds of {} iterations)",
+        p.ratio, p.ratio_q1, p.ratio_q3, p.rounds, p.iters
+    );
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(out)
+        .expect("FERRY_PAIRED_OUT is writable");
+    writeln!(file, "{}", p.to_json(group)).expect("FERRY_PAIRED_OUT is writable");
+}
 
 fn rows_benches(c: &mut Criterion) {
     let fixture = rows::RowsFixture::new();
@@ -44,6 +67,20 @@ fn rows_benches(c: &mut Criterion) {
         b.iter(|| rows::scylla_decode_typed(black_box(&fixture.body)))
     });
     group.finish();
+    interleaved(
+        "rows_decode_typed",
+        Duration::from_secs(6),
+        || {
+            drop(black_box(rows::ferry_decode_typed(black_box(
+                &fixture.body,
+            ))))
+        },
+        || {
+            drop(black_box(rows::scylla_decode_typed(black_box(
+                &fixture.body,
+            ))))
+        },
+    );
 
     let mut group = c.benchmark_group("rows_iterate_raw_cells");
     group.throughput(Throughput::Elements(rows::ROW_COUNT as u64));
@@ -54,6 +91,16 @@ fn rows_benches(c: &mut Criterion) {
         b.iter(|| rows::scylla_raw_cells(black_box(&fixture.body)))
     });
     group.finish();
+    interleaved(
+        "rows_iterate_raw_cells",
+        Duration::from_secs(3),
+        || {
+            black_box(rows::ferry_raw_cells(black_box(&fixture.body)));
+        },
+        || {
+            black_box(rows::scylla_raw_cells(black_box(&fixture.body)));
+        },
+    );
 }
 
 fn request_benches(c: &mut Criterion) {
@@ -81,6 +128,13 @@ fn request_benches(c: &mut Criterion) {
             b.iter(|| requests::scylla_encode(black_box(&scylla), which, &mut theirs))
         });
         group.finish();
+        let (mut ours2, mut theirs2) = (BytesMut::with_capacity(4096), Vec::with_capacity(4096));
+        interleaved(
+            name,
+            Duration::from_secs(3),
+            || requests::ferry_encode(black_box(&ferry), which, &mut ours2),
+            || requests::scylla_encode(black_box(&scylla), which, &mut theirs2),
+        );
 
         let mut group = c.benchmark_group(format!("{name}_with_values"));
         let mut ferry_mut = data.ferry();
@@ -98,6 +152,19 @@ fn request_benches(c: &mut Criterion) {
             b.iter(|| requests::scylla_encode_with_values(black_box(&data), which, &mut theirs))
         });
         group.finish();
+        interleaved(
+            &format!("{name}_with_values"),
+            Duration::from_secs(3),
+            || {
+                requests::ferry_encode_with_values(
+                    &mut ferry_mut,
+                    black_box(&data),
+                    which,
+                    &mut ours,
+                )
+            },
+            || requests::scylla_encode_with_values(black_box(&data), which, &mut theirs),
+        );
     }
 }
 
