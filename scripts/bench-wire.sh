@@ -141,16 +141,21 @@ section = f"""<!-- bench-wire: begin (written by scripts/bench-wire.sh; edits he
 ## ferry-wire vs scylla-cql
 
 Both libraries run the same work on identical input bytes, in the same
-process. Each comparison is timed twice:
+process. All times are the benchmark thread's CPU time
+(`CLOCK_THREAD_CPUTIME_ID`, see `benches/src/cpu_clock.rs`), not wall-clock
+time, so stretches spent waiting for a core while other jobs run are not
+counted; on an idle machine the two agree for this single-threaded work.
+Each comparison is timed twice:
 
 - by criterion, one library after the other: the **ferry-wire** and
   **scylla-cql** columns are criterion's median time per iteration{f" (with {passes} passes, the lowest of the per-pass medians)" if passes > 1 else ""};
 - interleaved: the two alternate in short batches (A B, B A, ...) and each
   round gives one ratio from two back-to-back batches; the **interleaved
-  ratio** is the median round (quartiles in brackets{f", median over the {passes} passes" if passes > 1 else ""}). Load from
-  other jobs on this shared machine comes and goes within seconds, which
-  skews sequential timings (the last column) but hits both sides of a
-  round alike. The goals are checked against the interleaved ratio.
+  ratio** is the median round (quartiles in brackets{f", median over the {passes} passes" if passes > 1 else ""}). Other jobs
+  on this shared machine still slow the benchmark down through shared
+  caches, in bursts of seconds; that skews sequential timings (compare the
+  "criterion medians" column) but hits both sides of a round alike. The
+  goals are checked against the interleaved ratio.
 
 Ratios are scylla-cql time / ferry-wire time: above 1 means ferry-wire is
 faster.

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ferry_benches::cpu_clock::ThreadCpuTime;
 use ferry_benches::{paired, requests, rows, segments};
 
 const FERRY: &str = "ferry-wire";
@@ -45,7 +46,7 @@ fn interleaved(group: &str, budget: Duration, ferry: impl FnMut(), scylla: impl 
     writeln!(file, "{}", p.to_json(group)).expect("FERRY_PAIRED_OUT is writable");
 }
 
-fn rows_benches(c: &mut Criterion) {
+fn rows_benches(c: &mut Criterion<ThreadCpuTime>) {
     let fixture = rows::RowsFixture::new();
     let check = rows::verify(&fixture).expect("both libraries read the same rows");
     eprintln!(
@@ -103,7 +104,7 @@ fn rows_benches(c: &mut Criterion) {
     );
 }
 
-fn request_benches(c: &mut Criterion) {
+fn request_benches(c: &mut Criterion<ThreadCpuTime>) {
     let data = requests::RequestData::new();
     let sizes = requests::verify(&data).expect("both libraries write the same bodies");
     eprintln!(
@@ -168,7 +169,7 @@ fn request_benches(c: &mut Criterion) {
     }
 }
 
-fn segment_benches(c: &mut Criterion) {
+fn segment_benches(c: &mut Criterion<ThreadCpuTime>) {
     let fixture = segments::SegmentFixture::new();
     let sizes = segments::verify(&fixture).expect("segments round-trip");
     eprintln!(
@@ -205,8 +206,11 @@ fn segment_benches(c: &mut Criterion) {
     }
 }
 
-fn config() -> Criterion {
+/// Times are the benchmark thread's CPU time, not wall-clock time: see
+/// `ferry_benches::cpu_clock`.
+fn config() -> Criterion<ThreadCpuTime> {
     Criterion::default()
+        .with_measurement(ThreadCpuTime)
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))

@@ -5,6 +5,7 @@
 //! library runs inside the timed loop, and a `verify` that checks (outside
 //! the loop) that both libraries did the same work with the same result.
 
+pub mod cpu_clock;
 pub mod paired;
 pub mod requests;
 pub mod rows;

@@ -7,9 +7,12 @@
 //! the same pair. Here the two functions alternate in short batches (A B,
 //! then B A, ...), each round yields one ratio from two batches run back to
 //! back, and the median round is reported. A burst of load hits a few
-//! rounds, not one side.
+//! rounds, not one side. Batches are timed in thread CPU time, like the
+//! criterion runs (see [`crate::cpu_clock`]); the budget is wall-clock.
 
 use std::time::{Duration, Instant};
+
+use crate::cpu_clock::CpuInstant;
 
 /// Outcome of [`paired`]: per-iteration times and the ratio `b / a`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,8 +55,9 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
     sorted[rank]
 }
 
+/// CPU time of `iters` runs of `f` (see [`crate::cpu_clock`]).
 fn time_batch(f: &mut impl FnMut(), iters: u64) -> Duration {
-    let start = Instant::now();
+    let start = CpuInstant::now();
     for _ in 0..iters {
         f();
     }
