@@ -1,1 +1,48 @@
-//! Test support for Ferry (see the crate description).
+//! # ferry-testkit
+//!
+//! Test support for Ferry. Tests run against **real** Apache Cassandra nodes
+//! (2.1.0, native protocol v3) started outside the test process by
+//! `scripts/cassandra-nodes.sh`; this crate finds them, waits for them, and
+//! gives tests the tools to use them:
+//!
+//! - [`NodeGroup::require`] reads a group's state file (`.nodes/<group>/nodes.env`)
+//!   and fails with the exact start command if the nodes are not running.
+//! - [`unique_keyspace_name`] and [`NodeGroup::create_test_keyspace`] give each
+//!   test its own keyspace, so tests can share a cluster.
+//! - [`NodeGroup::cql_exec`] runs CQL through the Python driver. This is a
+//!   **stopgap** until Ferry has its own Rust CQL client (ferry-conn).
+//! - [`fake_server`]: a scriptable fake CQL server for faults and the v4/v5
+//!   paths a 2.1 node cannot exercise (not a stand-in for a real node).
+//! - [`RecordingRelay`] is a TCP relay that records every chunk in each
+//!   direction, to capture golden frames between a real driver and a real node.
+//!
+//! ```no_run
+//! use ferry_testkit::{NodeGroup, unique_keyspace_name};
+//! let nodes = NodeGroup::require("default");
+//! let ks = unique_keyspace_name("my_test");
+//! nodes
+//!     .cql_exec(nodes.first(), &[&format!(
+//!         "CREATE KEYSPACE {ks} WITH replication = \
+//!          {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+//!     )])
+//!     .unwrap();
+//! ```
+
+mod cql_stopgap;
+pub mod fake_server;
+mod keyspace;
+mod node_group;
+mod recording;
+mod relay;
+mod state_file;
+mod workspace;
+
+pub use cql_stopgap::{CqlExecError, CqlRows};
+pub use keyspace::unique_keyspace_name;
+pub use node_group::{start_command, CassandraNodes, Credentials, Node, NodeGroup, NodesError};
+pub use recording::{read_recording, stream_bytes, Chunk, Direction};
+pub use relay::RecordingRelay;
+pub use workspace::workspace_root;
+
+/// Re-exported so tests can match [`CqlRows`] values without their own dependency.
+pub use serde_json;

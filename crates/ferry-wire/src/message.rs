@@ -120,8 +120,12 @@ fn encode_frame(
     message: impl FnOnce(&mut BytesMut, ProtocolVersion) -> EncodeResult<()>,
 ) -> EncodeResult<()> {
     extras.apply_flags(&mut header);
-    // The body is built uncompressed; compression is applied to frames.
-    header.flags.set(FrameFlags::COMPRESSION, false);
+    // The body is built uncompressed; compression is applied to frames. In
+    // v5 the envelope flag is deprecated and ignored (segments carry the
+    // compression), so it is kept as received for an exact round trip.
+    if !header.version.uses_segments() {
+        header.flags.set(FrameFlags::COMPRESSION, false);
+    }
     let start = buf.len();
     let hlen = header.encoded_len();
     buf.resize(start + hlen, 0);
@@ -156,7 +160,7 @@ mod tests {
     use super::*;
     use crate::frame::FrameDecoder;
     use crate::request::{Query, Startup};
-    use crate::response::{ErrorResponse, Response};
+    use crate::response::{ErrorResponse, Ready, Response};
     use crate::Consistency;
 
     fn roundtrip_request(msg: &RequestMessage) -> RequestMessage {
@@ -209,6 +213,29 @@ mod tests {
         assert_eq!(back.extras, msg.extras);
         assert_eq!(back.response, msg.response);
         assert_eq!(back.header.length as usize, frame.body.len());
+    }
+
+    #[test]
+    fn v5_envelope_keeps_its_ignored_compression_flag() {
+        // Found by the message_decode fuzz target: a v5 READY with flag
+        // 0x01 re-encoded without it. v5 ignores the flag, so it must
+        // survive a decode/encode round trip like any other flag.
+        let wire: &[u8] = &[0x85, 0x01, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00];
+        let frame = FrameDecoder::new()
+            .decode(&mut BytesMut::from(wire))
+            .unwrap()
+            .unwrap();
+        let msg = ResponseMessage::decode(&frame).unwrap();
+        let mut again = BytesMut::new();
+        msg.encode(&mut again).unwrap();
+        assert_eq!(&again[..], wire);
+        // Before v5 the flag describes the body, which encode writes
+        // uncompressed, so it is cleared.
+        let mut v4 = ResponseMessage::new(ProtocolVersion::V4, 0, Response::Ready(Ready));
+        v4.header.flags = FrameFlags::COMPRESSION;
+        let mut out = BytesMut::new();
+        v4.encode(&mut out).unwrap();
+        assert_eq!(out[1], 0x00);
     }
 
     #[test]

@@ -249,13 +249,23 @@ impl Reader {
         })
     }
 
-    /// `[bytes]`: `[int]` length then bytes; a negative length is null (`None`).
+    /// `[bytes]`: `[int]` length then bytes; a length of -1 is null (`None`).
+    ///
+    /// The spec reads any negative length as null, but only -1 is accepted
+    /// here (others are `NegativeLength`): a null is re-encoded as -1, so
+    /// anything else would not round-trip byte for byte. Cassandra and the
+    /// drivers only write -1.
     pub fn read_bytes(&mut self, field: &'static str) -> DecodeResult<Option<Bytes>> {
-        let n = self.read_int(field)?;
-        if n < 0 {
-            return Ok(None);
+        let start = self.offset();
+        match self.read_int(field)? {
+            -1 => Ok(None),
+            n if n < 0 => Err(DecodeError::new(
+                field,
+                start,
+                DecodeErrorKind::NegativeLength(i64::from(n)),
+            )),
+            n => self.read_raw(n as usize, field).map(Some),
         }
-        self.read_raw(n as usize, field).map(Some)
     }
 
     /// `[value]`: like `[bytes]`, with -1 null and -2 unset.
@@ -402,6 +412,18 @@ pub fn pairs_to_map<V: Clone>(pairs: &[(String, V)]) -> HashMap<String, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_null_is_only_minus_one() {
+        // Found by the message_decode fuzz target: an AUTH_CHALLENGE token
+        // of length 0xf0000000 decoded as null and re-encoded as -1.
+        let mut r = Reader::with_base_offset(Bytes::from_static(&[0xff; 4]), 9);
+        assert_eq!(r.read_bytes("token").unwrap(), None);
+        let mut r = Reader::with_base_offset(Bytes::from_static(&[0xf0, 0, 0, 0]), 9);
+        let e = r.read_bytes("token").unwrap_err();
+        assert_eq!((e.field, e.offset), ("token", 9));
+        assert_eq!(e.kind, DecodeErrorKind::NegativeLength(-0x1000_0000));
+    }
 
     #[test]
     fn truncated_int_names_field_and_offset() {

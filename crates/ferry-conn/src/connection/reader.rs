@@ -1,0 +1,49 @@
+//! The reader task: cuts frames off the stream and hands each to its
+//! waiting request (or to the event subscribers).
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::ReadHalf;
+use tokio::sync::watch;
+
+use super::framing::{read_frame, FrameReader, ReadError};
+use super::shared::{CloseReason, Shared};
+use crate::transport::BoxedStream;
+
+/// Reads until the stream ends, fails or the connection closes.
+///
+/// `buf` holds whatever the handshake read past its last frame.
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    mut stream: ReadHalf<BoxedStream>,
+    mut buf: BytesMut,
+    mut reader: FrameReader,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let result = tokio::select! {
+            biased;
+            _ = shutdown.wait_for(|closed| *closed) => return,
+            r = read_frame(&mut stream, &mut buf, &mut reader) => r,
+        };
+        match result {
+            Ok(frame) => {
+                shared.touch();
+                shared.dispatch(frame);
+            }
+            Err(ReadError::Eof { mid_frame }) => {
+                shared.close(CloseReason::ServerClosed { mid_frame });
+                return;
+            }
+            Err(ReadError::Io(e)) => {
+                shared.close(CloseReason::Io(e.to_string()));
+                return;
+            }
+            Err(ReadError::Decode(e)) => {
+                shared.close(CloseReason::Malformed(e));
+                return;
+            }
+        }
+    }
+}
