@@ -118,3 +118,75 @@ impl Drop for Keyspace {
 pub fn text(s: &str) -> CqlValue {
     CqlValue::from(s.to_owned())
 }
+
+/// A fresh directory for one test's files (progress, summaries).
+pub fn temp_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique_keyspace_name(test));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Copy options for tests: the keyspace, tables, a progress file in a
+/// fresh temp dir, consistency ONE (single-node clusters).
+pub fn copy_options(test: &str, keyspace: &str, tables: &[&str]) -> ferry_copier::CopyOptions {
+    let mut options = ferry_copier::CopyOptions::new(keyspace);
+    options.tables = tables.iter().map(|t| (*t).to_owned()).collect();
+    options.progress_file = temp_dir(test).join("progress.jsonl");
+    options.read_consistency = Consistency::One;
+    options.write_consistency = Consistency::One;
+    options
+}
+
+/// Runs a copy to its end.
+pub async fn run_copy(
+    source: &Session,
+    target: &Session,
+    options: &ferry_copier::CopyOptions,
+) -> ferry_copier::CopySummary {
+    ferry_copier::copy(source, target, options, ferry_copier::CopyControl::new())
+        .await
+        .unwrap_or_else(|e| panic!("copy failed to start: {e}"))
+}
+
+/// Every row of `ks.table` on both clusters, keyed by primary key (its
+/// values' debug text) and compared row by row: same keys, same values.
+pub async fn assert_same_rows(
+    source: &Session,
+    target: &Session,
+    ks: &str,
+    table: &str,
+    key_len: usize,
+) -> usize {
+    let cql = format!("SELECT * FROM {ks}.\"{table}\"");
+    let keyed = |rows: Vec<Row>| {
+        let mut map = std::collections::BTreeMap::new();
+        for row in rows {
+            let key = format!("{:?}", &row.values()[..key_len]);
+            let names: Vec<String> = row.columns().iter().map(|c| c.name.clone()).collect();
+            assert!(
+                map.insert(key, (names, row.into_values())).is_none(),
+                "duplicate key"
+            );
+        }
+        map
+    };
+    let s = keyed(rows(source, &cql).await);
+    let t = keyed(rows(target, &cql).await);
+    for (key, (names, values)) in &s {
+        let Some((tnames, tvalues)) = t.get(key) else {
+            panic!("{ks}.{table}: row {key} missing on the target");
+        };
+        assert_eq!(names, tnames, "column order");
+        for ((name, a), b) in names.iter().zip(values).zip(tvalues) {
+            assert_eq!(a, b, "{ks}.{table} row {key} column {name}");
+        }
+    }
+    for key in t.keys() {
+        assert!(
+            s.contains_key(key),
+            "{ks}.{table}: row {key} on the target only"
+        );
+    }
+    s.len()
+}
