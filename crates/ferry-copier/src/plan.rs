@@ -55,10 +55,31 @@ pub fn plan_ranges<N: Ord + Clone + std::fmt::Debug>(
         })
         .collect();
     let total: f64 = pieces.iter().map(|(r, _)| r.token_count() as f64).sum();
+    // Parts per piece: proportional to its share, at least one, rounded by
+    // largest remainder so the total is the target when it can be.
+    let ideal: Vec<f64> = pieces
+        .iter()
+        .map(|(r, _)| r.token_count() as f64 / total * target_count as f64)
+        .collect();
+    let mut parts: Vec<usize> = ideal.iter().map(|x| (x.floor() as usize).max(1)).collect();
+    let mut left = target_count.saturating_sub(parts.iter().sum());
+    let mut by_remainder: Vec<usize> = (0..pieces.len()).collect();
+    by_remainder.sort_by(|&a, &b| {
+        let fa = ideal[a] - parts[a] as f64;
+        let fb = ideal[b] - parts[b] as f64;
+        fb.total_cmp(&fa).then(a.cmp(&b))
+    });
+    for &i in by_remainder.iter().cycle().take(pieces.len().max(1) * 2) {
+        if left == 0 {
+            break;
+        }
+        if ideal[i] > parts[i] as f64 {
+            parts[i] += 1;
+            left -= 1;
+        }
+    }
     let mut by_owner: BTreeMap<N, Vec<TokenRange>> = BTreeMap::new();
-    for (range, owner) in pieces {
-        let share = range.token_count() as f64 / total;
-        let parts = ((share * target_count as f64).round() as usize).max(1);
+    for ((range, owner), parts) in pieces.into_iter().zip(parts) {
         let parts = NonZeroUsize::new(parts).unwrap_or(NonZeroUsize::MIN);
         by_owner
             .entry(owner)
@@ -173,7 +194,7 @@ mod tests {
             ],
         );
         let ranges = plan_ranges(&r, 60);
-        assert!((58..=63).contains(&ranges.len()), "{}", ranges.len());
+        assert_eq!(ranges.len(), 60);
         let owners: Vec<usize> = ranges
             .iter()
             .take(3)
