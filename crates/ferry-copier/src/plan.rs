@@ -32,8 +32,12 @@ use ferry_conn::token::{TokenRange, TokenRing};
 ///     tokens: tokens.iter().copied().map(Token::murmur3).collect(),
 /// };
 /// let ring = TokenRing::new(Partitioner::Murmur3, vec![node(1, &[-100]), node(2, &[100])])?;
-/// let ranges = plan_ranges(&ring, 6);
-/// assert_eq!(ranges.len(), 6);
+/// // Primary ranges: (-100, 100] (tiny) and (100, -100], which wraps and is
+/// // unwrapped into (100, max] and (min, -100]; each piece gets its share.
+/// let ranges = plan_ranges(&ring, 7);
+/// assert_eq!(ranges.len(), 7); // 3 + 3 + 1
+/// // Never fewer ranges than pieces.
+/// assert_eq!(plan_ranges(&ring, 1).len(), 3);
 /// // Interleaved owners; each range inside one primary range, none wrapping.
 /// assert!(ranges.iter().all(|r| !r.is_wrapping()));
 /// let tokens: u128 = ranges.iter().map(|r| r.token_count()).sum();
