@@ -55,8 +55,15 @@ pub struct CopyOptions {
     pub splits: Option<usize>,
     /// Ranges scanned at the same time.
     pub concurrency: usize,
-    /// Writes in flight at the same time, over all ranges.
+    /// Writes in flight at the same time, over all ranges (a batch counts
+    /// as one).
     pub max_in_flight_writes: usize,
+    /// Statements of one partition sent together as an UNLOGGED batch, at
+    /// most (1: no batches).
+    pub batch_statements: usize,
+    /// Bytes of values in one batch, at most (a batch is sent once it
+    /// reaches this; a single larger row is still sent alone).
+    pub batch_bytes: usize,
     /// Rows per page of the scans.
     pub page_size: i32,
     /// Consistency of the scans.
@@ -84,7 +91,8 @@ pub struct CopyOptions {
 
 impl CopyOptions {
     /// Defaults for `keyspace`: all tables, backdated writes, concurrency
-    /// 8, 512 writes in flight, pages of 1000 rows, LOCAL_QUORUM both ways,
+    /// 8, 512 writes in flight, batches of up to 16 statements and 32 KiB
+    /// per partition, pages of 1000 rows, LOCAL_QUORUM both ways,
     /// no rate limit, 10 retries, the default progress file.
     pub fn new(keyspace: impl Into<String>) -> Self {
         Self {
@@ -94,6 +102,8 @@ impl CopyOptions {
             splits: None,
             concurrency: 8,
             max_in_flight_writes: 512,
+            batch_statements: 16,
+            batch_bytes: 32 * 1024,
             page_size: 1000,
             read_consistency: Consistency::LocalQuorum,
             write_consistency: Consistency::LocalQuorum,
@@ -118,6 +128,9 @@ impl CopyOptions {
         }
         if self.max_in_flight_writes == 0 {
             return bad("max in-flight writes must be at least 1");
+        }
+        if self.batch_statements == 0 {
+            return bad("batch statements must be at least 1");
         }
         if self.page_size <= 0 {
             return bad("page size must be at least 1");
@@ -616,6 +629,9 @@ async fn copy_range(
     let mut bytes = 0u64;
     let mut writes: JoinSet<Result<(), CopyError>> = JoinSet::new();
     let mut last_key: Option<Vec<Option<Bytes>>> = None;
+    // Writes of the current partition not yet sent, and their value bytes.
+    let mut pending: Vec<(WriteOp, Arc<[Option<Bytes>]>)> = Vec::new();
+    let mut pending_bytes = 0usize;
     for bounds in item.range.cql_bounds() {
         let values = Values::Raw(vec![
             RawValue::Bytes(bounds.lower_exclusive.to_cql_bytes().into()),
@@ -651,24 +667,21 @@ async fn copy_range(
                 let first_of_partition = last_key.as_deref() != Some(&cells[..pk_len]);
                 if first_of_partition {
                     last_key = Some(cells[..pk_len].to_vec());
+                    send(ctx, item.table, &mut pending, &mut writes).await?;
+                    pending_bytes = 0;
                 }
                 let ops = writer.ops(&cells, first_of_partition, ctx.job_timestamp, list_offset);
                 rate::acquire(ctx.target_rows.as_ref(), 1).await;
                 let cells: Arc<[Option<Bytes>]> = cells.into();
                 for op in ops {
-                    let permit = ctx.writes.clone().acquire_owned().await.map_err(|_| {
-                        RangeError::Copy(Box::new(CopyError::Options(
-                            "write limiter closed".into(),
-                        )))
-                    })?;
-                    let ctx = ctx.clone();
-                    let cells = cells.clone();
-                    let table_index = item.table;
-                    writes.spawn(async move {
-                        let result = write_with_retries(&ctx, table_index, &op, &cells).await;
-                        drop(permit);
-                        result
-                    });
+                    pending.push((op, cells.clone()));
+                }
+                pending_bytes += row_bytes as usize;
+                if pending.len() >= ctx.options.batch_statements
+                    || pending_bytes >= ctx.options.batch_bytes
+                {
+                    send(ctx, item.table, &mut pending, &mut writes).await?;
+                    pending_bytes = 0;
                 }
                 // Reap finished writes as we go: fail fast, bounded set.
                 while let Some(done) = writes.try_join_next() {
@@ -683,10 +696,35 @@ async fn copy_range(
             rate::acquire(ctx.source_bytes.as_ref(), page_bytes).await;
         }
     }
+    send(ctx, item.table, &mut pending, &mut writes).await?;
     while let Some(done) = writes.join_next().await {
         joined(done)?;
     }
     Ok((rows, bytes))
+}
+
+/// Sends the pending writes (of one partition) as one request, once a
+/// slot among the in-flight writes is free.
+async fn send(
+    ctx: &Arc<RunContext>,
+    table: usize,
+    pending: &mut Vec<(WriteOp, Arc<[Option<Bytes>]>)>,
+    writes: &mut JoinSet<Result<(), CopyError>>,
+) -> Result<(), RangeError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let group = std::mem::take(pending);
+    let permit = ctx.writes.clone().acquire_owned().await.map_err(|_| {
+        RangeError::Copy(Box::new(CopyError::Options("write limiter closed".into())))
+    })?;
+    let ctx = ctx.clone();
+    writes.spawn(async move {
+        let result = write_with_retries(&ctx, table, &group).await;
+        drop(permit);
+        result
+    });
+    Ok(())
 }
 
 fn joined(done: Result<Result<(), CopyError>, tokio::task::JoinError>) -> Result<(), RangeError> {
@@ -699,32 +737,30 @@ fn joined(done: Result<Result<(), CopyError>, tokio::task::JoinError>) -> Result
     }
 }
 
-/// Runs one write, retrying what may pass. Writes are idempotent (same
-/// values, same timestamp), except those with a non-frozen list, which are
-/// retried with a timestamp one microsecond later each time.
+/// Runs one write (a statement or a batch), retrying what may pass.
+/// Writes are idempotent (same values, same timestamp), except those with
+/// a non-frozen list, which are retried with a timestamp one microsecond
+/// later each time.
 async fn write_with_retries(
     ctx: &RunContext,
     table: usize,
-    op: &WriteOp,
-    cells: &[Option<Bytes>],
+    group: &[(WriteOp, Arc<[Option<Bytes>]>)],
 ) -> Result<(), CopyError> {
     let writer = &ctx.tables[table].writer;
+    let has_list = group.iter().any(|(op, _)| op.has_list);
     let mut attempt = 0u32;
     loop {
-        let mut this = op.clone();
-        if op.has_list {
-            this.timestamp = op
-                .timestamp
-                .saturating_add(i64::from(attempt.min(MAX_LIST_WRITE_OFFSET)));
-        }
         let options = QueryOptions::new()
             .with_consistency(ctx.options.write_consistency)
             .with_keyspace(ctx.options.keyspace.clone())
             // The session may retry anything but list writes by itself.
-            .idempotent(!op.has_list);
-        match writer.write(&ctx.target, &this, cells, options).await {
+            .idempotent(!has_list);
+        let bump = i64::from(attempt.min(MAX_LIST_WRITE_OFFSET));
+        match writer.write(&ctx.target, group, bump, options).await {
             Ok(()) => {
-                ctx.stats.writes.fetch_add(1, Ordering::Relaxed);
+                ctx.stats
+                    .writes
+                    .fetch_add(group.len() as u64, Ordering::Relaxed);
                 return Ok(());
             }
             Err(e) if retryable(&e) && attempt < ctx.options.max_retries => {

@@ -33,7 +33,11 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use ferry_conn::session::{PreparedStatement, QueryOptions, Session, SessionError, Values};
+use std::sync::Arc;
+
+use ferry_conn::session::{
+    Batch, BatchType, PreparedStatement, QueryOptions, Session, SessionError, Values,
+};
 use ferry_wire::RawValue;
 
 use crate::schema::{quote, ColumnKind, TableSchema};
@@ -340,26 +344,47 @@ impl TableWriter {
         Ok((Some(prepared), cql))
     }
 
-    /// Runs `op` for the row `cells` on the target.
+    /// Runs writes on the target: one statement alone, several (of one
+    /// partition) as an UNLOGGED batch, which the replicas apply as one
+    /// mutation. `list_bump` is added to the timestamp of writes with a
+    /// list (retries, see [`WriteOp::has_list`]).
     pub async fn write(
         &self,
         target: &Session,
-        op: &WriteOp,
-        cells: &[Option<Bytes>],
+        writes: &[(WriteOp, Arc<[Option<Bytes>]>)],
+        list_bump: i64,
         options: QueryOptions,
     ) -> Result<(), SessionError> {
-        let (statement, cql) = self.statement(target, op).await?;
-        let values = self.values(op, cells);
+        let Some((_, first_cells)) = writes.first() else {
+            return Ok(());
+        };
         let options = options.with_routing_key(
-            cells[..self.pk_len]
+            first_cells[..self.pk_len]
                 .iter()
                 .map(|c| c.clone().unwrap_or_default())
                 .collect(),
         );
-        match statement {
-            Some(s) => target.execute(&s, values, options).await?,
-            None => target.query(&cql, values, options).await?,
-        };
+        if let [(op, cells)] = writes {
+            let op = bumped(op, list_bump);
+            let (statement, cql) = self.statement(target, &op).await?;
+            let values = self.values(&op, cells);
+            match statement {
+                Some(s) => target.execute(&s, values, options).await?,
+                None => target.query(&cql, values, options).await?,
+            };
+            return Ok(());
+        }
+        let mut batch = Batch::new(BatchType::Unlogged);
+        for (op, cells) in writes {
+            let op = bumped(op, list_bump);
+            let (statement, cql) = self.statement(target, &op).await?;
+            let values = self.values(&op, cells);
+            match statement {
+                Some(s) => batch.add_prepared(&s, values),
+                None => batch.add_query(cql, values),
+            };
+        }
+        target.batch(&batch, options).await?;
         Ok(())
     }
 
@@ -404,6 +429,17 @@ impl TableWriter {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StatementKey, PreparedStatement>> {
         self.statements.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// `op`, with `bump` added to its timestamp if it writes a list.
+fn bumped(op: &WriteOp, bump: i64) -> std::borrow::Cow<'_, WriteOp> {
+    if op.has_list && bump != 0 {
+        let mut op = op.clone();
+        op.timestamp = op.timestamp.saturating_add(bump);
+        std::borrow::Cow::Owned(op)
+    } else {
+        std::borrow::Cow::Borrowed(op)
     }
 }
 
