@@ -72,11 +72,13 @@ pub struct Keyspace {
 }
 
 impl Keyspace {
-    /// Creates the keyspace with replication factor `rf` on each of
-    /// `groups` (sessions to them in the same order).
+    /// Creates the keyspace with replication factor `rf` (at most the
+    /// group's node count) on each of `groups` (sessions to them in the
+    /// same order).
     pub async fn create(test: &str, groups: &[(&str, &Session)], rf: usize) -> Keyspace {
         let name = unique_keyspace_name(test);
-        for (_, s) in groups {
+        for (group, s) in groups {
+            let rf = rf.min(NodeGroup::require(group).nodes.len()).max(1);
             exec(
                 s,
                 &format!(
