@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     let args = match Args::load() {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("ferry-copy: {e:#}");
+            eprintln!("ferry-copy: {}", render(&e));
             return ExitCode::from(1);
         }
     };
@@ -43,10 +43,30 @@ fn main() -> ExitCode {
     match runtime.block_on(run(args)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ferry-copy: {e:#}");
+            eprintln!("ferry-copy: {}", render(&e));
             ExitCode::from(1)
         }
     }
+}
+
+/// The error and its causes, leaving out causes whose text the message
+/// already includes (Ferry's errors quote their source).
+fn render(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    if out.contains("no credentials are configured") {
+        out.push_str(" (ferry-copy: give --source-username/--target-username and a password)");
+    }
+    out
 }
 
 async fn run(args: Args) -> Result<ExitCode> {
