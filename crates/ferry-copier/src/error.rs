@@ -5,6 +5,10 @@ use std::path::PathBuf;
 use ferry_conn::session::SessionError;
 
 /// Which cluster an error is about.
+///
+/// ```
+/// assert_eq!(ferry_copier::Side::Target.to_string(), "target");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Side {
     /// The cluster copied from.

@@ -62,6 +62,13 @@ pub struct JobRecord {
 }
 
 /// One line of the file.
+///
+/// ```
+/// use ferry_copier::progress::Record;
+/// let line = r#"{"record":"run","run":2,"started_unix_ms":5,"pid":7}"#;
+/// let record: Record = serde_json::from_str(line).unwrap();
+/// assert_eq!(record, Record::Run { run: 2, started_unix_ms: 5, pid: 7 });
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
@@ -122,6 +129,30 @@ pub struct JobState {
 }
 
 /// An open progress file, appended to.
+///
+/// ```
+/// use ferry_conn::token::{Partitioner, TokenRange};
+/// use ferry_copier::progress::{JobRecord, ProgressFile, Record};
+/// let path = std::env::temp_dir().join(format!("ferry-doc-{}.jsonl", std::process::id()));
+/// # let _ = std::fs::remove_file(&path);
+/// let job = JobRecord {
+///     format: 1, job_id: "j".into(), created_unix_ms: 0, timestamp_micros: 1_700_000_000_000_000,
+///     keyspace: "ks".into(), tables: vec!["t".into()], preserve_writetime: false,
+///     source_cluster: None, partitioner: Partitioner::Murmur3.class_name().into(),
+/// };
+/// let plan = vec![TokenRange::full_ring(Partitioner::Murmur3)];
+/// let (file, state) = ProgressFile::create(&path, &job, &[("t".into(), plan)])?;
+/// assert_eq!(state.run, 0);
+/// let range = state.plans["t"][0];
+/// file.append(&Record::Range {
+///     run: 0, table: "t".into(), index: 0, start: range.start().to_string(),
+///     end: range.end().to_string(), rows: 1, bytes: 4, finished_unix_ms: 0,
+/// })?;
+/// let (_, resumed) = ProgressFile::resume(&path)?;
+/// assert_eq!((resumed.run, resumed.done.len()), (1, 1));
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), ferry_copier::CopyError>(())
+/// ```
 #[derive(Debug)]
 pub struct ProgressFile {
     path: PathBuf,

@@ -10,6 +10,13 @@ use crate::stats::{human_bytes, human_duration, Snapshot};
 use crate::CopyControl;
 
 /// Where progress goes.
+///
+/// ```
+/// use std::io::IsTerminal;
+/// use ferry_copier::report::ProgressStyle;
+/// let style = if std::io::stderr().is_terminal() { ProgressStyle::Terminal } else { ProgressStyle::Log };
+/// assert_ne!(style, ProgressStyle::Quiet);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressStyle {
     /// One line on stderr, redrawn in place (`\r`), every second.
@@ -21,6 +28,17 @@ pub enum ProgressStyle {
 }
 
 /// A running progress display; [`ProgressPrinter::finish`] ends it.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use std::time::Duration;
+/// use ferry_copier::report::{ProgressPrinter, ProgressStyle};
+/// let control = ferry_copier::CopyControl::new();
+/// let printer = ProgressPrinter::start(control.clone(), ProgressStyle::Log, Duration::from_secs(10));
+/// // ... ferry_copier::copy(&source, &target, &options, control).await ...
+/// printer.finish();
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct ProgressPrinter {
     task: Option<tokio::task::JoinHandle<()>>,

@@ -29,6 +29,17 @@ pub struct TableStats {
 }
 
 /// Counters of the whole run, shared by its tasks.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use ferry_copier::stats::{CopyStats, TableStats};
+/// let stats = CopyStats::new(vec![TableStats {
+///     name: "t".into(), ranges_total: 4, ranges_done_before: 1, rows_before: 0, bytes_before: 0,
+///     ranges_done: AtomicU64::new(0), rows: AtomicU64::new(0), bytes: AtomicU64::new(0),
+/// }]);
+/// stats.tables[0].ranges_done.fetch_add(1, Ordering::Relaxed);
+/// assert_eq!(stats.snapshot().ranges_done, 2);
+/// ```
 #[derive(Debug)]
 pub struct CopyStats {
     started: Instant,
@@ -102,6 +113,11 @@ pub struct Snapshot {
 }
 
 /// How a run ended.
+///
+/// ```
+/// let json = serde_json::to_string(&ferry_copier::CopyStatus::Complete).unwrap();
+/// assert_eq!(json, "\"complete\"");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CopyStatus {

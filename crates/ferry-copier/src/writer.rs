@@ -47,6 +47,13 @@ use crate::schema::{quote, ColumnKind, TableSchema};
 const MAX_PREPARED: usize = 512;
 
 /// How null cells are kept from becoming tombstones.
+///
+/// ```
+/// use ferry_copier::writer::NullHandling;
+/// use ferry_wire::ProtocolVersion;
+/// let pick = |v: ProtocolVersion| if v >= ProtocolVersion::V4 { NullHandling::Unset } else { NullHandling::Omit };
+/// assert_eq!(pick(ProtocolVersion::V3), NullHandling::Omit);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NullHandling {
     /// Bound as UNSET (protocol v4+).
@@ -70,7 +77,13 @@ struct CopyColumn {
     is_list: bool,
 }
 
-/// One INSERT to run: which columns, with which timestamp and TTL.
+/// One INSERT to run: which columns, with which timestamp and TTL (see
+/// [`TableWriter`] for how rows become these).
+///
+/// ```
+/// let op = ferry_copier::writer::WriteOp { is_static: false, columns: vec![0, 2], timestamp: 1, ttl: 0, has_list: false };
+/// assert_eq!(op.columns.len(), 2);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WriteOp {
     /// Static columns (partition key only) or a row (full primary key).
@@ -91,6 +104,28 @@ pub struct WriteOp {
 type StatementKey = (bool, Vec<usize>);
 
 /// Copies the rows of one table: the scan statement and the INSERTs.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ferry_copier::schema::{ColumnDef, ColumnKind, CqlType, NativeType, TableSchema};
+/// use ferry_copier::writer::{NullHandling, TableWriter};
+/// let int = CqlType::Native(NativeType::Int);
+/// let schema = TableSchema::new("ks", "t", vec![
+///     ColumnDef { name: "k".into(), kind: ColumnKind::PartitionKey, ty: int.clone() },
+///     ColumnDef { name: "a".into(), kind: ColumnKind::Regular, ty: int.clone() },
+///     ColumnDef { name: "b".into(), kind: ColumnKind::Regular, ty: int },
+/// ]);
+/// let writer = TableWriter::new(schema, false, NullHandling::Omit);
+/// assert_eq!(
+///     writer.select_cql(),
+///     r#"SELECT "k", "a", "b", TTL("a"), TTL("b") FROM "ks"."t" WHERE token("k") > ? AND token("k") <= ?"#
+/// );
+/// // k = 1, a = 2, b = null, no TTLs: one INSERT of k and a.
+/// let int = |v: i32| Some(Bytes::copy_from_slice(&v.to_be_bytes()));
+/// let ops = writer.ops(&[int(1), int(2), None, None, None], true, 1_700_000_000_000_000, 0);
+/// assert_eq!(ops.len(), 1);
+/// assert_eq!((ops[0].columns.as_slice(), ops[0].timestamp, ops[0].ttl), (&[0][..], 1_700_000_000_000_000, 0));
+/// ```
 #[derive(Debug)]
 pub struct TableWriter {
     schema: TableSchema,
@@ -232,7 +267,10 @@ impl TableWriter {
     /// Whether a scanned row (its cells) holds only a partition's static
     /// values (its clustering cells are null).
     pub fn is_static_only(&self, cells: &[Option<Bytes>]) -> bool {
-        self.key_len > self.pk_len && cells[self.pk_len..self.key_len].iter().all(Option::is_none)
+        self.key_len > self.pk_len
+            && cells
+                .get(self.pk_len..self.key_len)
+                .is_some_and(|ck| ck.iter().all(Option::is_none))
     }
 
     /// The writes of one scanned row. `statics` says whether this row is
@@ -359,8 +397,9 @@ impl TableWriter {
             return Ok(());
         };
         let options = options.with_routing_key(
-            first_cells[..self.pk_len]
+            first_cells
                 .iter()
+                .take(self.pk_len)
                 .map(|c| c.clone().unwrap_or_default())
                 .collect(),
         );
@@ -396,13 +435,13 @@ impl TableWriter {
             self.key_len
         };
         let mut values: Vec<RawValue> = Vec::with_capacity(key + self.columns.len() + 2);
-        values.extend(cells[..key].iter().map(raw));
+        values.extend((0..key).map(|i| cell(cells, i)));
         match self.nulls {
             NullHandling::Omit => {
                 values.extend(
                     op.columns
                         .iter()
-                        .map(|&i| raw(&cells[self.columns[i].value])),
+                        .map(|&i| cell(cells, self.columns.get(i).map_or(usize::MAX, |c| c.value))),
                 );
             }
             NullHandling::Unset => {
@@ -411,7 +450,7 @@ impl TableWriter {
                         continue;
                     }
                     values.push(if op.columns.contains(&i) {
-                        raw(&cells[column.value])
+                        cell(cells, column.value)
                     } else {
                         RawValue::Unset
                     });
@@ -441,6 +480,11 @@ fn bumped(op: &WriteOp, bump: i64) -> std::borrow::Cow<'_, WriteOp> {
     } else {
         std::borrow::Cow::Borrowed(op)
     }
+}
+
+/// Cell `index` of a row as a bound value (null if absent).
+fn cell(cells: &[Option<Bytes>], index: usize) -> RawValue {
+    cells.get(index).map_or(RawValue::Null, raw)
 }
 
 fn raw(cell: &Option<Bytes>) -> RawValue {

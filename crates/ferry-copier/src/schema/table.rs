@@ -4,6 +4,12 @@
 use super::CqlType;
 
 /// What a column is in its table.
+///
+/// ```
+/// use ferry_copier::schema::ColumnKind;
+/// assert!(ColumnKind::Clustering { descending: true }.is_key());
+/// assert_eq!(ColumnKind::Static.describe(), "static");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ColumnKind {
     /// Part of the partition key.
@@ -37,6 +43,12 @@ impl ColumnKind {
 }
 
 /// One column.
+///
+/// ```
+/// use ferry_copier::schema::{ColumnDef, ColumnKind, CqlType, NativeType};
+/// let c = ColumnDef { name: "Total".into(), kind: ColumnKind::Regular, ty: CqlType::Native(NativeType::Decimal) };
+/// assert_eq!(c.ty.to_string(), "decimal");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ColumnDef {
     /// The name as the schema stores it (case-sensitive).

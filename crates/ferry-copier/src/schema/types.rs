@@ -23,6 +23,10 @@ const MAX_DEPTH: usize = 32;
 const MARSHAL_PACKAGE: &str = "org.apache.cassandra.db.marshal.";
 
 /// A CQL type that is not a collection, tuple or UDT.
+///
+/// ```
+/// assert_eq!(ferry_copier::schema::NativeType::Text.cql_name(), "text");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)]
 pub enum NativeType {
