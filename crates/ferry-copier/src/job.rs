@@ -853,3 +853,83 @@ fn job_id() -> String {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ferry_conn::ConnError;
+    use ferry_wire::response::{ErrorDetails, ErrorResponse};
+
+    fn request_error(source: ConnError) -> SessionError {
+        SessionError::Request {
+            node: "127.0.0.1:9042".parse().unwrap(),
+            attempts: 1,
+            source: Box::new(source),
+        }
+    }
+
+    #[test]
+    fn only_passing_errors_are_retried() {
+        let server = |d| request_error(ConnError::Server(ErrorResponse::new(d, "x")));
+        assert!(retryable(&server(ErrorDetails::Overloaded)));
+        assert!(retryable(&request_error(ConnError::Timeout {
+            what: "request".into(),
+            after: Duration::from_secs(1)
+        })));
+        assert!(retryable(&SessionError::NoConnection { tried: vec![] }));
+        assert!(!retryable(&server(ErrorDetails::Invalid)));
+        assert!(!retryable(&server(ErrorDetails::Unauthorized)));
+        assert!(!retryable(&SessionError::Values("x".into())));
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert!(
+            backoff(0) >= Duration::from_millis(100) && backoff(0) < Duration::from_millis(151)
+        );
+        assert!(backoff(3) >= Duration::from_millis(800));
+        assert!(backoff(30) <= Duration::from_millis(10_050));
+    }
+
+    #[test]
+    fn a_progress_file_of_another_job_is_refused() {
+        let job = JobRecord {
+            format: 1,
+            job_id: "j".into(),
+            created_unix_ms: 0,
+            timestamp_micros: 1,
+            keyspace: "ks".into(),
+            tables: vec!["a".into(), "b".into()],
+            preserve_writetime: false,
+            source_cluster: Some("prod".into()),
+            partitioner: "Murmur3Partitioner".into(),
+        };
+        let mut options = CopyOptions::new("ks");
+        options.validate().unwrap();
+        let src = Some("prod".to_owned());
+        assert!(
+            check_same_job(&job, &options, src.clone()).is_ok(),
+            "all tables: the job's"
+        );
+        options.tables = vec!["b".into(), "a".into()];
+        assert!(
+            check_same_job(&job, &options, src.clone()).is_ok(),
+            "order does not matter"
+        );
+        options.tables = vec!["a".into()];
+        let e = check_same_job(&job, &options, src.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tables a, b instead of a"), "{e}");
+        options.tables.clear();
+        let e = check_same_job(&job, &options, Some("staging".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("source cluster \"prod\" instead of \"staging\""),
+            "{e}"
+        );
+        options.keyspace = "other".into();
+        assert!(check_same_job(&job, &options, src).is_err());
+    }
+}

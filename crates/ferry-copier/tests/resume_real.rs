@@ -225,3 +225,37 @@ async fn a_three_node_source_ring_is_copied_exactly_once() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_holds_for_the_whole_copy() {
+    let source = session("source").await;
+    let target = session("target").await;
+    let ks = Keyspace::create("rate_limit", &[("source", &source), ("target", &target)], 1).await;
+    let name = ks.name.clone();
+    ks.ddl_all(&format!("CREATE TABLE {name}.t (k int PRIMARY KEY, v int)"))
+        .await;
+    fill(
+        &source,
+        |i| format!("INSERT INTO {name}.t (k, v) VALUES ({i}, {i})"),
+        900,
+    )
+    .await;
+    let mut options = copy_options("rate_limit", &name, &["t"]);
+    options.concurrency = 8;
+    options.target_rows_per_second = Some(300.0);
+    let summary = run_copy(&source, &target, &options).await;
+    assert_eq!(summary.status, CopyStatus::Complete);
+    // 300 rows of burst, then 600 more at 300/s: at least 2 s whatever
+    // the concurrency.
+    assert!(
+        summary.elapsed_seconds >= 1.9,
+        "{}",
+        summary.elapsed_seconds
+    );
+    assert!(
+        summary.rows_per_second <= 480.0,
+        "{}",
+        summary.rows_per_second
+    );
+    assert_eq!(assert_same_rows(&source, &target, &name, "t", 1).await, 900);
+}
