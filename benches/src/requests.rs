@@ -24,9 +24,9 @@ use std::borrow::Cow;
 use bytes::{Bytes, BytesMut};
 use ferry_wire::request::{
     Batch, BatchStatement, BatchStatementKind, BatchType, BoundValues, Execute, Query,
-    QueryParameters,
+    QueryParameters, SerializedValues as FerrySerializedValues,
 };
-use ferry_wire::{Consistency, ProtocolVersion, RawValue};
+use ferry_wire::{Consistency, ProtocolVersion};
 use scylla_cql::frame::request::batch as sbatch;
 use scylla_cql::frame::request::execute::ExecuteV2;
 use scylla_cql::frame::request::query::{
@@ -150,9 +150,7 @@ impl RequestData {
 
     fn ferry_parameters(&self) -> QueryParameters {
         let mut p = QueryParameters::new(Consistency::LocalQuorum);
-        p.values = Some(BoundValues::Positional(
-            self.values.iter().cloned().map(RawValue::Bytes).collect(),
-        ));
+        p.values = Some(BoundValues::Serialized(ferry_values(&self.values)));
         p.page_size = Some(PAGE_SIZE);
         p.default_timestamp = Some(TIMESTAMP);
         p
@@ -165,11 +163,7 @@ impl RequestData {
         batch.statements = (0..BATCH_CHILDREN)
             .map(|i| BatchStatement {
                 kind: BatchStatementKind::Prepared(prepared_id(i as u8 + 1)),
-                values: self.batch_values[i]
-                    .iter()
-                    .cloned()
-                    .map(RawValue::Bytes)
-                    .collect(),
+                values: BoundValues::Serialized(ferry_values(&self.batch_values[i])),
             })
             .collect();
         FerryRequests {
@@ -265,8 +259,16 @@ pub fn scylla_encode(reqs: &ScyllaRequests<'_>, which: Which, buf: &mut Vec<u8>)
 }
 
 /// ferry-wire's form of pre-serialized values: one `RawValue` per value.
-pub fn ferry_values(values: &[Bytes]) -> Vec<RawValue> {
-    values.iter().cloned().map(RawValue::Bytes).collect()
+/// ferry-wire's form, the same as scylla-cql's: one buffer with the
+/// `[value]`s laid out (`SerializedValues`), written value by value.
+pub fn ferry_values(values: &[Bytes]) -> FerrySerializedValues {
+    let total: usize = values.iter().map(|v| v.len() + 4).sum();
+    let mut out = FerrySerializedValues::with_capacity(total);
+    for v in values {
+        out.push_cell(Some(v))
+            .expect("a handful of small values fits");
+    }
+    out
 }
 
 /// scylla-cql's form: one buffer with the `[value]`s laid out, written
@@ -297,15 +299,15 @@ pub fn ferry_encode_with_values(
 ) {
     match which {
         Which::Query => {
-            reqs.query.parameters.values = Some(BoundValues::Positional(ferry_values(&data.values)))
+            reqs.query.parameters.values = Some(BoundValues::Serialized(ferry_values(&data.values)))
         }
         Which::Execute => {
             reqs.execute.parameters.values =
-                Some(BoundValues::Positional(ferry_values(&data.values)))
+                Some(BoundValues::Serialized(ferry_values(&data.values)))
         }
         Which::Batch => {
             for (s, v) in reqs.batch.statements.iter_mut().zip(&data.batch_values) {
-                s.values = ferry_values(v);
+                s.values = BoundValues::Serialized(ferry_values(v));
             }
         }
     }

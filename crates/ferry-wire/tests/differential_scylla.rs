@@ -848,7 +848,10 @@ fn arb_batch() -> impl Strategy<Value = Batch> {
         ],
         arb_raw_values(4),
     )
-        .prop_map(|(kind, values)| BatchStatement { kind, values });
+        .prop_map(|(kind, values)| BatchStatement {
+            kind,
+            values: BoundValues::Positional(values),
+        });
     (
         proptest::sample::select(vec![
             BatchType::Logged,
@@ -922,7 +925,7 @@ fn positional(values: &Option<BoundValues>) -> &[RawValue] {
     match values {
         Some(BoundValues::Positional(v)) => v,
         None => &[],
-        Some(BoundValues::Named(_)) => panic!("not generated"),
+        Some(BoundValues::Named(_) | BoundValues::Serialized(_)) => panic!("not generated"),
     }
 }
 
@@ -1028,7 +1031,7 @@ fn check_ferry_request_in_scylla(
                         return Err(fail(format!("statement kind: ours {o:?}, scylla {t:?}")))
                     }
                 }
-                check_values(&ours.values, values)?;
+                check_values(&ours.values.to_raw_values(), values)?;
             }
         }
         Request::Startup(s) => {
@@ -1164,7 +1167,7 @@ fn scylla_request_frame(
                     values: b
                         .statements
                         .iter()
-                        .map(|s| s_values(&s.values))
+                        .map(|s| s_values(&s.values.to_raw_values()))
                         .collect::<Vec<_>>(),
                 },
                 c,

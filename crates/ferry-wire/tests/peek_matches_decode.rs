@@ -75,7 +75,7 @@ fn request(version: ProtocolVersion) -> impl Strategy<Value = Request> {
             } else {
                 BatchStatementKind::Prepared(Bytes::from(raw))
             },
-            values,
+            values: BoundValues::Positional(values),
         });
     prop_oneof![
         ("[ -~]{0,40}", params(version)).prop_map(|(text, parameters)| {

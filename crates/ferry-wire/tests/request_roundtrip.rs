@@ -164,7 +164,10 @@ fn batch(version: ProtocolVersion) -> impl Strategy<Value = Batch> {
         ],
         raw_values(version),
     )
-        .prop_map(|(kind, values)| BatchStatement { kind, values });
+        .prop_map(|(kind, values)| BatchStatement {
+            kind,
+            values: BoundValues::Positional(values),
+        });
     (
         prop::sample::select(vec![
             BatchType::Logged,
@@ -261,6 +264,7 @@ proptest! {
             let unset = match &p.values {
                 Some(BoundValues::Positional(v)) => v.contains(&RawValue::Unset),
                 Some(BoundValues::Named(v)) => v.iter().any(|(_, v)| *v == RawValue::Unset),
+                Some(BoundValues::Serialized(v)) => v.has_unset(),
                 None => false,
             };
             if p.keyspace.is_some() || p.now_in_seconds.is_some() {
@@ -293,7 +297,7 @@ proptest! {
             }
             Request::Batch(mut b) => {
                 b.extra_flags = 0;
-                let unset = b.statements.iter().any(|s| s.values.contains(&RawValue::Unset));
+                let unset = b.statements.iter().any(|s| s.values.to_raw_values().contains(&RawValue::Unset));
                 let n = if b.keyspace.is_some() || b.now_in_seconds.is_some() {
                     V5
                 } else if unset {
@@ -500,11 +504,11 @@ fn batch_v5_every_option() {
     b.statements = vec![
         BatchStatement {
             kind: BatchStatementKind::Query("u".into()),
-            values: vec![],
+            values: BoundValues::Positional(vec![]),
         },
         BatchStatement {
             kind: BatchStatementKind::Prepared(Bytes::from_static(b"\x42")),
-            values: vec![RawValue::Unset],
+            values: BoundValues::Positional(vec![RawValue::Unset]),
         },
     ];
     b.serial_consistency = Some(Consistency::Serial);
@@ -719,5 +723,44 @@ proptest! {
         if let Some(theirs) = scylla_reencode(req.opcode(), &wire) {
             prop_assert_eq!(&theirs[..], &wire[..]);
         }
+    }
+}
+
+/// Serialized values are only a faster way to write the same bytes.
+fn serialized_twin(req: &Request) -> Request {
+    let to_serialized = |v: &BoundValues| match v {
+        BoundValues::Positional(values) => {
+            BoundValues::Serialized(ferry_wire::request::SerializedValues::from(&values[..]))
+        }
+        other => other.clone(),
+    };
+    let mut req = req.clone();
+    match &mut req {
+        Request::Query(q) => q.parameters.values = q.parameters.values.as_ref().map(to_serialized),
+        Request::Execute(e) => {
+            e.parameters.values = e.parameters.values.as_ref().map(to_serialized)
+        }
+        Request::Batch(b) => {
+            for s in &mut b.statements {
+                s.values = to_serialized(&s.values);
+            }
+        }
+        _ => {}
+    }
+    req
+}
+
+proptest! {
+    #[test]
+    fn serialized_values_encode_like_positional_ones(
+        req in request(V5),
+        version in prop::sample::select(vec![V2, V3, V4, V5]),
+    ) {
+        let mut positional = BytesMut::new();
+        let mut serialized = BytesMut::new();
+        let a = req.encode(&mut positional, version);
+        let b = serialized_twin(&req).encode(&mut serialized, version);
+        prop_assert_eq!(a.is_ok(), b.is_ok(), "{:?} vs {:?}", a, b);
+        prop_assert_eq!(positional, serialized);
     }
 }

@@ -430,7 +430,7 @@ impl Session {
                 };
                 batch.statements.push(BatchStatement {
                     kind,
-                    values: values.clone(),
+                    values: BoundValues::Positional(values.clone()),
                 });
             }
             match send(conn, batch.into(), tracing).await {
@@ -534,6 +534,7 @@ fn encode_batch(
             BatchEntry::Query { values, .. } => match encode_for_query(values, version)? {
                 None => Ok(Vec::new()),
                 Some(BoundValues::Positional(v)) => Ok(v),
+                Some(BoundValues::Serialized(v)) => Ok(v.to_raw_values()),
                 Some(BoundValues::Named(_)) => Err(SessionError::Values(
                     "batch statements take positional values only".into(),
                 )),

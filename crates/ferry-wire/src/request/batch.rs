@@ -4,12 +4,12 @@ use bytes::{Bytes, BytesMut};
 
 use crate::consistency::Consistency;
 use crate::error::{DecodeErrorKind, DecodeResult, EncodeResult};
-use crate::reader::{RawValue, Reader};
-use crate::request::query_parameters::{query_flags as f, read_positional_values};
+use crate::reader::Reader;
+use crate::request::query_parameters::{query_flags as f, read_positional_values, BoundValues};
 use crate::request::query_text::QueryText;
 use crate::request::wire::{
     allows_keyspace_and_now, bounded_capacity, check_extra_flags, put_bound_value, put_count,
-    put_flags, read_flags, unsupported,
+    put_flags, put_serialized, read_flags, unsupported,
 };
 use crate::version::ProtocolVersion;
 use crate::writer::{put_consistency, put_short_bytes, put_string};
@@ -67,18 +67,20 @@ pub enum BatchStatementKind {
     Prepared(Bytes),
 }
 
-/// One child of a batch: the statement and its positional values.
+/// One child of a batch: the statement and its positional values
+/// ([`BoundValues::Positional`], or [`BoundValues::Serialized`] to encode
+/// them with one copy; named values cannot be sent in a batch).
 ///
 /// Values are always positional: the spec's 0x40 "names for values" batch
 /// flag cannot work (the flags come after the children; CASSANDRA-10246)
 /// and Cassandra reads the values positionally whatever the flag says.
 ///
 /// ```
-/// use ferry_wire::request::{BatchStatement, BatchStatementKind};
+/// use ferry_wire::request::{BatchStatement, BatchStatementKind, BoundValues};
 /// use ferry_wire::RawValue;
 /// let s = BatchStatement {
 ///     kind: BatchStatementKind::Prepared(bytes::Bytes::from_static(b"id")),
-///     values: vec![RawValue::Null],
+///     values: BoundValues::Positional(vec![RawValue::Null]),
 /// };
 /// assert_eq!(s.values.len(), 1);
 /// ```
@@ -86,8 +88,8 @@ pub enum BatchStatementKind {
 pub struct BatchStatement {
     /// The statement text or prepared id.
     pub kind: BatchStatementKind,
-    /// Bound values (`[bytes]` before v4, `[value]` from v4).
-    pub values: Vec<RawValue>,
+    /// Bound values (`[bytes]` before v4, `[value]` from v4), by position.
+    pub values: BoundValues,
 }
 
 /// A BATCH request.
@@ -100,12 +102,12 @@ pub struct BatchStatement {
 /// the fields, and bits that carry no field are kept in `extra_flags`.
 ///
 /// ```
-/// use ferry_wire::request::{Batch, BatchStatement, BatchStatementKind, BatchType};
+/// use ferry_wire::request::{Batch, BatchStatement, BatchStatementKind, BatchType, BoundValues};
 /// use ferry_wire::{Consistency, ProtocolVersion, Reader};
 /// let mut b = Batch::new(BatchType::Logged, Consistency::Quorum);
 /// b.statements.push(BatchStatement {
 ///     kind: BatchStatementKind::Query("DELETE FROM t WHERE k = 1".into()),
-///     values: vec![],
+///     values: BoundValues::Positional(vec![]),
 /// });
 /// b.default_timestamp = Some(42);
 /// let mut buf = bytes::BytesMut::new();
@@ -261,9 +263,21 @@ impl Batch {
                     put_short_bytes(buf, id, "batch.prepared_id")?;
                 }
             }
-            put_count(buf, s.values.len(), "batch.values")?;
-            for v in &s.values {
-                put_bound_value(buf, v, version, "batch.values")?;
+            match &s.values {
+                BoundValues::Positional(values) => {
+                    put_count(buf, values.len(), "batch.values")?;
+                    for v in values {
+                        put_bound_value(buf, v, version, "batch.values")?;
+                    }
+                }
+                BoundValues::Serialized(values) => {
+                    put_serialized(buf, values, version, "batch.values")?
+                }
+                BoundValues::Named(_) => {
+                    return Err(crate::error::EncodeError::Invalid(
+                        "batch statements take positional values, not named ones".into(),
+                    ))
+                }
             }
         }
         put_consistency(buf, self.consistency);
@@ -304,19 +318,23 @@ fn decode_statement(r: &mut Reader, version: ProtocolVersion) -> DecodeResult<Ba
     };
     let n = usize::from(r.read_short("batch.values")?);
     let values = read_positional_values(r, version, n, "batch.values")?;
-    Ok(BatchStatement { kind, values })
+    Ok(BatchStatement {
+        kind,
+        values: BoundValues::Positional(values),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RawValue;
 
     #[test]
     fn v2_ends_with_the_consistency() {
         let mut b = Batch::new(BatchType::Unlogged, Consistency::One);
         b.statements.push(BatchStatement {
             kind: BatchStatementKind::Prepared(Bytes::from_static(b"\x01\x02")),
-            values: vec![RawValue::Bytes(Bytes::from_static(b"x"))],
+            values: BoundValues::Positional(vec![RawValue::Bytes(Bytes::from_static(b"x"))]),
         });
         let mut buf = BytesMut::new();
         b.encode(&mut buf, ProtocolVersion::V2).unwrap();

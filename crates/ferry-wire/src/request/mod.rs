@@ -23,6 +23,7 @@ mod query;
 mod query_parameters;
 mod query_text;
 mod register;
+mod serialized_values;
 mod startup;
 pub(crate) mod wire;
 
@@ -37,6 +38,7 @@ pub use query::Query;
 pub use query_parameters::{query_flags, BoundValues, QueryParameters};
 pub use query_text::QueryText;
 pub use register::Register;
+pub use serialized_values::SerializedValues;
 pub use startup::Startup;
 
 /// Well-known STARTUP option keys.

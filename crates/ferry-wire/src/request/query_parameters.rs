@@ -26,10 +26,11 @@ use bytes::{Bytes, BytesMut};
 use crate::consistency::Consistency;
 use crate::error::{DecodeErrorKind, DecodeResult, EncodeResult};
 use crate::reader::{RawValue, Reader};
+use crate::request::serialized_values::SerializedValues;
 use crate::request::wire::{
     allows_keyspace_and_now, allows_timestamp_and_names, bounded_capacity, check_extra_flags,
-    put_bound_value, put_count, put_flags, read_bound_value, read_flags, read_nullable_bytes,
-    unsupported,
+    put_bound_value, put_count, put_flags, put_serialized, read_bound_value, read_flags,
+    read_nullable_bytes, unsupported,
 };
 use crate::version::ProtocolVersion;
 use crate::writer::{put_bytes, put_consistency, put_string};
@@ -58,7 +59,8 @@ pub mod query_flags {
 
 use query_flags as f;
 
-/// Bound values: by position, or (v3+, QUERY/EXECUTE only) by marker name.
+/// Bound values: by position, or (v3+, QUERY/EXECUTE only) by marker name,
+/// or by position already laid out for the wire ([`SerializedValues`]).
 ///
 /// ```
 /// use ferry_wire::request::BoundValues;
@@ -73,6 +75,9 @@ pub enum BoundValues {
     Positional(Vec<RawValue>),
     /// Values preceded by the name of their marker (flag 0x40).
     Named(Vec<(String, RawValue)>),
+    /// Values in bind-marker order, already serialized back to back: encoded
+    /// with one copy. Decoding never produces this form.
+    Serialized(SerializedValues),
 }
 
 impl BoundValues {
@@ -81,12 +86,22 @@ impl BoundValues {
         match self {
             Self::Positional(v) => v.len(),
             Self::Named(v) => v.len(),
+            Self::Serialized(v) => v.len(),
         }
     }
 
     /// Whether there are no values.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The values in order, without their names (copies serialized values).
+    pub fn to_raw_values(&self) -> Vec<RawValue> {
+        match self {
+            Self::Positional(v) => v.clone(),
+            Self::Named(v) => v.iter().map(|(_, v)| v.clone()).collect(),
+            Self::Serialized(v) => v.to_raw_values(),
+        }
     }
 }
 
@@ -347,6 +362,9 @@ impl QueryParameters {
                     put_string(buf, name, names.values)?;
                     put_bound_value(buf, v, version, names.values)?;
                 }
+            }
+            Some(BoundValues::Serialized(values)) => {
+                put_serialized(buf, values, version, names.values)?
             }
         }
         if let Some(n) = self.page_size {

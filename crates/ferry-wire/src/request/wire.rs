@@ -74,6 +74,22 @@ pub(crate) fn put_bound_value(
     put_value(buf, value, field)
 }
 
+/// Writes `<n>` and already serialized values in one copy; an unset value
+/// before v4 is an error.
+pub(crate) fn put_serialized(
+    buf: &mut BytesMut,
+    values: &crate::request::SerializedValues,
+    version: ProtocolVersion,
+    field: &'static str,
+) -> EncodeResult<()> {
+    if values.has_unset() && !allows_unset_values(version) {
+        return Err(unsupported("unset bound value", version));
+    }
+    put_count(buf, values.len(), field)?;
+    buf.extend_from_slice(values.as_bytes());
+    Ok(())
+}
+
 /// A nullable `[bytes]` where only -1 means null (other negative lengths are
 /// rejected, since they would not re-encode to the same bytes).
 pub(crate) fn read_nullable_bytes(
