@@ -42,6 +42,6 @@ mod params_layout;
 mod request_peek;
 mod rewrite;
 
-pub use params_layout::{ParamsLayout, QueryFlags};
+pub use params_layout::ParamsLayout;
 pub use request_peek::{peek_request, BatchChildRef, PeekedRequest, RequestPeek};
 pub use rewrite::add_default_timestamp;

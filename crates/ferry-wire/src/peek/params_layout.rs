@@ -4,37 +4,9 @@
 use crate::consistency::Consistency;
 use crate::error::{DecodeErrorKind, DecodeResult};
 use crate::reader::Reader;
+use crate::request::query_flags as QueryFlags;
+use crate::request::wire::read_flags;
 use crate::version::ProtocolVersion;
-
-/// Bits of the query flags (`[byte]` in v2-v4, `[int]` in v5).
-///
-/// ```
-/// use ferry_wire::peek::QueryFlags;
-/// assert_eq!(QueryFlags::DEFAULT_TIMESTAMP, 0x20);
-/// ```
-#[derive(Debug)]
-pub struct QueryFlags;
-
-impl QueryFlags {
-    /// Values follow.
-    pub const VALUES: u32 = 0x01;
-    /// The client does not want result metadata.
-    pub const SKIP_METADATA: u32 = 0x02;
-    /// A page size follows.
-    pub const PAGE_SIZE: u32 = 0x04;
-    /// A paging state follows.
-    pub const PAGING_STATE: u32 = 0x08;
-    /// A serial consistency follows.
-    pub const SERIAL_CONSISTENCY: u32 = 0x10;
-    /// A default timestamp follows (v3+).
-    pub const DEFAULT_TIMESTAMP: u32 = 0x20;
-    /// Values are preceded by names (v3+).
-    pub const NAMES_FOR_VALUES: u32 = 0x40;
-    /// A keyspace follows (v5).
-    pub const KEYSPACE: u32 = 0x80;
-    /// A now-in-seconds follows (v5).
-    pub const NOW_IN_SECONDS: u32 = 0x100;
-}
 
 /// The parameters of a QUERY, EXECUTE or BATCH as a router sees them, with
 /// the body offsets a rewrite needs. Offsets count from the start of the
@@ -63,18 +35,6 @@ impl ParamsLayout {
     /// Whether the request carries a client timestamp.
     pub fn has_timestamp(&self) -> bool {
         self.timestamp.is_some()
-    }
-
-    fn read_flags(
-        r: &mut Reader,
-        version: ProtocolVersion,
-        field: &'static str,
-    ) -> DecodeResult<u32> {
-        if version.has_int_query_flags() {
-            r.read_u32(field)
-        } else {
-            r.read_u8(field).map(u32::from)
-        }
     }
 
     fn read_tail(
@@ -121,7 +81,7 @@ impl ParamsLayout {
     ) -> DecodeResult<ParamsLayout> {
         let consistency = r.read_consistency("query_parameters.consistency")?;
         let flags_offset = r.offset() - body_start;
-        let flags = Self::read_flags(r, version, "query_parameters.flags")?;
+        let flags = read_flags(r, version, "query_parameters.flags")?;
         let mut value_count = 0;
         if flags & QueryFlags::VALUES != 0 {
             let n = r.read_short("query_parameters.value_count")?;
@@ -163,7 +123,7 @@ impl ParamsLayout {
         let flags_offset = r.offset() - body_start;
         // v2 batches end with the consistency: no flags at all.
         let flags = if version >= ProtocolVersion::V3 {
-            Self::read_flags(r, version, "batch.flags")?
+            read_flags(r, version, "batch.flags")?
         } else {
             0
         };

@@ -2,10 +2,10 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::params_layout::QueryFlags;
 use super::request_peek::RequestPeek;
 use crate::error::{EncodeError, EncodeResult};
 use crate::frame::FrameHeader;
+use crate::request::query_flags as QueryFlags;
 use crate::version::ProtocolVersion;
 
 /// Adds a default timestamp (microseconds since the epoch) to a QUERY,

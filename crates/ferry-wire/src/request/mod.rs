@@ -24,7 +24,7 @@ mod query_parameters;
 mod query_text;
 mod register;
 mod startup;
-mod wire;
+pub(crate) mod wire;
 
 use bytes::BytesMut;
 
