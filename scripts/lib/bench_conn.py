@@ -141,8 +141,22 @@ class RangeScan:
         return (self.rows, self.key_sum)
 
 
-def phase(rows, seconds):
-    return {"rows": rows, "seconds": seconds, "rows_per_sec": rows / seconds}
+class Stopwatch:
+    """Wall-clock and CPU time (every thread of the process) since a phase
+    started."""
+
+    def __init__(self):
+        self.wall = time.perf_counter()
+        self.cpu = time.process_time()
+
+    def finish(self, rows):
+        seconds = time.perf_counter() - self.wall
+        return {
+            "rows": rows,
+            "seconds": seconds,
+            "rows_per_sec": rows / seconds,
+            "client_cpu_seconds": time.process_time() - self.cpu,
+        }
 
 
 def main():
@@ -174,7 +188,7 @@ def main():
 
     log(f"writing {args.rows} rows, {args.concurrency} in flight")
     params = (row_values(k) for k in range(args.rows))
-    start = time.perf_counter()
+    clock = Stopwatch()
     for ok, result in execute_concurrent_with_args(
         session,
         insert,
@@ -185,29 +199,27 @@ def main():
     ):
         if not ok:
             raise result
-    results["write"] = phase(args.rows, time.perf_counter() - start)
+    results["write"] = clock.finish(args.rows)
 
     want = expected(args.rows)
 
     log(f"scan single: SELECT * in pages of {args.page_size}")
-    start = time.perf_counter()
+    clock = Stopwatch()
     n = s = 0
     for row in session.execute(SimpleStatement(f"SELECT * FROM {ks}.{table}", fetch_size=args.page_size)):
         n += 1
         s += row[0]
-    seconds = time.perf_counter() - start
     check("single", (n, s), want)
-    results["single"] = phase(n, seconds)
+    results["single"] = clock.finish(n)
 
     ranges = split_ring(args.ranges)
     log(f"scan range: {len(ranges)} ranges, {args.range_parallelism} at a time")
     scan = session.prepare(f"SELECT * FROM {ks}.{table} WHERE token(k) > ? AND token(k) <= ?")
     scan.fetch_size = args.page_size
-    start = time.perf_counter()
+    clock = Stopwatch()
     got = RangeScan(session, scan, ranges, args.range_parallelism).wait()
-    seconds = time.perf_counter() - start
     check("range", got, want)
-    results["range"] = phase(got[0], seconds)
+    results["range"] = clock.finish(got[0])
 
     if args.drop_keyspace:
         session.execute(f"DROP KEYSPACE {ks}")

@@ -8,15 +8,19 @@
 //!    and create `<ks>.<table> (k int PRIMARY KEY, a text, b bigint,
 //!    c double, d blob)`;
 //! 2. WRITE: `--rows` prepared INSERTs, `--concurrency` in flight at once;
-//! 3. SCAN, three ways, each counting the rows and summing `k` (both must
-//!    match what was written, or the run fails):
+//! 3. SCAN, three ways, in this order, each counting the rows and summing
+//!    `k` (both must match what was written, or the run fails), with pages
+//!    of `--page-size` rows:
+//!    - `single`: one paged `SELECT *`, rows decoded into [`Row`]s (the
+//!      Python driver's usual path);
 //!    - `range`: the full ring split into `--ranges` token ranges, read
-//!      `--range-parallelism` at a time, rows decoded into [`Row`]s;
+//!      `--range-parallelism` at a time, rows decoded;
 //!    - `range_raw`: the same, but the pages' cells read in place (no
-//!      [`Row`] per row): what a copy job that forwards cells pays;
-//!    - `single`: one paged `SELECT *`, rows decoded (the Python driver's
-//!      usual path);
-//!      with pages of `--page-size` rows.
+//!      [`Row`] per row): what a copy job that forwards cells pays.
+//!
+//! Each phase reports its wall-clock time and the CPU time this process
+//! spent in it (the node shares the machine, so the client's own cost is
+//! better seen in CPU time than in rows per second).
 //!
 //! Prints one JSON object on stdout; progress goes to stderr.
 //!
@@ -204,20 +208,44 @@ async fn tally_pages(mut pages: ferry_conn::session::PageStream) -> Result<Tally
     Ok(t)
 }
 
-/// One measured phase.
-struct Phase {
-    name: &'static str,
-    rows: u64,
-    elapsed: Duration,
+/// This process's CPU time (user + system, every thread) so far, from
+/// `/proc/self/stat` (in clock ticks of 1/100 s: `USER_HZ` is 100 on Linux).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces: count from after its ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of the line (utime, stime) are 11 and 12 after ')'.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
 }
 
-impl Phase {
-    fn json(&self) -> serde_json::Value {
-        let secs = self.elapsed.as_secs_f64();
+/// Wall-clock and CPU time since a phase started.
+struct Stopwatch {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Self {
+            wall: Instant::now(),
+            cpu: process_cpu(),
+        }
+    }
+
+    /// The phase's figures, `rows` having been written or read.
+    fn finish(&self, rows: u64) -> serde_json::Value {
+        let secs = self.wall.elapsed().as_secs_f64();
+        let cpu = match (self.cpu, process_cpu()) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a).as_secs_f64()),
+            _ => None,
+        };
         json!({
-            "rows": self.rows,
+            "rows": rows,
             "seconds": secs,
-            "rows_per_sec": self.rows as f64 / secs,
+            "rows_per_sec": rows as f64 / secs,
+            "client_cpu_seconds": cpu,
         })
     }
 }
@@ -288,7 +316,7 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
             "INSERT INTO {ks}.{table} (k, a, b, c, d) VALUES (?, ?, ?, ?, ?)"
         ))
         .await?;
-    let mut phases = Vec::new();
+    let mut results = serde_json::Map::new();
 
     // WRITE: a bounded number of executes in flight, driven by one task
     // (the futures only encode and wait; the connections' own tasks do the
@@ -297,7 +325,7 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
         "[bench_conn] writing {} rows, {} in flight",
         args.rows, args.concurrency
     );
-    let start = Instant::now();
+    let clock = Stopwatch::start();
     futures::stream::iter(0..args.rows)
         .map(|k| {
             let (session, insert) = (&session, &insert);
@@ -310,16 +338,27 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
         .buffer_unordered(args.concurrency)
         .try_for_each(|_| async { Ok(()) })
         .await?;
-    phases.push(Phase {
-        name: "write",
-        rows: args.rows as u64,
-        elapsed: start.elapsed(),
-    });
+    results.insert("write".into(), clock.finish(args.rows as u64));
 
     let want = Tally::expected(args.rows);
     let partitioner = session.partitioner().ok_or("no computable partitioner")?;
     let ranges = TokenRange::full_ring(partitioner)
         .split(NonZeroUsize::new(args.ranges).ok_or("--ranges must be > 0")?);
+
+    // SCAN with one paged SELECT *.
+    eprintln!(
+        "[bench_conn] scan single: SELECT * in pages of {}",
+        args.page_size
+    );
+    let clock = Stopwatch::start();
+    let total = tally_rows(session.query_stream(
+        &format!("SELECT * FROM {ks}.{table}"),
+        (),
+        QueryOptions::new(),
+    ))
+    .await?;
+    check("single", total, want)?;
+    results.insert("single".into(), clock.finish(total.rows));
 
     // SCAN by token ranges, each range a spawned task so rows are decoded
     // on every worker thread.
@@ -330,7 +369,7 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
             ranges.len(),
             args.range_parallelism
         );
-        let start = Instant::now();
+        let clock = Stopwatch::start();
         let tallies: Vec<Tally> = futures::stream::iter(ranges.iter().cloned())
             .map(|range| {
                 let session = session.clone();
@@ -353,36 +392,11 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
             .map(|joined| joined.map_err(BoxError::from).and_then(|t| t))
             .try_collect()
             .await?;
-        let elapsed = start.elapsed();
         let mut total = Tally::default();
         tallies.into_iter().for_each(|t| total.add(t));
         check(name, total, want)?;
-        phases.push(Phase {
-            name,
-            rows: total.rows,
-            elapsed,
-        });
+        results.insert(name.into(), clock.finish(total.rows));
     }
-
-    // SCAN with one paged SELECT *.
-    eprintln!(
-        "[bench_conn] scan single: SELECT * in pages of {}",
-        args.page_size
-    );
-    let start = Instant::now();
-    let total = tally_rows(session.query_stream(
-        &format!("SELECT * FROM {ks}.{table}"),
-        (),
-        QueryOptions::new(),
-    ))
-    .await?;
-    let elapsed = start.elapsed();
-    check("single", total, want)?;
-    phases.push(Phase {
-        name: "single",
-        rows: total.rows,
-        elapsed,
-    });
 
     if args.drop_keyspace {
         session
@@ -391,10 +405,6 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
     }
     session.close().await;
 
-    let mut results = serde_json::Map::new();
-    for p in &phases {
-        results.insert(p.name.to_owned(), p.json());
-    }
     Ok(json!({
         "client": "ferry-conn",
         "rows": args.rows,
@@ -419,7 +429,13 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(args).await {
+    // On a worker thread: the main thread would be woken through a futex
+    // for every response, while workers wake each other's tasks cheaply.
+    let outcome = match tokio::spawn(run(args)).await {
+        Ok(outcome) => outcome,
+        Err(e) => Err(BoxError::from(e)),
+    };
+    match outcome {
         Ok(report) => {
             println!("{report}");
             ExitCode::SUCCESS
