@@ -20,7 +20,9 @@ Workload (the Rust side does exactly the same):
    Rows come back as plain tuples (tuple_factory: the cheapest row factory)
    decoded by the driver's Cython deserializers when it has them.
 
-Prints one JSON object on stdout; progress goes to stderr.
+`run` prints one JSON object on stdout (progress goes to stderr);
+`report` turns the JSON of both clients into the Markdown section of
+docs/benchmarks.md.
 """
 
 import argparse
@@ -41,16 +43,26 @@ MAX_TOKEN = 2**63 - 1
 
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--host", required=True)
-    p.add_argument("--port", type=int, default=9042)
-    p.add_argument("--keyspace", required=True)
-    p.add_argument("--table", default="python_rows")
-    p.add_argument("--rows", type=int, default=200_000)
-    p.add_argument("--concurrency", type=int, default=256)
-    p.add_argument("--page-size", type=int, default=5000)
-    p.add_argument("--ranges", type=int, default=64)
-    p.add_argument("--range-parallelism", type=int, default=8)
-    p.add_argument("--drop-keyspace", action="store_true")
+    sub = p.add_subparsers(dest="mode", required=True)
+    r = sub.add_parser("run", help="run the workload, print one JSON object")
+    r.add_argument("--host", required=True)
+    r.add_argument("--port", type=int, default=9042)
+    r.add_argument("--keyspace", required=True)
+    r.add_argument("--table", default="python_rows")
+    r.add_argument("--rows", type=int, default=200_000)
+    r.add_argument("--concurrency", type=int, default=256)
+    r.add_argument("--page-size", type=int, default=5000)
+    r.add_argument("--ranges", type=int, default=64)
+    r.add_argument("--range-parallelism", type=int, default=8)
+    r.add_argument("--drop-keyspace", action="store_true")
+    rep = sub.add_parser("report", help="summarize the JSON of both clients as Markdown")
+    rep.add_argument("--results", required=True, help="directory of roundN-{rust,python}.json")
+    rep.add_argument("--command", required=True, help="the command that produced them")
+    rep.add_argument("--load-before", default="?")
+    rep.add_argument("--rustc", default="?")
+    rep.add_argument("--commit", default="?")
+    rep.add_argument("--node", default="?")
+    rep.add_argument("--doc", help="replace (or add) the section in this Markdown file")
     return p.parse_args()
 
 
@@ -159,8 +171,7 @@ class Stopwatch:
         }
 
 
-def main():
-    args = parse_args()
+def run(args):
     profile = ExecutionProfile(
         consistency_level=ConsistencyLevel.ONE,
         row_factory=tuple_factory,
@@ -253,6 +264,227 @@ def main():
             }
         )
     )
+
+
+# ---------------------------------------------------------------- report
+
+SECTION_BEGIN = (
+    "<!-- ferry-conn: begin (written by scripts/bench-conn.sh; edits here are overwritten) -->"
+)
+SECTION_END = "<!-- ferry-conn: end -->"
+
+# (phase key in ferry-conn's JSON, phase key in Python's, label)
+PHASES = [
+    ("write", "write", "write: prepared INSERTs"),
+    ("single", "single", "scan: one paged `SELECT *`"),
+    ("range", "range", "scan: token ranges in parallel"),
+    ("range_raw", "range", "scan: token ranges, cells read in place (Python: its range scan)"),
+]
+
+
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    if n == 0:
+        return float("nan")
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
+def load_rounds(directory):
+    """[(round, first client, rust JSON, python JSON)] in round order."""
+    import os
+    import re
+
+    found = {}
+    for name in os.listdir(directory):
+        m = re.fullmatch(r"round(\d+)-(rust|python)\.json", name)
+        if m:
+            path = os.path.join(directory, name)
+            with open(path) as f:
+                data = json.load(f)
+            found.setdefault(int(m.group(1)), {})[m.group(2)] = (data, os.path.getmtime(path))
+    rounds = []
+    for n in sorted(found):
+        both = found[n]
+        if set(both) != {"rust", "python"}:
+            raise SystemExit(f"round {n} lacks a client's results in {directory}")
+        first = "ferry-conn" if both["rust"][1] < both["python"][1] else "Python"
+        rounds.append((n, first, both["rust"][0], both["python"][0]))
+    if not rounds:
+        raise SystemExit(f"no results in {directory}")
+    return rounds
+
+
+def fmt_rate(x):
+    return f"{x:,.0f}"
+
+
+def fmt_ratio(values):
+    m = median(values)
+    if len(values) == 1:
+        return f"**{m:.2f}**"
+    return f"**{m:.2f}** ({min(values):.2f}–{max(values):.2f})"
+
+
+def machine():
+    import os
+    import platform
+
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({model}), Linux {platform.release()}"
+
+
+def render(args, rounds):
+    import datetime
+
+    rust0, py0 = rounds[0][2], rounds[0][3]
+    n_rounds = len(rounds)
+    with open("/proc/loadavg") as f:
+        load_after = " ".join(f.read().split()[:3])
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        SECTION_BEGIN,
+        "## ferry-conn vs the Python driver (real node)",
+        "",
+        "Write and full-table scan throughput of a ferry-conn `Session` and of the",
+        "DataStax Python driver (the raw capacity reference), doing the same work",
+        f"against the same node in the same run: {n_rounds} round(s), alternating which",
+        "client goes first. Each client, in each round, on its own fresh table:",
+        "",
+        f"- **write** {rust0['rows']:,} rows `(k int PRIMARY KEY, a text, b bigint, c double,",
+        f"  d blob)` (72 bytes of values per row) with a prepared INSERT,",
+        f"  {rust0['concurrency']} requests in flight. ferry-conn: `Session::execute` futures in",
+        f"  `buffer_unordered({rust0['concurrency']})`, driven by one task on a worker thread, over",
+        f"  {rust0['connections_per_node']} connections; Python: `execute_concurrent_with_args(concurrency="
+        f"{py0['concurrency']})`",
+        f"  over its one connection ({py0['connection_class']}, Cython: {py0['cython']}).",
+        "- **scan** the whole table, counting the rows and summing the keys (both must",
+        "  equal what was written, or the run fails): one paged `SELECT *`, then the",
+        f"  token ring in {rust0['ranges']} ranges read {rust0['range_parallelism']} at a time "
+        "(ferry-conn: `Session::scan_range`,",
+        "  one spawned task per range; Python: `execute_async` with page callbacks),",
+        f"  pages of {rust0['page_size']} rows. Rows are decoded (ferry-conn: `Row`s of `CqlValue`s;",
+        "  Python: tuples), except in ferry-conn's *cells read in place* scan",
+        "  (`Session::scan_range_pages`, the key cell read from the page bytes).",
+        "",
+        "**rows/s** is wall-clock throughput, the median over the rounds; **ratio** is",
+        "ferry-conn / Python rows/s, the median of the per-round ratios (range in",
+        "brackets). **CPU µs/row** is the client process's own user + system CPU time",
+        "(every thread) per row, and **busy** that CPU time over the phase's wall time",
+        "(100% = one core).",
+        "",
+        f"- Date: {date}; ferry commit `{args.commit}`; {args.rustc}; Python {py0['python_version']},",
+        f"  cassandra-driver {py0['driver_version']}.",
+        f"- Machine: {machine()}. **Shared and noisy**: other jobs run",
+        f"  on the same cores (load average {args.load_before} before, {load_after} after),",
+        "  and so does the node, so wall-clock figures move by 20% or more between",
+        "  runs; CPU per row is the steadier measure of each client's own cost.",
+        f"- Node: {args.node}, on the same machine.",
+        f"- Command: `{args.command}` (builds `cargo build --release -p ferry-conn --example",
+        "  bench_conn`, runs it and `scripts/lib/bench_conn.py run` with the same settings).",
+        "",
+        "| phase | ferry-conn rows/s | Python rows/s | ratio ferry/Python | ferry-conn CPU µs/row (busy) | Python CPU µs/row (busy) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+
+    def cpu(phase):
+        c = phase.get("client_cpu_seconds")
+        return None if c is None else (c * 1e6 / phase["rows"], c / phase["seconds"])
+
+    def fmt_cpu(values):
+        values = [v for v in values if v is not None]
+        if not values:
+            return "?"
+        return f"{median([v[0] for v in values]):.1f} ({median([v[1] for v in values]):.0%})"
+
+    for rk, pk, label in PHASES:
+        rr = [r[2]["results"][rk] for r in rounds]
+        pr = [r[3]["results"][pk] for r in rounds]
+        ratios = [a["rows_per_sec"] / b["rows_per_sec"] for a, b in zip(rr, pr)]
+        lines.append(
+            f"| {label} | {fmt_rate(median([a['rows_per_sec'] for a in rr]))} "
+            f"| {fmt_rate(median([b['rows_per_sec'] for b in pr]))} | {fmt_ratio(ratios)} "
+            f"| {fmt_cpu([cpu(a) for a in rr])} | {fmt_cpu([cpu(b) for b in pr])} |"
+        )
+    rss_rust = max(r[2]["peak_rss_kib"] or 0 for r in rounds)
+    rss_py = max(r[3]["peak_rss_kib"] or 0 for r in rounds)
+    lines += [
+        "",
+        f"Peak RSS: ferry-conn **{rss_rust / 1024:.1f} MiB** (`VmHWM` of the whole bench process, "
+        f"the largest of the rounds); Python {rss_py / 1024:.1f} MiB (`ru_maxrss`).",
+        "",
+        "Every round (rows/s, ferry-conn / Python):",
+        "",
+        "| round | first | write | scan `SELECT *` | scan ranges | scan ranges, cells in place |",
+        "|---:|---|---:|---:|---:|---:|",
+    ]
+    for n, first, rust, py in rounds:
+        cells = [
+            f"{fmt_rate(rust['results'][rk]['rows_per_sec'])} / "
+            f"{fmt_rate(py['results'][pk]['rows_per_sec'])}"
+            for rk, pk, _ in PHASES
+        ]
+        cells[-1] = fmt_rate(rust["results"]["range_raw"]["rows_per_sec"])
+        lines.append(f"| {n} | {first} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "How to read it: the node shares the machine's cores with both clients, so",
+        "once a client is cheap enough, its rows/s is the node's capacity on what",
+        "is left of the machine, not the client's. A client whose *busy* figure",
+        "nears 100% is limited by itself (the Python driver does its work under",
+        "one interpreter lock); ferry-conn's CPU per row says how much of the",
+        "machine it leaves to the node.",
+        SECTION_END,
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def replace_section(path, section):
+    """Puts `section` in place of the old one in `path`, or appends it;
+    creates the file if needed. Leaves every other section alone."""
+    import os
+
+    text = ""
+    if os.path.exists(path):
+        with open(path) as f:
+            text = f.read()
+    begin = text.find(SECTION_BEGIN.split(" (")[0])
+    end = text.find(SECTION_END)
+    if begin >= 0 and end > begin:
+        rest = text[end + len(SECTION_END) :].lstrip("\n")
+        text = text[:begin] + section + ("\n" + rest if rest else "")
+    elif text:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        text = "# Benchmarks\n\nHow fast Ferry's pieces are, measured how, on what.\n\n" + section
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def report(args):
+    rounds = load_rounds(args.results)
+    section = render(args, rounds)
+    print(section)
+    if args.doc:
+        replace_section(args.doc, section)
+        log(f"wrote the ferry-conn section of {args.doc}")
+
+
+def main():
+    args = parse_args()
+    if args.mode == "run":
+        run(args)
+    else:
+        report(args)
 
 
 if __name__ == "__main__":
