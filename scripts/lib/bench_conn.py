@@ -55,6 +55,11 @@ def parse_args():
     r.add_argument("--ranges", type=int, default=64)
     r.add_argument("--range-parallelism", type=int, default=8)
     r.add_argument("--drop-keyspace", action="store_true")
+    r.add_argument(
+        "--scan-only",
+        action="store_true",
+        help="skip creating and writing the table: scan one an earlier run wrote (same --rows)",
+    )
     rep = sub.add_parser("report", help="summarize the JSON of both clients as Markdown")
     rep.add_argument("--results", required=True, help="directory of roundN-{rust,python}.json")
     rep.add_argument("--command", required=True, help="the command that produced them")
@@ -189,28 +194,29 @@ def run(args):
         f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = "
         "{'class': 'SimpleStrategy', 'replication_factor': 1}"
     )
-    session.execute(f"DROP TABLE IF EXISTS {ks}.{table}")
-    session.execute(
-        f"CREATE TABLE {ks}.{table} (k int PRIMARY KEY, a text, b bigint, c double, d blob)"
-    )
-    insert = session.prepare(f"INSERT INTO {ks}.{table} (k, a, b, c, d) VALUES (?, ?, ?, ?, ?)")
-    insert.is_idempotent = True
     results = {}
+    if not args.scan_only:
+        session.execute(f"DROP TABLE IF EXISTS {ks}.{table}")
+        session.execute(
+            f"CREATE TABLE {ks}.{table} (k int PRIMARY KEY, a text, b bigint, c double, d blob)"
+        )
+        insert = session.prepare(f"INSERT INTO {ks}.{table} (k, a, b, c, d) VALUES (?, ?, ?, ?, ?)")
+        insert.is_idempotent = True
 
-    log(f"writing {args.rows} rows, {args.concurrency} in flight")
-    params = (row_values(k) for k in range(args.rows))
-    clock = Stopwatch()
-    for ok, result in execute_concurrent_with_args(
-        session,
-        insert,
-        params,
-        concurrency=args.concurrency,
-        raise_on_first_error=True,
-        results_generator=True,
-    ):
-        if not ok:
-            raise result
-    results["write"] = clock.finish(args.rows)
+        log(f"writing {args.rows} rows, {args.concurrency} in flight")
+        params = (row_values(k) for k in range(args.rows))
+        clock = Stopwatch()
+        for ok, result in execute_concurrent_with_args(
+            session,
+            insert,
+            params,
+            concurrency=args.concurrency,
+            raise_on_first_error=True,
+            results_generator=True,
+        ):
+            if not ok:
+                raise result
+        results["write"] = clock.finish(args.rows)
 
     want = expected(args.rows)
 

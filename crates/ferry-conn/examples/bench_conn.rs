@@ -22,6 +22,9 @@
 //! spent in it (the node shares the machine, so the client's own cost is
 //! better seen in CPU time than in rows per second).
 //!
+//! `--scan-only` skips the table's creation and the writes, and scans a
+//! table an earlier run wrote (with the same `--rows`).
+//!
 //! Prints one JSON object on stdout; progress goes to stderr.
 //!
 //! ```text
@@ -58,11 +61,12 @@ struct Args {
     range_parallelism: usize,
     connections: usize,
     drop_keyspace: bool,
+    scan_only: bool,
 }
 
 const USAGE: &str = "usage: bench_conn --host H --keyspace KS [--port 9042] [--table rust_rows] \
 [--rows 200000] [--concurrency 256] [--page-size 5000] [--ranges 64] \
-[--range-parallelism 8] [--connections 2] [--drop-keyspace]";
+[--range-parallelism 8] [--connections 2] [--drop-keyspace] [--scan-only]";
 
 impl Args {
     fn parse() -> Result<Self, String> {
@@ -78,11 +82,16 @@ impl Args {
             range_parallelism: 8,
             connections: 2,
             drop_keyspace: false,
+            scan_only: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
             if flag == "--drop-keyspace" {
                 a.drop_keyspace = true;
+                continue;
+            }
+            if flag == "--scan-only" {
+                a.scan_only = true;
                 continue;
             }
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -314,50 +323,51 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
             ddl.clone(),
         )
         .await?;
-    session
-        .query(
-            &format!("DROP TABLE IF EXISTS {ks}.{table}"),
-            (),
-            ddl.clone(),
-        )
-        .await?;
-    session
-        .query(
-            &format!(
-                "CREATE TABLE {ks}.{table} (k int PRIMARY KEY, a text, b bigint, c double, d blob)"
-            ),
-            (),
-            ddl.clone(),
-        )
-        .await?;
-    let insert = session
-        .prepare(&format!(
-            "INSERT INTO {ks}.{table} (k, a, b, c, d) VALUES (?, ?, ?, ?, ?)"
-        ))
-        .await?;
     let mut results = serde_json::Map::new();
-
-    // WRITE: a bounded number of executes in flight, driven by one task
-    // (the futures only encode and wait; the connections' own tasks do the
-    // I/O on the other worker threads).
-    eprintln!(
-        "[bench_conn] writing {} rows, {} in flight",
-        args.rows, args.concurrency
-    );
-    let clock = Stopwatch::start();
-    futures::stream::iter(0..args.rows)
-        .map(|k| {
-            let (session, insert) = (&session, &insert);
-            async move {
-                session
-                    .execute(insert, row_values(k), QueryOptions::new().idempotent(true))
-                    .await
-            }
-        })
-        .buffer_unordered(args.concurrency)
-        .try_for_each(|_| async { Ok(()) })
-        .await?;
-    results.insert("write".into(), clock.finish(args.rows as u64));
+    if !args.scan_only {
+        session
+            .query(
+                &format!("DROP TABLE IF EXISTS {ks}.{table}"),
+                (),
+                ddl.clone(),
+            )
+            .await?;
+        session
+            .query(
+                &format!(
+                    "CREATE TABLE {ks}.{table} (k int PRIMARY KEY, a text, b bigint, c double, d blob)"
+                ),
+                (),
+                ddl.clone(),
+            )
+            .await?;
+        let insert = session
+            .prepare(&format!(
+                "INSERT INTO {ks}.{table} (k, a, b, c, d) VALUES (?, ?, ?, ?, ?)"
+            ))
+            .await?;
+        // WRITE: a bounded number of executes in flight, driven by one task
+        // (the futures only encode and wait; the connections' own tasks do the
+        // I/O on the other worker threads).
+        eprintln!(
+            "[bench_conn] writing {} rows, {} in flight",
+            args.rows, args.concurrency
+        );
+        let clock = Stopwatch::start();
+        futures::stream::iter(0..args.rows)
+            .map(|k| {
+                let (session, insert) = (&session, &insert);
+                async move {
+                    session
+                        .execute(insert, row_values(k), QueryOptions::new().idempotent(true))
+                        .await
+                }
+            })
+            .buffer_unordered(args.concurrency)
+            .try_for_each(|_| async { Ok(()) })
+            .await?;
+        results.insert("write".into(), clock.finish(args.rows as u64));
+    }
 
     let want = Tally::expected(args.rows);
     let partitioner = session.partitioner().ok_or("no computable partitioner")?;
