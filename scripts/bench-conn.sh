@@ -4,15 +4,17 @@
 #
 #   scripts/bench-conn.sh [--rows N] [--concurrency C] [--page-size P]
 #                         [--ranges R] [--range-parallelism K]
-#                         [--connections N] [--rounds K] [--no-doc]
+#                         [--connections N] [--rounds K] [--settle S] [--no-doc]
 #
 # Defaults: 200,000 rows, 256 requests in flight, pages of 5000 rows, the
 # ring in 64 token ranges read 8 at a time, 2 connections (ferry-conn),
-# 3 rounds.
+# 3 rounds, 10 s of settling.
 #
 # Builds the `bench_conn` example of ferry-conn in release mode, starts the
 # `default` node group (one Cassandra 2.1.0 node on 127.0.0.2) unless it
-# runs, then runs both clients --rounds times, alternating which goes first.
+# runs, then runs --rounds rounds: both clients write, the node settles (no
+# compaction running for 3 s, then --settle seconds), both clients scan;
+# which client goes first alternates between rounds.
 # Each client writes its own table in a fresh keyspace (dropped at the end)
 # and checks that every scan returns exactly the rows written. The results
 # replace the "ferry-conn vs the Python driver" section of
@@ -28,7 +30,7 @@ cd "$FERRY_ROOT"
 
 command_line="scripts/bench-conn.sh${*:+ $*}"
 rows=200000 concurrency=256 page_size=5000 ranges=64 range_parallelism=8
-connections=2 rounds=3 write_doc=1
+connections=2 rounds=3 settle_pause=10 write_doc=1
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) rows="$2"; shift 2 ;;
@@ -38,8 +40,9 @@ while [ $# -gt 0 ]; do
         --range-parallelism) range_parallelism="$2"; shift 2 ;;
         --connections) connections="$2"; shift 2 ;;
         --rounds) rounds="$2"; shift 2 ;;
+        --settle) settle_pause="$2"; shift 2 ;;
         --no-doc) write_doc=0; shift ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) ferry_die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -100,29 +103,40 @@ common=(--host "$host" --port "$port" --keyspace "$keyspace" --rows "$rows"
     --concurrency "$concurrency" --page-size "$page_size" --ranges "$ranges"
     --range-parallelism "$range_parallelism")
 
+# run_CLIENT ROUND PART [ARGS...]: one run of a client, its JSON kept as
+# roundROUND-CLIENT-PART.json.
 run_rust() {
-    ferry_log "round $1: ferry-conn"
-    "$rust_bin" "${common[@]}" --connections "$connections" --table rust_rows >"$out/round$1-rust.json"
+    local round="$1" part="$2"; shift 2
+    ferry_log "round $round: ferry-conn, $part"
+    "$rust_bin" "${common[@]}" --connections "$connections" --table rust_rows "$@" \
+        >"$out/round$round-rust-$part.json"
 }
 run_python() {
-    ferry_log "round $1: Python driver"
-    "$python" "$FERRY_ROOT/scripts/lib/bench_conn.py" run "${common[@]}" --table python_rows \
-        >"$out/round$1-python.json"
+    local round="$1" part="$2"; shift 2
+    ferry_log "round $round: Python driver, $part"
+    "$python" "$FERRY_ROOT/scripts/lib/bench_conn.py" run "${common[@]}" --table python_rows "$@" \
+        >"$out/round$round-python-$part.json"
+}
+settle() {
+    ferry_log "letting the node settle"
+    "$python" "$FERRY_ROOT/scripts/lib/bench_conn.py" settle --host "$host" --port "$port" \
+        --pause "$settle_pause"
 }
 for round in $(seq 1 "$rounds"); do
-    # Alternate who goes first: the node's state (memtables, flushes,
-    # compactions of the previous table) then weighs on both alike.
-    if [ $((round % 2)) = 1 ]; then
-        run_python "$round"; run_rust "$round"
-    else
-        run_rust "$round"; run_python "$round"
-    fi
+    # Writes first, then scans, so neither client's scans run while the
+    # node still flushes and compacts what was just written (a fast writer
+    # would otherwise slow its own scans down). Who goes first alternates.
+    if [ $((round % 2)) = 1 ]; then order=(python rust); else order=(rust python); fi
+    for client in "${order[@]}"; do "run_$client" "$round" write --write-only; done
+    settle
+    for client in "${order[@]}"; do "run_$client" "$round" scan --scan-only; done
 done
 
 report_args=(report --results "$out" --command "$command_line"
     --load-before "$load_before" --rustc "$(rustc --version)"
     --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo '+changes')"
-    --node "Cassandra $FERRY_CASSANDRA_VERSION, one node ($host), protocol v$FERRY_PROTOCOL_VERSION")
+    --node "Cassandra $FERRY_CASSANDRA_VERSION, one node ($host), protocol v$FERRY_PROTOCOL_VERSION"
+    --settle "no compaction in progress for 3 s, then ${settle_pause} s more")
 if [ "$write_doc" = 1 ]; then
     report_args+=(--doc "$FERRY_ROOT/docs/benchmarks.md")
 fi

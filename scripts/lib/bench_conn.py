@@ -55,11 +55,19 @@ def parse_args():
     r.add_argument("--ranges", type=int, default=64)
     r.add_argument("--range-parallelism", type=int, default=8)
     r.add_argument("--drop-keyspace", action="store_true")
+    r.add_argument("--write-only", action="store_true", help="stop after the writes")
     r.add_argument(
         "--scan-only",
         action="store_true",
         help="skip creating and writing the table: scan one an earlier run wrote (same --rows)",
     )
+    st = sub.add_parser(
+        "settle", help="wait until the node runs no compaction, then pause (between writes and scans)"
+    )
+    st.add_argument("--host", required=True)
+    st.add_argument("--port", type=int, default=9042)
+    st.add_argument("--pause", type=float, default=10.0, help="seconds to wait once no compaction runs")
+    st.add_argument("--max-wait", type=float, default=300.0)
     rep = sub.add_parser("report", help="summarize the JSON of both clients as Markdown")
     rep.add_argument("--results", required=True, help="directory of roundN-{rust,python}.json")
     rep.add_argument("--command", required=True, help="the command that produced them")
@@ -67,6 +75,7 @@ def parse_args():
     rep.add_argument("--rustc", default="?")
     rep.add_argument("--commit", default="?")
     rep.add_argument("--node", default="?")
+    rep.add_argument("--settle", default="?", help="how the node was let settle, for the text")
     rep.add_argument("--doc", help="replace (or add) the section in this Markdown file")
     return p.parse_args()
 
@@ -218,25 +227,26 @@ def run(args):
                 raise result
         results["write"] = clock.finish(args.rows)
 
-    want = expected(args.rows)
+    if not args.write_only:
+        want = expected(args.rows)
 
-    log(f"scan single: SELECT * in pages of {args.page_size}")
-    clock = Stopwatch()
-    n = s = 0
-    for row in session.execute(SimpleStatement(f"SELECT * FROM {ks}.{table}", fetch_size=args.page_size)):
-        n += 1
-        s += row[0]
-    check("single", (n, s), want)
-    results["single"] = clock.finish(n)
+        log(f"scan single: SELECT * in pages of {args.page_size}")
+        clock = Stopwatch()
+        n = s = 0
+        for row in session.execute(SimpleStatement(f"SELECT * FROM {ks}.{table}", fetch_size=args.page_size)):
+            n += 1
+            s += row[0]
+        check("single", (n, s), want)
+        results["single"] = clock.finish(n)
 
-    ranges = split_ring(args.ranges)
-    log(f"scan range: {len(ranges)} ranges, {args.range_parallelism} at a time")
-    scan = session.prepare(f"SELECT * FROM {ks}.{table} WHERE token(k) > ? AND token(k) <= ?")
-    scan.fetch_size = args.page_size
-    clock = Stopwatch()
-    got = RangeScan(session, scan, ranges, args.range_parallelism).wait()
-    check("range", got, want)
-    results["range"] = clock.finish(got[0])
+        ranges = split_ring(args.ranges)
+        log(f"scan range: {len(ranges)} ranges, {args.range_parallelism} at a time")
+        scan = session.prepare(f"SELECT * FROM {ks}.{table} WHERE token(k) > ? AND token(k) <= ?")
+        scan.fetch_size = args.page_size
+        clock = Stopwatch()
+        got = RangeScan(session, scan, ranges, args.range_parallelism).wait()
+        check("range", got, want)
+        results["range"] = clock.finish(got[0])
 
     if args.drop_keyspace:
         session.execute(f"DROP KEYSPACE {ks}")
@@ -297,18 +307,29 @@ def median(values):
 
 
 def load_rounds(directory):
-    """[(round, first client, rust JSON, python JSON)] in round order."""
+    """[(round, first client, rust JSON, python JSON)] in round order; a
+    client's phases may come from several runs (roundN-CLIENT-PART.json:
+    the writes, then the scans), merged."""
     import os
     import re
 
     found = {}
-    for name in os.listdir(directory):
-        m = re.fullmatch(r"round(\d+)-(rust|python)\.json", name)
-        if m:
-            path = os.path.join(directory, name)
-            with open(path) as f:
-                data = json.load(f)
-            found.setdefault(int(m.group(1)), {})[m.group(2)] = (data, os.path.getmtime(path))
+    for name in sorted(os.listdir(directory)):
+        m = re.fullmatch(r"round(\d+)-(rust|python)(?:-\w+)?\.json", name)
+        if not m:
+            continue
+        path = os.path.join(directory, name)
+        with open(path) as f:
+            data = json.load(f)
+        mtime = os.path.getmtime(path)
+        slot = found.setdefault(int(m.group(1)), {})
+        if m.group(2) in slot:
+            merged, first_mtime = slot[m.group(2)]
+            merged["results"].update(data["results"])
+            merged["peak_rss_kib"] = max(merged["peak_rss_kib"] or 0, data["peak_rss_kib"] or 0)
+            slot[m.group(2)] = (merged, min(first_mtime, mtime))
+        else:
+            slot[m.group(2)] = (data, mtime)
     rounds = []
     for n in sorted(found):
         both = found[n]
@@ -362,8 +383,10 @@ def render(args, rounds):
         "",
         "Write and full-table scan throughput of a ferry-conn `Session` and of the",
         "DataStax Python driver (the raw capacity reference), doing the same work",
-        f"against the same node in the same run: {n_rounds} round(s), alternating which",
-        "client goes first. Each client, in each round, on its own fresh table:",
+        f"against the same node in the same run: {n_rounds} round(s). A round runs both",
+        "clients' writes, lets the node settle (" + args.settle + "), then both clients'",
+        "scans, the same client first each time (alternating between rounds). Each",
+        "client works on its own fresh table:",
         "",
         f"- **write** {rust0['rows']:,} rows `(k int PRIMARY KEY, a text, b bigint, c double,",
         f"  d blob)` (72 bytes of values per row) with a prepared INSERT,",
@@ -485,10 +508,37 @@ def report(args):
         log(f"wrote the ferry-conn section of {args.doc}")
 
 
+def settle(args):
+    """Waits until system.compactions_in_progress has stayed empty for 3 s
+    (flushes of the written memtables start compactions), then `--pause`
+    seconds more, so a client's scans do not pay for the previous writes."""
+    cluster = Cluster([args.host], port=args.port, protocol_version=3)
+    session = cluster.connect()
+    start = time.monotonic()
+    quiet_since = None
+    while time.monotonic() - start < args.max_wait:
+        running = list(session.execute("SELECT id FROM system.compactions_in_progress"))
+        now = time.monotonic()
+        if running:
+            quiet_since = None
+        elif quiet_since is None:
+            quiet_since = now
+        elif now - quiet_since >= 3:
+            break
+        time.sleep(0.5)
+    else:
+        log(f"compactions still running after {args.max_wait:.0f} s; going on")
+    cluster.shutdown()
+    time.sleep(args.pause)
+    log(f"node settled in {time.monotonic() - start:.1f} s")
+
+
 def main():
     args = parse_args()
     if args.mode == "run":
         run(args)
+    elif args.mode == "settle":
+        settle(args)
     else:
         report(args)
 

@@ -22,8 +22,10 @@
 //! spent in it (the node shares the machine, so the client's own cost is
 //! better seen in CPU time than in rows per second).
 //!
-//! `--scan-only` skips the table's creation and the writes, and scans a
-//! table an earlier run wrote (with the same `--rows`).
+//! `--write-only` stops after the writes; `--scan-only` skips the table's
+//! creation and the writes, and scans a table an earlier run wrote (with
+//! the same `--rows`). `scripts/bench-conn.sh` runs the two halves
+//! separately so the node can settle in between.
 //!
 //! Prints one JSON object on stdout; progress goes to stderr.
 //!
@@ -62,11 +64,12 @@ struct Args {
     connections: usize,
     drop_keyspace: bool,
     scan_only: bool,
+    write_only: bool,
 }
 
 const USAGE: &str = "usage: bench_conn --host H --keyspace KS [--port 9042] [--table rust_rows] \
 [--rows 200000] [--concurrency 256] [--page-size 5000] [--ranges 64] \
-[--range-parallelism 8] [--connections 2] [--drop-keyspace] [--scan-only]";
+[--range-parallelism 8] [--connections 2] [--drop-keyspace] [--write-only | --scan-only]";
 
 impl Args {
     fn parse() -> Result<Self, String> {
@@ -83,6 +86,7 @@ impl Args {
             connections: 2,
             drop_keyspace: false,
             scan_only: false,
+            write_only: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -92,6 +96,10 @@ impl Args {
             }
             if flag == "--scan-only" {
                 a.scan_only = true;
+                continue;
+            }
+            if flag == "--write-only" {
+                a.write_only = true;
                 continue;
             }
             let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -369,77 +377,79 @@ async fn run(args: Args) -> Result<serde_json::Value, BoxError> {
         results.insert("write".into(), clock.finish(args.rows as u64));
     }
 
-    let want = Tally::expected(args.rows);
-    let partitioner = session.partitioner().ok_or("no computable partitioner")?;
-    let ranges = TokenRange::full_ring(partitioner)
-        .split(NonZeroUsize::new(args.ranges).ok_or("--ranges must be > 0")?);
+    if !args.write_only {
+        let want = Tally::expected(args.rows);
+        let partitioner = session.partitioner().ok_or("no computable partitioner")?;
+        let ranges = TokenRange::full_ring(partitioner)
+            .split(NonZeroUsize::new(args.ranges).ok_or("--ranges must be > 0")?);
 
-    // SCAN with one paged SELECT *.
-    eprintln!(
-        "[bench_conn] scan single: SELECT * in pages of {}",
-        args.page_size
-    );
-    let clock = Stopwatch::start();
-    let total = tally_rows(session.query_stream(
-        &format!("SELECT * FROM {ks}.{table}"),
-        (),
-        QueryOptions::new(),
-    ))
-    .await?;
-    check("single", total, want)?;
-    results.insert("single".into(), clock.finish(total.rows));
-
-    // Untimed: the first scan reads the table's partition key from the
-    // schema and prepares the range statement (cached by the session
-    // afterwards), as the Python side prepares its statement before timing.
-    if let Some(first) = ranges[0].start().murmur3_value() {
-        let tiny = TokenRange::new(
-            Token::murmur3(first),
-            Token::murmur3(first.saturating_add(1)),
-        )?;
-        session
-            .scan_range(ks, table, &[], &tiny, QueryOptions::new())
-            .await?
-            .try_collect::<Vec<_>>()
-            .await?;
-    }
-
-    // SCAN by token ranges, each range a spawned task so rows are decoded
-    // on every worker thread.
-    for raw in [false, true] {
-        let name = if raw { "range_raw" } else { "range" };
+        // SCAN with one paged SELECT *.
         eprintln!(
-            "[bench_conn] scan {name}: {} ranges, {} at a time",
-            ranges.len(),
-            args.range_parallelism
+            "[bench_conn] scan single: SELECT * in pages of {}",
+            args.page_size
         );
         let clock = Stopwatch::start();
-        let tallies: Vec<Tally> = futures::stream::iter(ranges.iter().cloned())
-            .map(|range| {
-                let session = session.clone();
-                let (ks, table) = (ks.clone(), table.clone());
-                tokio::spawn(async move {
-                    if raw {
-                        let pages = session
-                            .scan_range_pages(&ks, &table, &[], &range, QueryOptions::new())
-                            .await?;
-                        tally_pages(pages).await
-                    } else {
-                        let rows = session
-                            .scan_range(&ks, &table, &[], &range, QueryOptions::new())
-                            .await?;
-                        tally_rows(rows).await
-                    }
+        let total = tally_rows(session.query_stream(
+            &format!("SELECT * FROM {ks}.{table}"),
+            (),
+            QueryOptions::new(),
+        ))
+        .await?;
+        check("single", total, want)?;
+        results.insert("single".into(), clock.finish(total.rows));
+
+        // Untimed: the first scan reads the table's partition key from the
+        // schema and prepares the range statement (cached by the session
+        // afterwards), as the Python side prepares its statement before timing.
+        if let Some(first) = ranges[0].start().murmur3_value() {
+            let tiny = TokenRange::new(
+                Token::murmur3(first),
+                Token::murmur3(first.saturating_add(1)),
+            )?;
+            session
+                .scan_range(ks, table, &[], &tiny, QueryOptions::new())
+                .await?
+                .try_collect::<Vec<_>>()
+                .await?;
+        }
+
+        // SCAN by token ranges, each range a spawned task so rows are decoded
+        // on every worker thread.
+        for raw in [false, true] {
+            let name = if raw { "range_raw" } else { "range" };
+            eprintln!(
+                "[bench_conn] scan {name}: {} ranges, {} at a time",
+                ranges.len(),
+                args.range_parallelism
+            );
+            let clock = Stopwatch::start();
+            let tallies: Vec<Tally> = futures::stream::iter(ranges.iter().cloned())
+                .map(|range| {
+                    let session = session.clone();
+                    let (ks, table) = (ks.clone(), table.clone());
+                    tokio::spawn(async move {
+                        if raw {
+                            let pages = session
+                                .scan_range_pages(&ks, &table, &[], &range, QueryOptions::new())
+                                .await?;
+                            tally_pages(pages).await
+                        } else {
+                            let rows = session
+                                .scan_range(&ks, &table, &[], &range, QueryOptions::new())
+                                .await?;
+                            tally_rows(rows).await
+                        }
+                    })
                 })
-            })
-            .buffer_unordered(args.range_parallelism)
-            .map(|joined| joined.map_err(BoxError::from).and_then(|t| t))
-            .try_collect()
-            .await?;
-        let mut total = Tally::default();
-        tallies.into_iter().for_each(|t| total.add(t));
-        check(name, total, want)?;
-        results.insert(name.into(), clock.finish(total.rows));
+                .buffer_unordered(args.range_parallelism)
+                .map(|joined| joined.map_err(BoxError::from).and_then(|t| t))
+                .try_collect()
+                .await?;
+            let mut total = Tally::default();
+            tallies.into_iter().for_each(|t| total.add(t));
+            check(name, total, want)?;
+            results.insert(name.into(), clock.finish(total.rows));
+        }
     }
 
     if args.drop_keyspace {
