@@ -298,6 +298,28 @@ PHASES = [
 ]
 
 
+# Written by hand from a profile; the script does not re-measure it.
+PROFILE_NOTES = """Where ferry-conn's client time goes (`perf record` of the bench, 100,000
+writes, at commit `8086eba`, 2026-11-21; not re-measured by this script):
+
+- Drive request loops from a spawned task. Run on the main thread of
+  `#[tokio::main]` (`block_on`), the same 100,000 writes cost 1.6-1.8 s of
+  CPU instead of 0.7-0.8 s: every response wakes the main thread through a
+  futex, where a worker wakes a task on its own queue. The bench spawns.
+- The future of `Session::execute` is 3,552 bytes (that of
+  `Connection::send_raw_with_flags`, 528): `buffer_unordered` boxes and
+  moves one per request, a large malloc and a 3.5 KB copy each. With
+  `encode_for_prepared` (`session/values.rs`) serializing each bound value
+  into a fresh buffer (two allocations per value), the allocator's
+  functions take about 28% of the samples of such a run (mostly writes). Boxing the
+  large inner futures of `Session::run` and reserving one buffer for all
+  of a request's values are the next steps.
+- `read_frame` (`connection/framing.rs`) reserved 64 KiB before every
+  read; while earlier frames still share the buffer that allocates a new
+  64 KiB buffer per read. It now grows the buffer only when under 8 KiB of
+  room is left (no change measurable through this machine's noise)."""
+
+
 def median(values):
     v = sorted(values)
     n = len(v)
@@ -448,7 +470,7 @@ def render(args, rounds):
     lines += [
         "",
         f"Peak RSS: ferry-conn **{rss_rust / 1024:.1f} MiB** (`VmHWM` of the whole bench process, "
-        f"the largest of the rounds); Python {rss_py / 1024:.1f} MiB (`ru_maxrss`).",
+        f"the largest of its write and scan runs); Python {rss_py / 1024:.1f} MiB (`ru_maxrss`).",
         "",
         "Every round (rows/s, ferry-conn / Python):",
         "",
@@ -471,6 +493,8 @@ def render(args, rounds):
         "nears 100% is limited by itself (the Python driver does its work under",
         "one interpreter lock); ferry-conn's CPU per row says how much of the",
         "machine it leaves to the node.",
+        "",
+        PROFILE_NOTES,
         SECTION_END,
     ]
     return "\n".join(lines) + "\n"
