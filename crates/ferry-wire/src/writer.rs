@@ -36,8 +36,8 @@ fn int_len(field: &'static str, len: usize) -> EncodeResult<i32> {
 /// assert_eq!(&buf[..], b"\x00\x02ks");
 /// ```
 pub fn put_string(buf: &mut BytesMut, s: &str, field: &'static str) -> EncodeResult<()> {
-    buf.put_u16(short_len(field, s.len())?);
-    buf.put_slice(s.as_bytes());
+    buf.extend_from_slice(&(short_len(field, s.len())?).to_be_bytes());
+    buf.extend_from_slice(s.as_bytes());
     Ok(())
 }
 
@@ -52,8 +52,8 @@ pub fn put_long_string_bytes(
     s: &[u8],
     field: &'static str,
 ) -> EncodeResult<()> {
-    buf.put_i32(int_len(field, s.len())?);
-    buf.put_slice(s);
+    buf.extend_from_slice(&(int_len(field, s.len())?).to_be_bytes());
+    buf.extend_from_slice(s);
     Ok(())
 }
 
@@ -62,8 +62,8 @@ pub fn put_bytes(buf: &mut BytesMut, b: Option<&[u8]>, field: &'static str) -> E
     match b {
         None => buf.put_i32(-1),
         Some(b) => {
-            buf.put_i32(int_len(field, b.len())?);
-            buf.put_slice(b);
+            buf.extend_from_slice(&(int_len(field, b.len())?).to_be_bytes());
+            buf.extend_from_slice(b);
         }
     }
     Ok(())
@@ -81,8 +81,8 @@ pub fn put_value(buf: &mut BytesMut, v: &RawValue, field: &'static str) -> Encod
 
 /// `[short bytes]`.
 pub fn put_short_bytes(buf: &mut BytesMut, b: &[u8], field: &'static str) -> EncodeResult<()> {
-    buf.put_u16(short_len(field, b.len())?);
-    buf.put_slice(b);
+    buf.extend_from_slice(&(short_len(field, b.len())?).to_be_bytes());
+    buf.extend_from_slice(b);
     Ok(())
 }
 
@@ -92,7 +92,7 @@ pub fn put_string_list<S: AsRef<str>>(
     list: &[S],
     field: &'static str,
 ) -> EncodeResult<()> {
-    buf.put_u16(short_len(field, list.len())?);
+    buf.extend_from_slice(&(short_len(field, list.len())?).to_be_bytes());
     for s in list {
         put_string(buf, s.as_ref(), field)?;
     }
@@ -105,7 +105,7 @@ pub fn put_string_map(
     pairs: &[(String, String)],
     field: &'static str,
 ) -> EncodeResult<()> {
-    buf.put_u16(short_len(field, pairs.len())?);
+    buf.extend_from_slice(&(short_len(field, pairs.len())?).to_be_bytes());
     for (k, v) in pairs {
         put_string(buf, k, field)?;
         put_string(buf, v, field)?;
@@ -119,7 +119,7 @@ pub fn put_string_multimap(
     pairs: &[(String, Vec<String>)],
     field: &'static str,
 ) -> EncodeResult<()> {
-    buf.put_u16(short_len(field, pairs.len())?);
+    buf.extend_from_slice(&(short_len(field, pairs.len())?).to_be_bytes());
     for (k, v) in pairs {
         put_string(buf, k, field)?;
         put_string_list(buf, v, field)?;
@@ -133,7 +133,7 @@ pub fn put_bytes_map<B: AsRef<[u8]>>(
     pairs: &[(String, Option<B>)],
     field: &'static str,
 ) -> EncodeResult<()> {
-    buf.put_u16(short_len(field, pairs.len())?);
+    buf.extend_from_slice(&(short_len(field, pairs.len())?).to_be_bytes());
     for (k, v) in pairs {
         put_string(buf, k, field)?;
         put_bytes(buf, v.as_ref().map(AsRef::as_ref), field)?;
@@ -143,19 +143,19 @@ pub fn put_bytes_map<B: AsRef<[u8]>>(
 
 /// `[uuid]`.
 pub fn put_uuid(buf: &mut BytesMut, uuid: &[u8; 16]) {
-    buf.put_slice(uuid);
+    buf.extend_from_slice(uuid);
 }
 
 /// `[inetaddr]`.
 pub fn put_inetaddr(buf: &mut BytesMut, ip: &IpAddr) {
     match ip {
         IpAddr::V4(a) => {
-            buf.put_u8(4);
-            buf.put_slice(&a.octets());
+            buf.extend_from_slice(&[4u8]);
+            buf.extend_from_slice(&a.octets());
         }
         IpAddr::V6(a) => {
-            buf.put_u8(16);
-            buf.put_slice(&a.octets());
+            buf.extend_from_slice(&[16u8]);
+            buf.extend_from_slice(&a.octets());
         }
     }
 }
@@ -163,12 +163,12 @@ pub fn put_inetaddr(buf: &mut BytesMut, ip: &IpAddr) {
 /// `[inet]`.
 pub fn put_inet(buf: &mut BytesMut, addr: &SocketAddr) {
     put_inetaddr(buf, &addr.ip());
-    buf.put_i32(i32::from(addr.port()));
+    buf.extend_from_slice(&(i32::from(addr.port())).to_be_bytes());
 }
 
 /// `[consistency]`.
 pub fn put_consistency(buf: &mut BytesMut, c: Consistency) {
-    buf.put_u16(u16::from(c));
+    buf.extend_from_slice(&(u16::from(c)).to_be_bytes());
 }
 
 /// `[unsigned vint]`.
@@ -189,7 +189,7 @@ pub fn put_unsigned_vint(buf: &mut BytesMut, v: u64) {
     }
     let prefix = (0xFF00u16 >> extra) as u8;
     out[0] = prefix | rest as u8;
-    buf.put_slice(&out[..total]);
+    buf.extend_from_slice(&out[..total]);
 }
 
 /// `[vint]` (zig-zag).

@@ -1,6 +1,6 @@
 //! BATCH (opcode 0x0D): several DML statements applied together.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::consistency::Consistency;
 use crate::error::{DecodeErrorKind, DecodeResult, EncodeResult};
@@ -248,16 +248,16 @@ impl Batch {
     pub fn encode(&self, buf: &mut BytesMut, version: ProtocolVersion) -> EncodeResult<()> {
         // Checked first so that nothing is written for an unsendable batch.
         let flags = self.flags(version)?;
-        buf.put_u8(u8::from(self.batch_type));
+        buf.extend_from_slice(&(u8::from(self.batch_type)).to_be_bytes());
         put_count(buf, self.statements.len(), "batch.statement_count")?;
         for s in &self.statements {
             match &s.kind {
                 BatchStatementKind::Query(q) => {
-                    buf.put_u8(0);
+                    buf.extend_from_slice(&[0u8]);
                     q.encode(buf, "batch.query")?;
                 }
                 BatchStatementKind::Prepared(id) => {
-                    buf.put_u8(1);
+                    buf.extend_from_slice(&[1u8]);
                     put_short_bytes(buf, id, "batch.prepared_id")?;
                 }
             }
@@ -275,13 +275,13 @@ impl Batch {
             put_consistency(buf, c);
         }
         if let Some(ts) = self.default_timestamp {
-            buf.put_i64(ts);
+            buf.extend_from_slice(&ts.to_be_bytes());
         }
         if let Some(ks) = &self.keyspace {
             put_string(buf, ks, "batch.keyspace")?;
         }
         if let Some(now) = self.now_in_seconds {
-            buf.put_i32(now);
+            buf.extend_from_slice(&now.to_be_bytes());
         }
         Ok(())
     }

@@ -21,7 +21,7 @@
 //! at hand are kept in [`QueryParameters::extra_flags`] and written back
 //! verbatim, so a decoded message re-encodes byte for byte.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::consistency::Consistency;
 use crate::error::{DecodeErrorKind, DecodeResult, EncodeResult};
@@ -350,7 +350,7 @@ impl QueryParameters {
             }
         }
         if let Some(n) = self.page_size {
-            buf.put_i32(n);
+            buf.extend_from_slice(&n.to_be_bytes());
         }
         if let Some(state) = &self.paging_state {
             put_bytes(buf, Some(state), names.paging_state)?;
@@ -359,13 +359,13 @@ impl QueryParameters {
             put_consistency(buf, c);
         }
         if let Some(ts) = self.default_timestamp {
-            buf.put_i64(ts);
+            buf.extend_from_slice(&ts.to_be_bytes());
         }
         if let Some(ks) = &self.keyspace {
             put_string(buf, ks, names.keyspace)?;
         }
         if let Some(now) = self.now_in_seconds {
-            buf.put_i32(now);
+            buf.extend_from_slice(&now.to_be_bytes());
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 //! because they encode protocol *rules* (which version allows unset values,
 //! how wide the flags are) rather than plain notation types.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use crate::error::{DecodeError, DecodeErrorKind, DecodeResult, EncodeError, EncodeResult};
 use crate::reader::{RawValue, Reader};
@@ -113,7 +113,7 @@ pub(crate) fn put_flags(
     field: &'static str,
 ) -> EncodeResult<()> {
     if version.has_int_query_flags() {
-        buf.put_u32(flags);
+        buf.extend_from_slice(&flags.to_be_bytes());
         return Ok(());
     }
     let byte = u8::try_from(flags).map_err(|_| {
@@ -121,7 +121,7 @@ pub(crate) fn put_flags(
             "`{field}` 0x{flags:x} does not fit the one-byte flags of protocol {version}"
         ))
     })?;
-    buf.put_u8(byte);
+    buf.extend_from_slice(&byte.to_be_bytes());
     Ok(())
 }
 
@@ -132,7 +132,7 @@ pub(crate) fn put_count(buf: &mut BytesMut, count: usize, field: &'static str) -
         length: count,
         max: usize::from(u16::MAX),
     })?;
-    buf.put_u16(n);
+    buf.extend_from_slice(&n.to_be_bytes());
     Ok(())
 }
 

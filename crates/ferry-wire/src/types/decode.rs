@@ -201,6 +201,9 @@ impl CqlValue {
             start: 0,
             end: cell.len(),
         };
+        if let Some(value) = decode_scalar(ty, cell) {
+            return Ok(value);
+        }
         decode_span(ty, span, CollectionLengths::top_level(version), 0)
     }
 }
@@ -218,6 +221,96 @@ pub fn decode_cell(
     version: ProtocolVersion,
 ) -> DecodeResult<Option<CqlValue>> {
     cell.map(|c| CqlValue::decode(ty, c, version)).transpose()
+}
+
+/// Decodes the non-null cell that occupies `frame[range]`, without first
+/// slicing it out of `frame`.
+///
+/// This is [`CqlValue::decode`] for a cell still inside the buffer it
+/// arrived in (a Rows result, say). It exists for speed: handing each cell
+/// over as its own [`Bytes`] costs an atomic reference-count increment and
+/// decrement, which costs more than decoding a scalar. Here only the values
+/// that keep their bytes (text, blobs, varints, custom) take a slice of
+/// `frame`, as they would anyway.
+///
+/// Error offsets count from the start of `frame`, not of the cell. A range
+/// outside `frame` is a `Truncated` error.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ferry_wire::types::{decode_cell_in, ColumnType, CqlValue};
+/// use ferry_wire::ProtocolVersion;
+/// let frame = Bytes::from_static(&[0xff, 0, 0, 1, 0, 0xff]);
+/// let v = decode_cell_in(&ColumnType::Int, &frame, 1..5, ProtocolVersion::V4);
+/// assert_eq!(v.unwrap(), CqlValue::Int(256));
+/// let e = decode_cell_in(&ColumnType::Int, &frame, 4..6, ProtocolVersion::V4).unwrap_err();
+/// assert_eq!((e.field, e.offset), ("value.int", 4));
+/// assert!(decode_cell_in(&ColumnType::Int, &frame, 4..8, ProtocolVersion::V4).is_err());
+/// ```
+// Inlined so that the scalar fast path writes its value straight into the
+// caller's slot: returned through memory, the value was read back before
+// the callee's narrower stores had landed, and that stall cost as much as
+// the decoding.
+#[inline]
+pub fn decode_cell_in(
+    ty: &ColumnType,
+    frame: &Bytes,
+    range: std::ops::Range<usize>,
+    version: ProtocolVersion,
+) -> DecodeResult<CqlValue> {
+    // `Span` trusts its bounds (it reads through `get`, so bad bounds would
+    // quietly read as empty): check them here, once.
+    if range.start > range.end || range.end > frame.len() {
+        return Err(DecodeError::new(
+            "value",
+            range.start.min(frame.len()),
+            DecodeErrorKind::Truncated {
+                needed: range.end.saturating_sub(frame.len()).max(1),
+            },
+        ));
+    }
+    let span = Span {
+        cell: frame,
+        start: range.start,
+        end: range.end,
+    };
+    if let Some(value) = decode_scalar(ty, span.data()) {
+        return Ok(value);
+    }
+    decode_span(ty, span, CollectionLengths::top_level(version), 0)
+}
+
+/// The value of a fixed-width scalar whose bytes have exactly the right
+/// width, or `None` for anything else (other types, empty or mis-sized
+/// cells, `time`, which needs a range check), which then takes the general
+/// path in `decode_span`, where errors are made.
+///
+/// Why a second path: in `decode_span` every value travels up through a
+/// `DecodeResult` (the error type is several words), and a list or a row of
+/// small scalars spent more time moving those results around than reading
+/// the numbers. This function has no error path and inlines into its
+/// callers. It must agree with `decode_span` on every input it accepts (the
+/// `scalar_fast_path_agrees_with_general_path` test checks this).
+#[inline(always)]
+fn decode_scalar(ty: &ColumnType, data: &[u8]) -> Option<CqlValue> {
+    Some(match ty {
+        ColumnType::Int => CqlValue::Int(i32::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Bigint => CqlValue::Bigint(i64::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Timestamp => CqlValue::Timestamp(i64::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Counter => CqlValue::Counter(i64::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Double => CqlValue::Double(f64::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Float => CqlValue::Float(f32::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Smallint => CqlValue::Smallint(i16::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Tinyint => CqlValue::Tinyint(i8::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Date => CqlValue::Date(u32::from_be_bytes(data.try_into().ok()?)),
+        ColumnType::Boolean => match data {
+            [b] => CqlValue::Boolean(*b != 0),
+            _ => return None,
+        },
+        ColumnType::Uuid => CqlValue::Uuid(data.try_into().ok()?),
+        ColumnType::Timeuuid => CqlValue::Timeuuid(data.try_into().ok()?),
+        _ => return None,
+    })
 }
 
 fn decode_span(
@@ -384,8 +477,14 @@ fn decode_nested(
     elem: Option<Span<'_>>,
     depth: usize,
 ) -> DecodeResult<Option<CqlValue>> {
-    elem.map(|span| decode_span(ty, span, CollectionLengths::Int, depth + 1))
-        .transpose()
+    let Some(span) = elem else {
+        return Ok(None);
+    };
+    // Fast path, see `decode_scalar`.
+    if let Some(value) = decode_scalar(ty, span.data()) {
+        return Ok(Some(value));
+    }
+    decode_span(ty, span, CollectionLengths::Int, depth + 1).map(Some)
 }
 
 fn decode_elements(
@@ -767,6 +866,65 @@ mod tests {
             panic!("not a blob")
         };
         assert_eq!(b.as_ptr(), blob.as_ptr());
+    }
+
+    #[test]
+    fn scalar_fast_path_agrees_with_general_path() {
+        let types = [
+            ColumnType::Int,
+            ColumnType::Bigint,
+            ColumnType::Timestamp,
+            ColumnType::Counter,
+            ColumnType::Double,
+            ColumnType::Float,
+            ColumnType::Smallint,
+            ColumnType::Tinyint,
+            ColumnType::Date,
+            ColumnType::Boolean,
+            ColumnType::Uuid,
+            ColumnType::Timeuuid,
+            ColumnType::Time,
+            ColumnType::Varchar,
+            ColumnType::Blob,
+        ];
+        let mut state = 0x1234_5678_9abc_def1u64;
+        let mut fast = 0;
+        for ty in &types {
+            for len in 0..=17 {
+                for round in 0..8 {
+                    let bytes: Vec<u8> = (0..len)
+                        .map(|_| {
+                            state ^= state << 13;
+                            state ^= state >> 7;
+                            state ^= state << 17;
+                            // Zeros and 0xff often, to hit false, -1, NaN patterns.
+                            match round {
+                                0 => 0,
+                                1 => 0xff,
+                                _ => state as u8,
+                            }
+                        })
+                        .collect();
+                    let cell = Bytes::from(bytes);
+                    let span = Span {
+                        cell: &cell,
+                        start: 0,
+                        end: cell.len(),
+                    };
+                    let general = decode_span(ty, span, CollectionLengths::Int, 0);
+                    if let Some(value) = decode_scalar(ty, &cell) {
+                        fast += 1;
+                        assert_eq!(general.as_ref().ok(), Some(&value), "{ty:?} {cell:?}");
+                    }
+                    // The public entry points agree with the general path
+                    // whichever path they take.
+                    assert_eq!(CqlValue::decode(ty, &cell, V4), general);
+                    assert_eq!(decode_cell_in(ty, &cell, 0..cell.len(), V4), general);
+                }
+            }
+        }
+        // 12 fast types x 8 rounds, at their one width each.
+        assert_eq!(fast, 12 * 8);
     }
 
     #[test]

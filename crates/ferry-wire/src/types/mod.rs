@@ -18,7 +18,7 @@ mod varint;
 
 pub use column_type::{ColumnType, MAX_TYPE_DEPTH};
 pub use decimal::Decimal;
-pub use decode::decode_cell;
+pub use decode::{decode_cell, decode_cell_in};
 pub use duration::CqlDuration;
 pub use encode::encode_cell;
 pub use text::CqlText;

@@ -1,0 +1,584 @@
+//! Command-line flags and the TOML config file: one struct for both, so
+//! every flag is also a config key of the same name (`--source-port` is
+//! `source-port = 9042`). A flag given on the command line wins over the
+//! file.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use ferry_conn::session::SessionConfig;
+use ferry_conn::{ConnectionConfig, TlsOptions};
+use ferry_copier::CopyOptions;
+use ferry_wire::Consistency;
+use serde::Deserialize;
+
+/// Copies the existing rows of Cassandra tables from a source cluster to a
+/// target cluster: the historical part of a live migration, run while the
+/// dual-write proxy sends new writes to both clusters.
+///
+/// Rows are read by token range from replicas of the source and written to
+/// the target with INSERT ... USING TIMESTAMP: by default one timestamp,
+/// taken (in microseconds) when the job starts, so any write the proxy
+/// makes after that wins over the copy. The job's progress is kept in a
+/// local file; running the same command again continues where it stopped.
+/// See docs/bulk-copy.md.
+#[derive(Debug, Default, Clone, Parser, Deserialize)]
+#[command(name = "ferry-copy", version, max_term_width = 100)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Args {
+    /// TOML file with any of these options (keys are the long flag names,
+    /// e.g. `source = "10.0.0.1"`, `table = ["orders"]`); flags given on the
+    /// command line win.
+    #[arg(long, value_name = "FILE")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    // --- clusters ---
+    /// Source contact points: HOST, HOST:PORT, comma-separated.
+    #[arg(long, value_name = "HOSTS", help_heading = "Clusters")]
+    pub source: Option<String>,
+    /// Target contact points: HOST, HOST:PORT, comma-separated.
+    #[arg(long, value_name = "HOSTS", help_heading = "Clusters")]
+    pub target: Option<String>,
+    /// Native protocol port of source nodes given without one [default: 9042].
+    #[arg(long, value_name = "PORT", help_heading = "Clusters")]
+    pub source_port: Option<u16>,
+    /// Native protocol port of target nodes given without one [default: 9042].
+    #[arg(long, value_name = "PORT", help_heading = "Clusters")]
+    pub target_port: Option<u16>,
+    /// Source datacenter to read from (its nodes first); default: any.
+    #[arg(long, value_name = "DC", help_heading = "Clusters")]
+    pub source_dc: Option<String>,
+    /// Target datacenter to write to (its nodes first); default: any.
+    #[arg(long, value_name = "DC", help_heading = "Clusters")]
+    pub target_dc: Option<String>,
+    /// Source login (PasswordAuthenticator).
+    #[arg(long, value_name = "USER", help_heading = "Authentication")]
+    pub source_username: Option<String>,
+    /// Source password (prefer the environment variable or a file: command
+    /// lines are visible to other users).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FERRY_SOURCE_PASSWORD",
+        hide_env_values = true,
+        help_heading = "Authentication"
+    )]
+    pub source_password: Option<String>,
+    /// File holding the source password (first line).
+    #[arg(long, value_name = "FILE", help_heading = "Authentication")]
+    pub source_password_file: Option<PathBuf>,
+    /// Target login (PasswordAuthenticator).
+    #[arg(long, value_name = "USER", help_heading = "Authentication")]
+    pub target_username: Option<String>,
+    /// Target password (prefer the environment variable or a file).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FERRY_TARGET_PASSWORD",
+        hide_env_values = true,
+        help_heading = "Authentication"
+    )]
+    pub target_password: Option<String>,
+    /// File holding the target password (first line).
+    #[arg(long, value_name = "FILE", help_heading = "Authentication")]
+    pub target_password_file: Option<PathBuf>,
+
+    // --- TLS ---
+    /// Connect to the source without TLS (TLS is on by default).
+    #[arg(long, help_heading = "TLS")]
+    #[serde(default)]
+    pub disable_source_tls: bool,
+    /// Connect to the target without TLS (TLS is on by default).
+    #[arg(long, help_heading = "TLS")]
+    #[serde(default)]
+    pub disable_target_tls: bool,
+    /// PEM file of the CA(s) that signed the source nodes' certificates
+    /// (needed unless --disable-source-tls).
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub source_ca: Option<PathBuf>,
+    /// PEM file of the CA(s) that signed the target nodes' certificates
+    /// (needed unless --disable-target-tls).
+    #[arg(long, value_name = "FILE", help_heading = "TLS")]
+    pub target_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for sources that require one.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "source_key",
+        help_heading = "TLS"
+    )]
+    pub source_cert: Option<PathBuf>,
+    /// Private key (PEM) of --source-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "source_cert",
+        help_heading = "TLS"
+    )]
+    pub source_key: Option<PathBuf>,
+    /// Client certificate (PEM) for targets that require one.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "target_key",
+        help_heading = "TLS"
+    )]
+    pub target_cert: Option<PathBuf>,
+    /// Private key (PEM) of --target-cert.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "target_cert",
+        help_heading = "TLS"
+    )]
+    pub target_key: Option<PathBuf>,
+    /// Accept source certificates that do not name the node (the CA check
+    /// stays).
+    #[arg(long, help_heading = "TLS")]
+    #[serde(default)]
+    pub source_skip_hostname_check: bool,
+    /// Accept target certificates that do not name the node (the CA check
+    /// stays).
+    #[arg(long, help_heading = "TLS")]
+    #[serde(default)]
+    pub target_skip_hostname_check: bool,
+
+    // --- what ---
+    /// Keyspace to copy (same name on both clusters).
+    #[arg(long, short = 'k', value_name = "KS", help_heading = "What to copy")]
+    pub keyspace: Option<String>,
+    /// Table to copy; repeat for several; default: every table of the
+    /// keyspace.
+    #[arg(
+        long = "table",
+        short = 't',
+        value_name = "TABLE",
+        help_heading = "What to copy"
+    )]
+    #[serde(default, alias = "tables")]
+    pub table: Vec<String>,
+    /// Keep each cell's source writetime and remaining TTL (columns sharing
+    /// them are written together) instead of the job's timestamp. Non-frozen
+    /// collections still get the job's timestamp (Cassandra before 5.0
+    /// cannot report their writetimes).
+    #[arg(long, help_heading = "What to copy")]
+    #[serde(default)]
+    pub preserve_writetime: bool,
+    /// The job's write timestamp in MICROseconds since the epoch, instead of
+    /// the time the job starts. Only for a new job (a resumed one keeps its
+    /// own). It must not be later than the moment the proxy started writing
+    /// to both clusters.
+    #[arg(long, value_name = "MICROS", help_heading = "What to copy")]
+    pub job_timestamp: Option<i64>,
+    /// Read consistency [default: LOCAL_QUORUM].
+    #[arg(long, value_name = "CL", help_heading = "What to copy")]
+    pub consistency_read: Option<String>,
+    /// Write consistency [default: LOCAL_QUORUM].
+    #[arg(long, value_name = "CL", help_heading = "What to copy")]
+    pub consistency_write: Option<String>,
+
+    // --- throughput ---
+    /// Token ranges to cut each table into [default: the larger of the
+    /// source's primary range count and 32 × concurrency].
+    #[arg(long, value_name = "N", help_heading = "Throughput")]
+    pub splits: Option<usize>,
+    /// Ranges scanned at the same time [default: 8].
+    #[arg(long, value_name = "N", help_heading = "Throughput")]
+    pub concurrency: Option<usize>,
+    /// Writes in flight at the same time, all ranges together [default: 512].
+    #[arg(long, value_name = "N", help_heading = "Throughput")]
+    pub max_in_flight_writes: Option<usize>,
+    /// Statements of one partition sent together as an UNLOGGED batch (a
+    /// single mutation on the replicas), at most; 1 sends every statement
+    /// alone [default: 16].
+    #[arg(long, value_name = "N", help_heading = "Throughput")]
+    pub batch_size: Option<usize>,
+    /// Kilobytes of values in one batch, at most [default: 32].
+    #[arg(long, value_name = "KB", help_heading = "Throughput")]
+    pub max_batch_kb: Option<usize>,
+    /// Rows per page of the range scans [default: 1000].
+    #[arg(long, value_name = "ROWS", help_heading = "Throughput")]
+    pub page_size: Option<i32>,
+    /// At most this many rows per second, read from the source and written
+    /// to the target (each cluster its own limit) [default: none].
+    #[arg(long, value_name = "ROWS_PER_S", help_heading = "Throughput")]
+    pub rate_limit: Option<f64>,
+    /// Rows per second read from the source, at most (overrides
+    /// --rate-limit for the source).
+    #[arg(long, value_name = "ROWS_PER_S", help_heading = "Throughput")]
+    pub source_rate_limit: Option<f64>,
+    /// Rows per second written to the target, at most (overrides
+    /// --rate-limit for the target).
+    #[arg(long, value_name = "ROWS_PER_S", help_heading = "Throughput")]
+    pub target_rate_limit: Option<f64>,
+    /// Megabytes (10^6 bytes) of values per second read from the source, at
+    /// most.
+    #[arg(long, value_name = "MB_PER_S", help_heading = "Throughput")]
+    pub source_mb_per_second: Option<f64>,
+    /// Retries of a write or range scan that failed with a timeout,
+    /// overload or lost connection, with backoff, before the copy stops
+    /// [default: 10].
+    #[arg(long, value_name = "N", help_heading = "Throughput")]
+    pub max_retries: Option<u32>,
+    /// Connections per node, each cluster [default: 2].
+    #[arg(long, value_name = "N", help_heading = "Throughput")]
+    pub connections_per_node: Option<usize>,
+    /// Client-side timeout of one request, in seconds [default: 30].
+    #[arg(long, value_name = "SECONDS", help_heading = "Throughput")]
+    pub request_timeout: Option<f64>,
+
+    // --- progress ---
+    /// Progress file: where the job and the ranges done are recorded, so
+    /// the same command continues after a crash or Ctrl-C [default:
+    /// ./ferry-copy-<keyspace>[.<tables>].progress.jsonl].
+    #[arg(long, value_name = "FILE", help_heading = "Progress")]
+    pub progress: Option<PathBuf>,
+    /// Write the final summary as JSON to this file.
+    #[arg(long, value_name = "FILE", help_heading = "Progress")]
+    pub summary_json: Option<PathBuf>,
+    /// Seconds between progress log lines when stderr is not a terminal
+    /// [default: 10].
+    #[arg(long, value_name = "SECONDS", help_heading = "Progress")]
+    pub progress_interval: Option<f64>,
+    /// No progress output (the summary is still printed).
+    #[arg(long, help_heading = "Progress")]
+    #[serde(default)]
+    pub quiet: bool,
+    /// Stop (as on Ctrl-C) after this many ranges: for testing resumes.
+    #[arg(long, value_name = "N", hide = true)]
+    pub stop_after_ranges: Option<usize>,
+}
+
+impl Args {
+    /// The command line merged over the config file it names, if any.
+    pub fn load() -> Result<Args> {
+        let cli = Args::parse();
+        match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                let file: Args = toml::from_str(&text)
+                    .with_context(|| format!("config file {}", path.display()))?;
+                Ok(cli.over(file))
+            }
+            None => Ok(cli),
+        }
+    }
+
+    /// `self` (the command line) with unset options taken from `file`.
+    pub fn over(self, file: Args) -> Args {
+        macro_rules! merged {
+            ($($opt:ident),* ; $($flag:ident),* ; $($list:ident),*) => {
+                Args {
+                    config: self.config,
+                    $($opt: self.$opt.or(file.$opt),)*
+                    $($flag: self.$flag || file.$flag,)*
+                    $($list: if self.$list.is_empty() { file.$list } else { self.$list },)*
+                }
+            };
+        }
+        merged!(
+            source, target, source_port, target_port, source_dc, target_dc,
+            source_username, source_password, source_password_file,
+            target_username, target_password, target_password_file,
+            source_ca, target_ca, source_cert, source_key, target_cert, target_key,
+            keyspace, job_timestamp, consistency_read, consistency_write,
+            splits, concurrency, max_in_flight_writes, batch_size, max_batch_kb, page_size, rate_limit,
+            source_rate_limit, target_rate_limit, source_mb_per_second, max_retries,
+            connections_per_node, request_timeout, progress, summary_json,
+            progress_interval, stop_after_ranges;
+            disable_source_tls, disable_target_tls, source_skip_hostname_check,
+            target_skip_hostname_check, preserve_writetime, quiet;
+            table
+        )
+    }
+
+    /// The copy options.
+    pub fn copy_options(&self) -> Result<CopyOptions> {
+        let keyspace = self
+            .keyspace
+            .clone()
+            .context("--keyspace is required (on the command line or in the config file)")?;
+        let mut options = CopyOptions::new(keyspace);
+        options.tables = self.table.clone();
+        options.preserve_writetime = self.preserve_writetime;
+        options.job_timestamp = self.job_timestamp;
+        if let Some(cl) = &self.consistency_read {
+            options.read_consistency = consistency(cl, "--consistency-read")?;
+        }
+        if let Some(cl) = &self.consistency_write {
+            options.write_consistency = consistency(cl, "--consistency-write")?;
+        }
+        options.splits = self.splits;
+        if let Some(n) = self.concurrency {
+            options.concurrency = n;
+        }
+        if let Some(n) = self.max_in_flight_writes {
+            options.max_in_flight_writes = n;
+        }
+        if let Some(n) = self.batch_size {
+            options.batch_statements = n;
+        }
+        if let Some(kb) = self.max_batch_kb {
+            options.batch_bytes = kb.saturating_mul(1024);
+        }
+        if let Some(n) = self.page_size {
+            options.page_size = n;
+        }
+        options.source_rows_per_second = self.source_rate_limit.or(self.rate_limit);
+        options.target_rows_per_second = self.target_rate_limit.or(self.rate_limit);
+        options.source_bytes_per_second = self.source_mb_per_second.map(|mb| mb * 1e6);
+        if let Some(n) = self.max_retries {
+            options.max_retries = n;
+        }
+        if let Some(p) = &self.progress {
+            options.progress_file = p.clone();
+        }
+        options.stop_after_ranges = self.stop_after_ranges;
+        options.validate()?;
+        Ok(options)
+    }
+
+    /// The session configuration of one cluster.
+    pub fn session_config(&self, side: Side) -> Result<SessionConfig> {
+        let s = self.side(side);
+        let name = s.name;
+        let hosts = s.hosts.with_context(|| {
+            format!("--{name} is required (contact points of the {name} cluster)")
+        })?;
+        let contacts: Vec<String> = hosts
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if contacts.is_empty() {
+            bail!("--{name} names no host");
+        }
+        let timeout = Duration::from_secs_f64(self.request_timeout.unwrap_or(30.0).max(0.1));
+        let mut connection = ConnectionConfig::new("")
+            .with_request_timeout(timeout)
+            .with_connect_timeout(Duration::from_secs(10));
+        let password = match (s.password, s.password_file) {
+            (Some(p), _) => Some(p),
+            (None, Some(file)) => Some(
+                std::fs::read_to_string(file)
+                    .with_context(|| {
+                        format!("cannot read --{name}-password-file {}", file.display())
+                    })?
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+            ),
+            (None, None) => None,
+        };
+        match (s.username, password) {
+            (Some(u), Some(p)) => connection = connection.with_credentials(u, p),
+            (Some(_), None) => bail!(
+                "--{name}-username needs a password: --{name}-password, FERRY_{}_PASSWORD or --{name}-password-file",
+                name.to_uppercase()
+            ),
+            (None, Some(_)) => bail!("a {name} password was given without --{name}-username"),
+            (None, None) => {}
+        }
+        if !s.disable_tls {
+            let ca = s.ca.with_context(|| {
+                format!(
+                    "TLS to the {name} cluster is on by default: give --{name}-ca FILE (the PEM CA that \
+                     signed its nodes' certificates), or --disable-{name}-tls if its nodes do not use client encryption"
+                )
+            })?;
+            let mut tls = TlsOptions::new(ca);
+            if let (Some(cert), Some(key)) = (s.cert, s.key) {
+                tls = tls.with_client_cert(cert, key);
+            }
+            if s.skip_hostname_check {
+                tls = tls.without_hostname_verification();
+            }
+            connection = connection.with_tls(tls);
+        }
+        let mut config = SessionConfig::new(contacts)
+            .with_connection(connection)
+            .with_port(s.port.unwrap_or(ferry_conn::session::DEFAULT_PORT))
+            .with_connections_per_node(self.connections_per_node.unwrap_or(2));
+        if let Some(dc) = s.dc {
+            config = config.with_local_datacenter(dc);
+        }
+        if side == Side::Source {
+            // The next page is fetched while the current one is written.
+            config = config.with_prefetch(true);
+        }
+        Ok(config)
+    }
+
+    fn side(&self, side: Side) -> SideArgs<'_> {
+        match side {
+            Side::Source => SideArgs {
+                name: "source",
+                hosts: self.source.as_deref(),
+                port: self.source_port,
+                dc: self.source_dc.as_deref(),
+                username: self.source_username.as_deref(),
+                password: self.source_password.as_deref().map(str::to_owned),
+                password_file: self.source_password_file.as_ref(),
+                disable_tls: self.disable_source_tls,
+                ca: self.source_ca.clone(),
+                cert: self.source_cert.clone(),
+                key: self.source_key.clone(),
+                skip_hostname_check: self.source_skip_hostname_check,
+            },
+            Side::Target => SideArgs {
+                name: "target",
+                hosts: self.target.as_deref(),
+                port: self.target_port,
+                dc: self.target_dc.as_deref(),
+                username: self.target_username.as_deref(),
+                password: self.target_password.as_deref().map(str::to_owned),
+                password_file: self.target_password_file.as_ref(),
+                disable_tls: self.disable_target_tls,
+                ca: self.target_ca.clone(),
+                cert: self.target_cert.clone(),
+                key: self.target_key.clone(),
+                skip_hostname_check: self.target_skip_hostname_check,
+            },
+        }
+    }
+}
+
+pub use ferry_copier::Side;
+
+/// The options of one cluster.
+struct SideArgs<'a> {
+    name: &'static str,
+    hosts: Option<&'a str>,
+    port: Option<u16>,
+    dc: Option<&'a str>,
+    username: Option<&'a str>,
+    password: Option<String>,
+    password_file: Option<&'a PathBuf>,
+    disable_tls: bool,
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    skip_hostname_check: bool,
+}
+
+fn consistency(text: &str, flag: &str) -> Result<Consistency> {
+    text.parse::<Consistency>()
+        .map_err(|_| anyhow::anyhow!("{flag}: {text:?} is not a consistency level (ONE, LOCAL_ONE, QUORUM, LOCAL_QUORUM, ALL, ...)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Args {
+        Args::try_parse_from(std::iter::once("ferry-copy").chain(args.iter().copied())).unwrap()
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_file() {
+        let cli = parse(&["--source", "a", "--concurrency", "3", "-t", "x"]);
+        let file: Args = toml::from_str(
+            r#"
+            source = "file-source"
+            target = "file-target"
+            concurrency = 9
+            table = ["y", "z"]
+            disable-target-tls = true
+            keyspace = "ks"
+            "#,
+        )
+        .unwrap();
+        let merged = cli.over(file);
+        assert_eq!(merged.source.as_deref(), Some("a"));
+        assert_eq!(merged.target.as_deref(), Some("file-target"));
+        assert_eq!(merged.concurrency, Some(3));
+        assert_eq!(merged.table, ["x"]);
+        assert!(merged.disable_target_tls);
+        assert_eq!(merged.copy_options().unwrap().keyspace, "ks");
+    }
+
+    #[test]
+    fn unknown_config_keys_are_errors() {
+        assert!(toml::from_str::<Args>("sourcee = \"x\"").is_err());
+    }
+
+    #[test]
+    fn tls_is_on_unless_disabled_and_needs_a_ca() {
+        let args = parse(&["--source", "h1,h2:9142", "-k", "ks"]);
+        let e = args.session_config(Side::Source).unwrap_err().to_string();
+        assert!(
+            e.contains("--source-ca") && e.contains("--disable-source-tls"),
+            "{e}"
+        );
+        let args = parse(&[
+            "--source",
+            "h1,h2:9142",
+            "--disable-source-tls",
+            "--source-port",
+            "7",
+        ]);
+        let c = args.session_config(Side::Source).unwrap();
+        assert_eq!(c.contact_addresses(), ["h1:7", "h2:9142"]);
+        assert!(c.connection.tls.is_none());
+        let args = parse(&["--target", "h", "--target-ca", "/ca.pem"]);
+        assert!(args
+            .session_config(Side::Target)
+            .unwrap()
+            .connection
+            .tls
+            .is_some());
+    }
+
+    #[test]
+    fn options_from_flags() {
+        let args = parse(&[
+            "-k",
+            "ks",
+            "--rate-limit",
+            "100",
+            "--target-rate-limit",
+            "50",
+            "--consistency-read",
+            "one",
+            "--preserve-writetime",
+            "--source-mb-per-second",
+            "2",
+        ]);
+        let o = args.copy_options().unwrap();
+        assert_eq!(o.source_rows_per_second, Some(100.0));
+        assert_eq!(o.target_rows_per_second, Some(50.0));
+        assert_eq!(o.source_bytes_per_second, Some(2e6));
+        assert_eq!(o.read_consistency, Consistency::One);
+        assert_eq!(o.write_consistency, Consistency::LocalQuorum);
+        assert!(o.preserve_writetime);
+        assert!(parse(&["-k", "ks", "--consistency-write", "most"])
+            .copy_options()
+            .is_err());
+        assert!(parse(&[])
+            .copy_options()
+            .unwrap_err()
+            .to_string()
+            .contains("--keyspace"));
+    }
+
+    #[test]
+    fn credentials_need_both_halves() {
+        let e = parse(&[
+            "--source",
+            "h",
+            "--disable-source-tls",
+            "--source-username",
+            "u",
+        ])
+        .session_config(Side::Source)
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("needs a password"), "{e}");
+    }
+}

@@ -1,0 +1,738 @@
+//! From a source row to target INSERTs.
+//!
+//! The scan selects, in this order: the partition key columns, the
+//! clustering columns, the static columns, the regular columns, then
+//! `TTL(c)` of every column that has a single cell (not a non-frozen
+//! collection), then, when writetimes are preserved, `WRITETIME(c)` of the
+//! same columns. Cells are copied as the bytes the source sent (no
+//! decoding, no re-encoding).
+//!
+//! Each row becomes one or more `INSERT ... USING TIMESTAMP ? AND TTL ?`:
+//!
+//! - columns are grouped by the (timestamp, TTL) they are written with:
+//!   the job's timestamp by default, each cell's own writetime with
+//!   `preserve_writetime`; each cell's remaining TTL (0 = none, which also
+//!   keeps the target table's default TTL from applying to cells that had
+//!   none);
+//! - null cells are not written (no tombstones): left out of the column
+//!   list on protocol v3 (one prepared statement per set of columns,
+//!   cached), or bound as UNSET on v4+ (one statement per table and kind);
+//! - static columns are written once per partition, with the partition
+//!   key only; a partition that has only static values (the scan returns
+//!   it as a row whose clustering columns are null) gets just that write;
+//! - a row whose regular columns are all null is written with its key
+//!   only, so that it exists on the target as on the source;
+//! - non-frozen collections cannot report a writetime or TTL (before
+//!   Cassandra 5.0): they get the job's timestamp and no TTL. Lists get it
+//!   plus a small offset that grows with each redo of the same write, so
+//!   the redo's collection tombstone (written at its timestamp − 1)
+//!   deletes the elements of the earlier attempt instead of appending
+//!   duplicates.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use std::sync::Arc;
+
+use ferry_conn::session::{
+    Batch, BatchType, PreparedStatement, QueryOptions, Session, SessionError, Values,
+};
+use ferry_wire::RawValue;
+
+use crate::schema::{quote, ColumnKind, TableSchema};
+
+/// Prepared INSERTs kept per table before falling back to unprepared
+/// statements (only reachable with many distinct null patterns on v3).
+const MAX_PREPARED: usize = 512;
+
+/// How null cells are kept from becoming tombstones.
+///
+/// ```
+/// use ferry_copier::writer::NullHandling;
+/// use ferry_wire::ProtocolVersion;
+/// let pick = |v: ProtocolVersion| if v >= ProtocolVersion::V4 { NullHandling::Unset } else { NullHandling::Omit };
+/// assert_eq!(pick(ProtocolVersion::V3), NullHandling::Omit);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NullHandling {
+    /// Bound as UNSET (protocol v4+).
+    Unset,
+    /// Left out of the statement (protocol v3, which has no UNSET).
+    Omit,
+}
+
+/// A non-key column as the copy sees it.
+#[derive(Debug, Clone)]
+struct CopyColumn {
+    name: String,
+    is_static: bool,
+    /// Position of its value among the selected cells.
+    value: usize,
+    /// Position of `TTL(c)`, if selected.
+    ttl: Option<usize>,
+    /// Position of `WRITETIME(c)`, if selected.
+    writetime: Option<usize>,
+    /// A non-frozen list (written with the redo offset).
+    is_list: bool,
+}
+
+/// One INSERT to run: which columns, with which timestamp and TTL (see
+/// [`TableWriter`] for how rows become these).
+///
+/// ```
+/// let op = ferry_copier::writer::WriteOp { is_static: false, columns: vec![0, 2], timestamp: 1, ttl: 0, has_list: false };
+/// assert_eq!(op.columns.len(), 2);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteOp {
+    /// Static columns (partition key only) or a row (full primary key).
+    pub is_static: bool,
+    /// The columns written, as indexes of the table's non-key columns
+    /// (statics then regulars, each by name).
+    pub columns: Vec<usize>,
+    /// `USING TIMESTAMP`, µs.
+    pub timestamp: i64,
+    /// `USING TTL`, s (0: none).
+    pub ttl: i32,
+    /// Whether it writes a non-frozen list: a retry of it must use a
+    /// later timestamp, or the list would get the elements twice.
+    pub has_list: bool,
+}
+
+/// Statement cache key: kind and columns.
+type StatementKey = (bool, Vec<usize>);
+
+/// Copies the rows of one table: the scan statement and the INSERTs.
+///
+/// ```
+/// use bytes::Bytes;
+/// use ferry_copier::schema::{ColumnDef, ColumnKind, CqlType, NativeType, TableSchema};
+/// use ferry_copier::writer::{NullHandling, TableWriter};
+/// let int = CqlType::Native(NativeType::Int);
+/// let schema = TableSchema::new("ks", "t", vec![
+///     ColumnDef { name: "k".into(), kind: ColumnKind::PartitionKey, ty: int.clone() },
+///     ColumnDef { name: "a".into(), kind: ColumnKind::Regular, ty: int.clone() },
+///     ColumnDef { name: "b".into(), kind: ColumnKind::Regular, ty: int },
+/// ]);
+/// let writer = TableWriter::new(schema, false, NullHandling::Omit);
+/// assert_eq!(
+///     writer.select_cql(),
+///     r#"SELECT "k", "a", "b", TTL("a"), TTL("b") FROM "ks"."t" WHERE token("k") > ? AND token("k") <= ?"#
+/// );
+/// // k = 1, a = 2, b = null, no TTLs: one INSERT of k and a.
+/// let int = |v: i32| Some(Bytes::copy_from_slice(&v.to_be_bytes()));
+/// let ops = writer.ops(&[int(1), int(2), None, None, None], true, 1_700_000_000_000_000, 0);
+/// assert_eq!(ops.len(), 1);
+/// assert_eq!((ops[0].columns.as_slice(), ops[0].timestamp, ops[0].ttl), (&[0][..], 1_700_000_000_000_000, 0));
+/// ```
+#[derive(Debug)]
+pub struct TableWriter {
+    schema: TableSchema,
+    columns: Vec<CopyColumn>,
+    selected: usize,
+    pk_len: usize,
+    key_len: usize,
+    preserve_writetime: bool,
+    nulls: NullHandling,
+    statements: Mutex<HashMap<StatementKey, PreparedStatement>>,
+}
+
+impl TableWriter {
+    /// A writer for `schema` (which must have no counter column).
+    pub fn new(schema: TableSchema, preserve_writetime: bool, nulls: NullHandling) -> Self {
+        let pk_len = schema.partition_key.len();
+        let key_len = schema.key_len();
+        let non_key: Vec<(String, bool, bool, bool)> = schema
+            .statics
+            .iter()
+            .chain(&schema.regulars)
+            .map(|c| {
+                (
+                    c.name.clone(),
+                    c.kind == ColumnKind::Static,
+                    !c.ty.is_multi_cell(),
+                    c.ty.is_multi_cell_list(),
+                )
+            })
+            .collect();
+        let mut next = key_len + non_key.len();
+        let mut columns: Vec<CopyColumn> = non_key
+            .iter()
+            .enumerate()
+            .map(|(i, (name, is_static, _, is_list))| CopyColumn {
+                name: name.clone(),
+                is_static: *is_static,
+                value: key_len + i,
+                ttl: None,
+                writetime: None,
+                is_list: *is_list,
+            })
+            .collect();
+        for (column, (_, _, single_cell, _)) in columns.iter_mut().zip(&non_key) {
+            if *single_cell {
+                column.ttl = Some(next);
+                next += 1;
+            }
+        }
+        if preserve_writetime {
+            for (column, (_, _, single_cell, _)) in columns.iter_mut().zip(&non_key) {
+                if *single_cell {
+                    column.writetime = Some(next);
+                    next += 1;
+                }
+            }
+        }
+        Self {
+            schema,
+            columns,
+            selected: next,
+            pk_len,
+            key_len,
+            preserve_writetime,
+            nulls,
+            statements: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The table.
+    pub fn schema(&self) -> &TableSchema {
+        &self.schema
+    }
+
+    /// Number of selected cells per scanned row.
+    pub fn selected_len(&self) -> usize {
+        self.selected
+    }
+
+    /// Number of partition key cells (at the start of each row).
+    pub fn partition_key_len(&self) -> usize {
+        self.pk_len
+    }
+
+    /// Number of cells holding values (key and non-key columns), before
+    /// the TTL and writetime cells.
+    pub fn value_len(&self) -> usize {
+        self.key_len + self.columns.len()
+    }
+
+    /// The scan statement, `token(pk) > ? AND token(pk) <= ?`.
+    pub fn select_cql(&self) -> String {
+        let mut selected: Vec<String> = self.schema.columns().map(|c| quote(&c.name)).collect();
+        for c in &self.columns {
+            if c.ttl.is_some() {
+                selected.push(format!("TTL({})", quote(&c.name)));
+            }
+        }
+        for c in &self.columns {
+            if c.writetime.is_some() {
+                selected.push(format!("WRITETIME({})", quote(&c.name)));
+            }
+        }
+        let key = self
+            .schema
+            .partition_key
+            .iter()
+            .map(|c| quote(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT {} FROM {}.{} WHERE token({key}) > ? AND token({key}) <= ?",
+            selected.join(", "),
+            quote(&self.schema.keyspace),
+            quote(&self.schema.table),
+        )
+    }
+
+    /// The INSERT of `columns` (all non-key columns of the kind when nulls
+    /// are UNSET).
+    fn insert_cql(&self, is_static: bool, columns: &[usize]) -> String {
+        let key = if is_static { self.pk_len } else { self.key_len };
+        let mut names: Vec<String> = self
+            .schema
+            .columns()
+            .take(key)
+            .map(|c| quote(&c.name))
+            .collect();
+        names.extend(columns.iter().map(|&i| quote(&self.columns[i].name)));
+        let markers = vec!["?"; names.len()].join(", ");
+        format!(
+            "INSERT INTO {}.{} ({}) VALUES ({markers}) USING TIMESTAMP ? AND TTL ?",
+            quote(&self.schema.keyspace),
+            quote(&self.schema.table),
+            names.join(", "),
+        )
+    }
+
+    /// Whether a scanned row (its cells) holds only a partition's static
+    /// values (its clustering cells are null).
+    pub fn is_static_only(&self, cells: &[Option<Bytes>]) -> bool {
+        self.key_len > self.pk_len
+            && cells
+                .get(self.pk_len..self.key_len)
+                .is_some_and(|ck| ck.iter().all(Option::is_none))
+    }
+
+    /// The writes of one scanned row. `statics` says whether this row is
+    /// the first of its partition (static columns are written then).
+    /// `job_timestamp` is the default writetime, `list_offset` the redo
+    /// offset added to the timestamp of list writes.
+    pub fn ops(
+        &self,
+        cells: &[Option<Bytes>],
+        statics: bool,
+        job_timestamp: i64,
+        list_offset: i64,
+    ) -> Vec<WriteOp> {
+        let mut ops: Vec<WriteOp> = Vec::new();
+        let static_only = self.is_static_only(cells);
+        let mut row_has_values = false;
+        for (index, column) in self.columns.iter().enumerate() {
+            if column.is_static && !statics {
+                continue;
+            }
+            if cells.get(column.value).and_then(Option::as_ref).is_none() {
+                continue;
+            }
+            if !column.is_static {
+                if static_only {
+                    continue;
+                }
+                row_has_values = true;
+            }
+            let (timestamp, ttl) = self.time_of(column, cells, job_timestamp, list_offset);
+            let is_list = column.is_list;
+            match ops.iter_mut().find(|op| {
+                op.is_static == column.is_static && op.timestamp == timestamp && op.ttl == ttl
+            }) {
+                Some(op) => {
+                    op.columns.push(index);
+                    op.has_list |= is_list;
+                }
+                None => ops.push(WriteOp {
+                    is_static: column.is_static,
+                    columns: vec![index],
+                    timestamp,
+                    ttl,
+                    has_list: is_list,
+                }),
+            }
+        }
+        if !static_only && !row_has_values {
+            ops.push(WriteOp {
+                is_static: false,
+                columns: Vec::new(),
+                timestamp: job_timestamp,
+                ttl: 0,
+                has_list: false,
+            });
+        }
+        ops
+    }
+
+    /// The timestamp and TTL a column's cell is written with.
+    fn time_of(
+        &self,
+        column: &CopyColumn,
+        cells: &[Option<Bytes>],
+        job_timestamp: i64,
+        list_offset: i64,
+    ) -> (i64, i32) {
+        let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).and_then(Option::as_ref);
+        let ttl = cell(column.ttl)
+            .and_then(|b| <[u8; 4]>::try_from(b.as_ref()).ok())
+            .map(i32::from_be_bytes)
+            // TTL() is the remaining time in whole seconds: a cell about
+            // to expire reads 0, which written back would mean "no TTL".
+            .map_or(0, |t| t.max(1));
+        let timestamp = if column.is_list {
+            job_timestamp.saturating_add(list_offset)
+        } else if self.preserve_writetime {
+            cell(column.writetime)
+                .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+                .map_or(job_timestamp, i64::from_be_bytes)
+        } else {
+            job_timestamp
+        };
+        (timestamp, ttl)
+    }
+
+    /// The statement for `op` and its values. Prepares it on first use.
+    pub async fn statement(
+        &self,
+        target: &Session,
+        op: &WriteOp,
+    ) -> Result<(Option<PreparedStatement>, String), SessionError> {
+        let columns: Vec<usize> = match self.nulls {
+            NullHandling::Omit => op.columns.clone(),
+            NullHandling::Unset => (0..self.columns.len())
+                .filter(|&i| self.columns[i].is_static == op.is_static)
+                .collect(),
+        };
+        let key = (op.is_static, columns);
+        if let Some(s) = self.lock().get(&key) {
+            return Ok((Some(s.clone()), String::new()));
+        }
+        let cql = self.insert_cql(op.is_static, &key.1);
+        if self.lock().len() >= MAX_PREPARED {
+            return Ok((None, cql));
+        }
+        let prepared = target.prepare(&cql).await?;
+        self.lock().insert(key, prepared.clone());
+        Ok((Some(prepared), cql))
+    }
+
+    /// Runs writes on the target: one statement alone, several (of one
+    /// partition) as an UNLOGGED batch, which the replicas apply as one
+    /// mutation. `list_bump` is added to the timestamp of writes with a
+    /// list (retries, see [`WriteOp::has_list`]).
+    pub async fn write(
+        &self,
+        target: &Session,
+        writes: &[(WriteOp, Arc<[Option<Bytes>]>)],
+        list_bump: i64,
+        options: QueryOptions,
+    ) -> Result<(), SessionError> {
+        let Some((_, first_cells)) = writes.first() else {
+            return Ok(());
+        };
+        let options = options.with_routing_key(
+            first_cells
+                .iter()
+                .take(self.pk_len)
+                .map(|c| c.clone().unwrap_or_default())
+                .collect(),
+        );
+        if let [(op, cells)] = writes {
+            let op = bumped(op, list_bump);
+            let (statement, cql) = self.statement(target, &op).await?;
+            let values = self.values(&op, cells);
+            match statement {
+                Some(s) => target.execute(&s, values, options).await?,
+                None => target.query(&cql, values, options).await?,
+            };
+            return Ok(());
+        }
+        let mut batch = Batch::new(BatchType::Unlogged);
+        for (op, cells) in writes {
+            let op = bumped(op, list_bump);
+            let (statement, cql) = self.statement(target, &op).await?;
+            let values = self.values(&op, cells);
+            match statement {
+                Some(s) => batch.add_prepared(&s, values),
+                None => batch.add_query(cql, values),
+            };
+        }
+        target.batch(&batch, options).await?;
+        Ok(())
+    }
+
+    /// The bound values of `op`: key, columns, timestamp, TTL.
+    pub fn values(&self, op: &WriteOp, cells: &[Option<Bytes>]) -> Values {
+        let key = if op.is_static {
+            self.pk_len
+        } else {
+            self.key_len
+        };
+        let mut values: Vec<RawValue> = Vec::with_capacity(key + self.columns.len() + 2);
+        values.extend((0..key).map(|i| cell(cells, i)));
+        match self.nulls {
+            NullHandling::Omit => {
+                values.extend(
+                    op.columns
+                        .iter()
+                        .map(|&i| cell(cells, self.columns.get(i).map_or(usize::MAX, |c| c.value))),
+                );
+            }
+            NullHandling::Unset => {
+                for (i, column) in self.columns.iter().enumerate() {
+                    if column.is_static != op.is_static {
+                        continue;
+                    }
+                    values.push(if op.columns.contains(&i) {
+                        cell(cells, column.value)
+                    } else {
+                        RawValue::Unset
+                    });
+                }
+            }
+        }
+        values.push(RawValue::Bytes(Bytes::copy_from_slice(
+            &op.timestamp.to_be_bytes(),
+        )));
+        values.push(RawValue::Bytes(Bytes::copy_from_slice(
+            &op.ttl.to_be_bytes(),
+        )));
+        Values::Raw(values)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<StatementKey, PreparedStatement>> {
+        self.statements.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// `op`, with `bump` added to its timestamp if it writes a list.
+fn bumped(op: &WriteOp, bump: i64) -> std::borrow::Cow<'_, WriteOp> {
+    if op.has_list && bump != 0 {
+        let mut op = op.clone();
+        op.timestamp = op.timestamp.saturating_add(bump);
+        std::borrow::Cow::Owned(op)
+    } else {
+        std::borrow::Cow::Borrowed(op)
+    }
+}
+
+/// Cell `index` of a row as a bound value (null if absent).
+fn cell(cells: &[Option<Bytes>], index: usize) -> RawValue {
+    cells.get(index).map_or(RawValue::Null, raw)
+}
+
+fn raw(cell: &Option<Bytes>) -> RawValue {
+    match cell {
+        Some(b) => RawValue::Bytes(b.clone()),
+        None => RawValue::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ColumnDef, CqlType, NativeType};
+
+    fn col(name: &str, kind: ColumnKind, ty: CqlType) -> ColumnDef {
+        ColumnDef {
+            name: name.into(),
+            kind,
+            ty,
+        }
+    }
+
+    fn int() -> CqlType {
+        CqlType::Native(NativeType::Int)
+    }
+
+    fn list() -> CqlType {
+        CqlType::List {
+            element: Box::new(int()),
+            frozen: false,
+        }
+    }
+
+    /// k | c | s (static) | a, b, l (list)
+    fn schema() -> TableSchema {
+        TableSchema::new(
+            "ks",
+            "T",
+            vec![
+                col("k", ColumnKind::PartitionKey, int()),
+                col("c", ColumnKind::Clustering { descending: false }, int()),
+                col("s", ColumnKind::Static, int()),
+                col("a", ColumnKind::Regular, int()),
+                col("b", ColumnKind::Regular, int()),
+                col("l", ColumnKind::Regular, list()),
+            ],
+        )
+    }
+
+    fn b(v: i64) -> Option<Bytes> {
+        Some(Bytes::copy_from_slice(&v.to_be_bytes()))
+    }
+
+    fn ttl(v: i32) -> Option<Bytes> {
+        Some(Bytes::copy_from_slice(&v.to_be_bytes()))
+    }
+
+    const T: i64 = 1_000_000;
+
+    #[test]
+    fn select_lists_values_then_ttls_then_writetimes() {
+        let w = TableWriter::new(schema(), true, NullHandling::Omit);
+        assert_eq!(
+            w.select_cql(),
+            r#"SELECT "k", "c", "s", "a", "b", "l", TTL("s"), TTL("a"), TTL("b"), WRITETIME("s"), WRITETIME("a"), WRITETIME("b") FROM "ks"."T" WHERE token("k") > ? AND token("k") <= ?"#
+        );
+        assert_eq!(w.selected_len(), 12);
+        let w = TableWriter::new(schema(), false, NullHandling::Omit);
+        assert_eq!(w.selected_len(), 9);
+        assert_eq!(
+            w.insert_cql(false, &[1, 3]),
+            r#"INSERT INTO "ks"."T" ("k", "c", "a", "l") VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?"#
+        );
+        assert_eq!(
+            w.insert_cql(true, &[0]),
+            r#"INSERT INTO "ks"."T" ("k", "s") VALUES (?, ?) USING TIMESTAMP ? AND TTL ?"#
+        );
+    }
+
+    #[test]
+    fn backdated_rows_group_by_ttl_and_skip_nulls() {
+        let w = TableWriter::new(schema(), false, NullHandling::Omit);
+        // k c s a b l | ttl(s) ttl(a) ttl(b)
+        let cells = vec![b(1), b(2), b(3), b(4), None, b(9), None, ttl(60), None];
+        let ops = w.ops(&cells, true, T, 0);
+        assert_eq!(
+            ops,
+            vec![
+                WriteOp {
+                    is_static: true,
+                    columns: vec![0],
+                    timestamp: T,
+                    ttl: 0,
+                    has_list: false
+                },
+                WriteOp {
+                    is_static: false,
+                    columns: vec![1],
+                    timestamp: T,
+                    ttl: 60,
+                    has_list: false
+                },
+                WriteOp {
+                    is_static: false,
+                    columns: vec![3],
+                    timestamp: T,
+                    ttl: 0,
+                    has_list: true
+                },
+            ]
+        );
+        // Not the partition's first row: no static write.
+        assert_eq!(w.ops(&cells, false, T, 0).len(), 2);
+        // The list is written later on a redo.
+        let redo = w.ops(&cells, false, T, 5);
+        assert_eq!(
+            redo[1],
+            WriteOp {
+                is_static: false,
+                columns: vec![3],
+                timestamp: T + 5,
+                ttl: 0,
+                has_list: true
+            }
+        );
+    }
+
+    #[test]
+    fn static_only_partitions_and_key_only_rows() {
+        let w = TableWriter::new(schema(), false, NullHandling::Omit);
+        let static_only = vec![b(1), None, b(3), None, None, None, None, None, None];
+        assert!(w.is_static_only(&static_only));
+        assert_eq!(
+            w.ops(&static_only, true, T, 0),
+            vec![WriteOp {
+                is_static: true,
+                columns: vec![0],
+                timestamp: T,
+                ttl: 0,
+                has_list: false
+            }]
+        );
+        let key_only = vec![b(1), b(2), None, None, None, None, None, None, None];
+        assert_eq!(
+            w.ops(&key_only, true, T, 0),
+            vec![WriteOp {
+                is_static: false,
+                columns: vec![],
+                timestamp: T,
+                ttl: 0,
+                has_list: false
+            }]
+        );
+    }
+
+    #[test]
+    fn preserved_writetimes_group_cells_and_ignore_those_of_nulls() {
+        let w = TableWriter::new(schema(), true, NullHandling::Omit);
+        // k c s a b l | ttl(s,a,b) | wt(s,a,b)
+        let cells = vec![
+            b(1),
+            b(2),
+            b(3),
+            b(4),
+            b(5),
+            None,
+            None,
+            ttl(0),
+            None,
+            b(77),
+            b(500),
+            b(500),
+        ];
+        let ops = w.ops(&cells, true, T, 0);
+        assert_eq!(
+            ops,
+            vec![
+                WriteOp {
+                    is_static: true,
+                    columns: vec![0],
+                    timestamp: 77,
+                    ttl: 0,
+                    has_list: false
+                },
+                // TTL() read as 0 (about to expire) is written as 1, not "none".
+                WriteOp {
+                    is_static: false,
+                    columns: vec![1],
+                    timestamp: 500,
+                    ttl: 1,
+                    has_list: false
+                },
+                WriteOp {
+                    is_static: false,
+                    columns: vec![2],
+                    timestamp: 500,
+                    ttl: 0,
+                    has_list: false
+                },
+            ]
+        );
+        // A null cell's WRITETIME() (2.1.0 can report a stale one) is not used.
+        let mut nulls = cells.clone();
+        nulls[3] = None;
+        nulls[4] = None;
+        let ops = w.ops(&nulls, false, T, 0);
+        assert_eq!(
+            ops,
+            vec![WriteOp {
+                is_static: false,
+                columns: vec![],
+                timestamp: T,
+                ttl: 0,
+                has_list: false
+            }]
+        );
+    }
+
+    #[test]
+    fn values_omit_or_unset_nulls() {
+        let cells = vec![b(1), b(2), b(3), b(4), None, b(9), None, None, None];
+        let op = WriteOp {
+            is_static: false,
+            columns: vec![1, 3],
+            timestamp: T,
+            ttl: 7,
+            has_list: false,
+        };
+        let omit = TableWriter::new(schema(), false, NullHandling::Omit);
+        let Values::Raw(v) = omit.values(&op, &cells) else {
+            panic!()
+        };
+        assert_eq!(v.len(), 2 + 2 + 2);
+        assert_eq!(
+            v[4],
+            RawValue::Bytes(Bytes::copy_from_slice(&T.to_be_bytes()))
+        );
+        assert_eq!(
+            v[5],
+            RawValue::Bytes(Bytes::copy_from_slice(&7i32.to_be_bytes()))
+        );
+        let unset = TableWriter::new(schema(), false, NullHandling::Unset);
+        let Values::Raw(v) = unset.values(&op, &cells) else {
+            panic!()
+        };
+        // k c a b l ts ttl: b is UNSET.
+        assert_eq!(v.len(), 7);
+        assert_eq!(v[3], RawValue::Unset);
+        assert_eq!(v[2], raw(&b(4)));
+    }
+}

@@ -1,0 +1,194 @@
+//! Shared helpers of the real-node copier tests: sessions to the node
+//! groups, DDL, and keyspaces dropped at the end of each test.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use ferry_conn::session::{QueryOptions, Row, Session, SessionConfig};
+use ferry_conn::ConnectionConfig;
+use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_wire::types::CqlValue;
+use ferry_wire::Consistency;
+use futures::TryStreamExt;
+
+/// A session to every node of `group` (contact: the first node).
+pub async fn session(group: &str) -> Session {
+    let nodes = NodeGroup::require(group);
+    Session::connect(session_config(&nodes))
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to group {group}: {e}"))
+}
+
+/// The session configuration for `nodes`.
+pub fn session_config(nodes: &NodeGroup) -> SessionConfig {
+    let mut connection = ConnectionConfig::new("")
+        .with_heartbeat(None)
+        .with_request_timeout(Duration::from_secs(30))
+        .with_connect_timeout(Duration::from_secs(10));
+    if let Some(c) = &nodes.credentials {
+        connection = connection.with_credentials(&c.username, &c.password);
+    }
+    SessionConfig::new([nodes.first().socket_addr().to_string()])
+        .with_connection(connection)
+        .with_consistency(Consistency::One)
+}
+
+/// Runs a statement (DDL or DML) at consistency ALL, panicking on error.
+pub async fn exec(session: &Session, cql: &str) {
+    session
+        .query(
+            cql,
+            (),
+            QueryOptions::new().with_consistency(Consistency::All),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{cql}: {e}"));
+}
+
+/// Every row of a query.
+pub async fn rows(session: &Session, cql: &str) -> Vec<Row> {
+    session
+        .query_stream(
+            cql,
+            (),
+            QueryOptions::new()
+                .with_consistency(Consistency::All)
+                .with_page_size(1000),
+        )
+        .try_collect()
+        .await
+        .unwrap_or_else(|e| panic!("{cql}: {e}"))
+}
+
+/// A keyspace created on several clusters under one unique name; dropped
+/// when the guard goes away (also after a failed test), through the
+/// testkit's synchronous CQL runner so no async runtime is needed.
+pub struct Keyspace {
+    /// Its name.
+    pub name: String,
+    groups: Vec<String>,
+    sessions: Vec<Session>,
+}
+
+impl Keyspace {
+    /// Creates the keyspace with replication factor `rf` (at most the
+    /// group's node count) on each of `groups` (sessions to them in the
+    /// same order).
+    pub async fn create(test: &str, groups: &[(&str, &Session)], rf: usize) -> Keyspace {
+        let name = unique_keyspace_name(test);
+        for (group, s) in groups {
+            let rf = rf.min(NodeGroup::require(group).nodes.len()).max(1);
+            exec(
+                s,
+                &format!(
+                    "CREATE KEYSPACE {name} WITH replication = \
+                     {{'class': 'SimpleStrategy', 'replication_factor': {rf}}}"
+                ),
+            )
+            .await;
+        }
+        Keyspace {
+            name,
+            groups: groups.iter().map(|(g, _)| (*g).to_owned()).collect(),
+            sessions: groups.iter().map(|(_, s)| (*s).clone()).collect(),
+        }
+    }
+
+    /// Runs DDL on every cluster (the same table on source and target).
+    pub async fn ddl_all(&self, cql: &str) {
+        for s in &self.sessions {
+            exec(s, cql).await;
+        }
+    }
+}
+
+impl Drop for Keyspace {
+    fn drop(&mut self) {
+        for group in &self.groups {
+            if let Ok(nodes) = NodeGroup::load(group) {
+                let _ = nodes.cql_exec(
+                    nodes.first(),
+                    &[&format!("DROP KEYSPACE IF EXISTS {}", self.name)],
+                );
+            }
+        }
+    }
+}
+
+/// A text value.
+pub fn text(s: &str) -> CqlValue {
+    CqlValue::from(s.to_owned())
+}
+
+/// A fresh directory for one test's files (progress, summaries).
+pub fn temp_dir(test: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique_keyspace_name(test));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Copy options for tests: the keyspace, tables, a progress file in a
+/// fresh temp dir, consistency ONE (single-node clusters).
+pub fn copy_options(test: &str, keyspace: &str, tables: &[&str]) -> ferry_copier::CopyOptions {
+    let mut options = ferry_copier::CopyOptions::new(keyspace);
+    options.tables = tables.iter().map(|t| (*t).to_owned()).collect();
+    options.progress_file = temp_dir(test).join("progress.jsonl");
+    options.read_consistency = Consistency::One;
+    options.write_consistency = Consistency::One;
+    options
+}
+
+/// Runs a copy to its end.
+pub async fn run_copy(
+    source: &Session,
+    target: &Session,
+    options: &ferry_copier::CopyOptions,
+) -> ferry_copier::CopySummary {
+    ferry_copier::copy(source, target, options, ferry_copier::CopyControl::new())
+        .await
+        .unwrap_or_else(|e| panic!("copy failed to start: {e}"))
+}
+
+/// Every row of `ks.table` on both clusters, keyed by primary key (its
+/// values' debug text) and compared row by row: same keys, same values.
+pub async fn assert_same_rows(
+    source: &Session,
+    target: &Session,
+    ks: &str,
+    table: &str,
+    key_len: usize,
+) -> usize {
+    let cql = format!("SELECT * FROM {ks}.\"{table}\"");
+    let keyed = |rows: Vec<Row>| {
+        let mut map = std::collections::BTreeMap::new();
+        for row in rows {
+            let key = format!("{:?}", &row.values()[..key_len]);
+            let names: Vec<String> = row.columns().iter().map(|c| c.name.clone()).collect();
+            assert!(
+                map.insert(key, (names, row.into_values())).is_none(),
+                "duplicate key"
+            );
+        }
+        map
+    };
+    let s = keyed(rows(source, &cql).await);
+    let t = keyed(rows(target, &cql).await);
+    for (key, (names, values)) in &s {
+        let Some((tnames, tvalues)) = t.get(key) else {
+            panic!("{ks}.{table}: row {key} missing on the target");
+        };
+        assert_eq!(names, tnames, "column order");
+        for ((name, a), b) in names.iter().zip(values).zip(tvalues) {
+            assert_eq!(a, b, "{ks}.{table} row {key} column {name}");
+        }
+    }
+    for key in t.keys() {
+        assert!(
+            s.contains_key(key),
+            "{ks}.{table}: row {key} on the target only"
+        );
+    }
+    s.len()
+}
