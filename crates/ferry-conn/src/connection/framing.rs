@@ -14,8 +14,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::transport::BoxedStream;
 
-/// Bytes read per `read` call at least; the buffer grows for large frames.
+/// Bytes the buffer grows by when it runs short of room; it grows again
+/// for large frames.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// Room below which the buffer grows before a read. Growing it while it
+/// still has room is costly: the frames already cut off share its
+/// allocation, so `reserve` allocates a new buffer (and copies the partial
+/// frame) on every read, a 64 KiB malloc and free per read when responses
+/// are small.
+const MIN_READ_ROOM: usize = 8 * 1024;
 
 /// Turns received bytes into frames.
 #[derive(Debug)]
@@ -139,7 +147,9 @@ where
         if let Some(frame) = reader.decode(buf).map_err(ReadError::Decode)? {
             return Ok(frame);
         }
-        buf.reserve(READ_CHUNK);
+        if buf.capacity().saturating_sub(buf.len()) < MIN_READ_ROOM {
+            buf.reserve(READ_CHUNK);
+        }
         let n = stream.read_buf(buf).await.map_err(ReadError::Io)?;
         if n == 0 {
             return Err(ReadError::Eof {
@@ -196,4 +206,70 @@ pub(crate) enum SendError {
     Encode(ferry_wire::EncodeError),
     /// The stream failed.
     Io(std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use ferry_wire::frame::FrameHeader;
+    use ferry_wire::{Opcode, ProtocolVersion};
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+
+    fn response(stream: i16, body: &'static [u8]) -> Frame {
+        let header = FrameHeader::response(ProtocolVersion::V4, stream, Opcode::Result, 0);
+        Frame::new(header, Bytes::from_static(body))
+    }
+
+    async fn send(peer: &mut tokio::io::DuplexStream, frame: &Frame) {
+        let mut bytes = BytesMut::new();
+        frame.encode(&mut bytes).unwrap();
+        peer.write_all(&bytes).await.unwrap();
+    }
+
+    /// Small frames arriving one read at a time are cut from one buffer:
+    /// no new allocation per read while earlier frames are still alive.
+    #[tokio::test]
+    async fn small_frames_read_one_at_a_time_share_one_buffer() {
+        let (mut ours, mut theirs) = tokio::io::duplex(1024);
+        let mut buf = BytesMut::new();
+        let mut reader = FrameReader::plain();
+        let mut kept = Vec::new();
+        for (i, body) in [&b"first"[..], b"second", b"third"].into_iter().enumerate() {
+            let sent = response(i as i16, body);
+            send(&mut theirs, &sent).await;
+            let got = read_frame(&mut ours, &mut buf, &mut reader).await.unwrap();
+            assert_eq!(got, sent);
+            kept.push(got);
+        }
+        for pair in kept.windows(2) {
+            let (a, b) = (&pair[0], &pair[1]);
+            // The next frame's body starts right after this body and the
+            // next 9-byte header, in the same allocation.
+            let expected = a.body.as_ptr() as usize + a.body.len() + 9;
+            assert_eq!(
+                b.body.as_ptr() as usize,
+                expected,
+                "frame read into a new buffer"
+            );
+        }
+    }
+
+    /// A frame larger than the read chunk still arrives whole.
+    #[tokio::test]
+    async fn a_frame_larger_than_the_read_chunk_is_read_whole() {
+        let (mut ours, mut theirs) = tokio::io::duplex(4096);
+        let body: &'static [u8] = Box::leak(vec![7u8; 3 * READ_CHUNK + 5].into_boxed_slice());
+        let sent = response(1, body);
+        let writer = tokio::spawn(async move {
+            send(&mut theirs, &sent).await;
+            sent
+        });
+        let mut buf = BytesMut::new();
+        let got = read_frame(&mut ours, &mut buf, &mut FrameReader::plain())
+            .await
+            .unwrap();
+        assert_eq!(got, writer.await.unwrap());
+    }
 }
