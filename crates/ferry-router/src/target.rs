@@ -1,0 +1,285 @@
+//! The target leg of one client connection: a ferry-conn [`Connection`]
+//! with the proxy's own handshake, in the protocol version the client
+//! negotiated with the source, and the requests mirrored on it.
+//!
+//! The connection is opened in the background when the client's handshake
+//! ends, and again (lazily) whenever it is found closed. While the target
+//! is down, connection attempts are not repeated more than once a second:
+//! every pending write would otherwise wait its own connect timeout.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use ferry_conn::{ConnError, Connection, ConnectionConfig};
+use ferry_wire::frame::{Frame, FrameFlags};
+use ferry_wire::response::{ErrorCode, ErrorResponse};
+use ferry_wire::{Opcode, ProtocolVersion};
+
+use crate::failed_log::{FailedWrite, LoggedStatement};
+use crate::id_rewrite::{locate_prepared_ids, splice_ids, IdKind};
+use crate::metrics::RequestKind;
+use crate::prepared::{PreparedStatement, TargetIds};
+use crate::responses::{error_of, is_retryable};
+
+/// How long a failed connection attempt is remembered before the next one.
+const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
+
+/// A request to mirror on the target, as the client sent it (body
+/// uncompressed, timestamp added, the *source*'s prepared ids).
+#[derive(Debug, Clone)]
+pub(crate) struct TargetRequest {
+    pub opcode: Opcode,
+    pub flags: FrameFlags,
+    pub version: ProtocolVersion,
+    pub body: Bytes,
+    /// The prepared statements behind the ids in `body`.
+    pub statements: Vec<Arc<PreparedStatement>>,
+    /// The client's keyspace when it sent the request.
+    pub keyspace: Option<String>,
+    /// The write timestamp in the body, if any.
+    pub timestamp: Option<i64>,
+    /// Whether applying it twice is harmless.
+    pub idempotent: bool,
+    /// For metrics.
+    pub kind: RequestKind,
+}
+
+impl TargetRequest {
+    /// The failed-write log record for this request.
+    pub(crate) fn to_failed_write(&self, reason: String) -> FailedWrite {
+        FailedWrite {
+            logged_at_micros: crate::clock::now_micros(),
+            write_timestamp: self.timestamp,
+            version: self.version,
+            opcode: self.opcode,
+            flags: self.flags,
+            keyspace: self.keyspace.clone(),
+            idempotent: self.idempotent,
+            reason,
+            statements: self
+                .statements
+                .iter()
+                .map(|s| LoggedStatement {
+                    id: s.source_id.clone(),
+                    text: s.text.to_string(),
+                    keyspace: s.keyspace.clone(),
+                })
+                .collect(),
+            body: self.body.clone(),
+        }
+    }
+}
+
+/// Why a target request failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum TargetError {
+    /// The target answered with an ERROR.
+    #[error("target refused: {0}")]
+    Server(ErrorResponse),
+    /// No answer: no connection, a closed connection, a timeout.
+    #[error("target unavailable: {0}")]
+    Unavailable(String),
+    /// The request could not be built (a body the proxy cannot walk).
+    #[error("cannot build the target request: {0}")]
+    Request(String),
+}
+
+impl TargetError {
+    /// Whether another attempt may succeed.
+    pub(crate) fn is_retryable(&self) -> bool {
+        match self {
+            Self::Server(e) => is_retryable(e),
+            Self::Unavailable(_) => true,
+            Self::Request(_) => false,
+        }
+    }
+
+    fn from_conn(e: ConnError) -> Self {
+        match e {
+            ConnError::Server(e) => Self::Server(e),
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// The target side of one client connection.
+pub(crate) struct TargetLeg {
+    config: ConnectionConfig,
+    state: Mutex<LegState>,
+    connecting: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct LegState {
+    connection: Option<Connection>,
+    /// The keyspace the current connection is in.
+    keyspace: Option<String>,
+    last_failure: Option<(Instant, String)>,
+}
+
+impl std::fmt::Debug for TargetLeg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetLeg")
+            .field("address", &self.config.address)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TargetLeg {
+    /// A leg that will connect with `config` (version pinned, credentials
+    /// set by the caller).
+    pub(crate) fn new(config: ConnectionConfig) -> Self {
+        Self {
+            config,
+            state: Mutex::new(LegState::default()),
+            connecting: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LegState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The open connection, switched to `keyspace` if one is given.
+    async fn connection(&self, keyspace: Option<&str>) -> Result<Connection, TargetError> {
+        let conn = self.open_connection().await?;
+        if let Some(ks) = keyspace {
+            let current = self.lock().keyspace.clone();
+            if current.as_deref() != Some(ks) {
+                conn.use_keyspace(ks)
+                    .await
+                    .map_err(TargetError::from_conn)?;
+                self.lock().keyspace = Some(ks.to_owned());
+            }
+        }
+        Ok(conn)
+    }
+
+    async fn open_connection(&self) -> Result<Connection, TargetError> {
+        if let Some(c) = self.usable() {
+            return Ok(c);
+        }
+        let _connecting = self.connecting.lock().await;
+        if let Some(c) = self.usable() {
+            return Ok(c);
+        }
+        if let Some((at, why)) = &self.lock().last_failure {
+            if at.elapsed() < RECONNECT_PAUSE {
+                return Err(TargetError::Unavailable(why.clone()));
+            }
+        }
+        match Connection::connect(&self.config).await {
+            Ok(conn) => {
+                let mut state = self.lock();
+                state.connection = Some(conn.clone());
+                state.keyspace = None;
+                state.last_failure = None;
+                tracing::debug!(target_address = %self.config.address, version = %conn.protocol_version(), "target connection open");
+                Ok(conn)
+            }
+            Err(e) => {
+                let why = e.to_string();
+                tracing::warn!(target_address = %self.config.address, error = %why, "cannot connect to the target");
+                self.lock().last_failure = Some((Instant::now(), why.clone()));
+                Err(TargetError::Unavailable(why))
+            }
+        }
+    }
+
+    fn usable(&self) -> Option<Connection> {
+        let state = self.lock();
+        state.connection.clone().filter(|c| !c.is_closed())
+    }
+
+    /// Opens the connection now (in the background after a handshake), so
+    /// the first write does not wait for it.
+    pub(crate) async fn warm_up(&self) {
+        let _ = self.open_connection().await;
+    }
+
+    /// Sends `req` once. A target UNPREPARED is handled here: the
+    /// statements are prepared again from their text and the request is
+    /// sent a second time. Returns the target's (non-error) response.
+    pub(crate) async fn send(&self, req: &TargetRequest) -> Result<Frame, TargetError> {
+        let conn = self.connection(req.keyspace.as_deref()).await?;
+        let mut reprepared = false;
+        loop {
+            let body = self.target_body(&conn, req).await?;
+            let frame = conn
+                .send_raw_with_flags(req.opcode, req.flags, body)
+                .await
+                .map_err(TargetError::from_conn)?;
+            match error_of(&frame) {
+                None => return Ok(frame),
+                Some(e) if e.code() == ErrorCode::UNPREPARED && !reprepared => {
+                    tracing::debug!("target forgot a prepared statement; preparing it again");
+                    for s in &req.statements {
+                        s.clear_target_ids();
+                    }
+                    reprepared = true;
+                }
+                Some(e) => return Err(TargetError::Server(e)),
+            }
+        }
+    }
+
+    /// Prepares `text` on the target (in `keyspace`, if given).
+    pub(crate) async fn prepare(
+        &self,
+        text: &str,
+        keyspace: Option<&str>,
+    ) -> Result<TargetIds, TargetError> {
+        let conn = self.connection(keyspace).await?;
+        prepare_on(&conn, text).await
+    }
+
+    /// The body with the source's prepared ids swapped for the target's
+    /// (preparing statements the target does not know yet).
+    async fn target_body(
+        &self,
+        conn: &Connection,
+        req: &TargetRequest,
+    ) -> Result<Bytes, TargetError> {
+        if req.statements.is_empty() {
+            return Ok(req.body.clone());
+        }
+        let mut ids = Vec::with_capacity(req.statements.len());
+        for s in &req.statements {
+            let target = match s.target_ids() {
+                Some(t) => t,
+                None => {
+                    let t = prepare_on(conn, &s.text).await?;
+                    s.set_target_ids(t.clone());
+                    t
+                }
+            };
+            ids.push((s.source_id.clone(), target));
+        }
+        let slots = locate_prepared_ids(req.opcode, req.version, req.flags, &req.body)
+            .map_err(|e| TargetError::Request(e.to_string()))?;
+        let mut last_statement: Option<TargetIds> = None;
+        splice_ids(&req.body, &slots, |slot| match slot.kind {
+            IdKind::Statement => {
+                let found = ids
+                    .iter()
+                    .find(|(source, _)| *source == slot.id)
+                    .map(|(_, t)| t.clone());
+                last_statement = found.clone();
+                found.map(|t| t.id)
+            }
+            IdKind::ResultMetadata => last_statement
+                .as_ref()
+                .and_then(|t| t.result_metadata_id.clone()),
+        })
+        .map_err(|e| TargetError::Request(e.to_string()))
+    }
+}
+
+async fn prepare_on(conn: &Connection, text: &str) -> Result<TargetIds, TargetError> {
+    let prepared = conn.prepare(text).await.map_err(TargetError::from_conn)?;
+    Ok(TargetIds {
+        id: prepared.id,
+        result_metadata_id: prepared.result_metadata_id,
+    })
+}
