@@ -140,10 +140,14 @@ impl TargetQueue {
         req: TargetRequest,
     ) {
         let queue = self.clone();
+        let ticket = leg.ticket();
         tokio::spawn(async move {
             let mut spill = queue.spill_now.subscribe();
             let outcome = tokio::select! {
-                r = queue.deliver(&leg, &req) => r,
+                r = async {
+                    leg.wait_for(req.after).await;
+                    queue.deliver(&leg, &req).await
+                } => r,
                 () = async { let _ = spill.wait_for(|s| *s).await; } => {
                     queue.spilled_at_shutdown.fetch_add(1, Ordering::Relaxed);
                     Err("the proxy shut down before the target write completed".to_owned())
@@ -156,6 +160,7 @@ impl TargetQueue {
                     queue.log_write(&req, reason).await;
                 }
             }
+            drop(ticket);
             drop(slot);
         });
     }

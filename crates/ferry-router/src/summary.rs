@@ -62,6 +62,9 @@ pub struct StatementSummary {
     pub is_conditional: bool,
     /// A counter update, certainly or possibly.
     pub is_counter: bool,
+    /// Sets its own write time (`USING TIMESTAMP`, on the statement or
+    /// on a batch child).
+    pub has_own_timestamp: bool,
     /// The keyspace named in the text (`USE ks`, `ks.table`), as Cassandra
     /// reads it (unquoted names lower-cased).
     pub keyspace: Option<String>,
@@ -86,6 +89,7 @@ impl StatementSummary {
                 may_add_timestamp: false,
                 is_conditional: false,
                 is_counter: false,
+                has_own_timestamp: false,
                 keyspace: None,
                 table: None,
             },
@@ -108,6 +112,11 @@ impl StatementSummary {
             may_add_timestamp: info.may_add_timestamp(),
             is_conditional: info.is_conditional,
             is_counter: info.is_counter_update(),
+            has_own_timestamp: info.has_using_timestamp
+                || info
+                    .batch
+                    .as_ref()
+                    .is_some_and(|b| b.any_child_has_using_timestamp()),
             keyspace: info.keyspace.as_ref().map(|k| k.name().into_owned()),
             table: info.table.as_ref().map(|t| t.name().into_owned()),
         }

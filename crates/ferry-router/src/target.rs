@@ -15,6 +15,7 @@ use ferry_conn::{ConnError, Connection, ConnectionConfig};
 use ferry_wire::frame::{Frame, FrameFlags};
 use ferry_wire::response::{ErrorCode, ErrorResponse};
 use ferry_wire::{Opcode, ProtocolVersion};
+use tokio::sync::watch;
 
 use crate::failed_log::{FailedWrite, LoggedStatement};
 use crate::id_rewrite::{locate_prepared_ids, splice_ids, IdKind};
@@ -41,6 +42,9 @@ pub(crate) struct TargetRequest {
     pub timestamp: Option<i64>,
     /// Whether applying it twice is harmless.
     pub idempotent: bool,
+    /// Writes of this connection handed to the queue before this request
+    /// arrived: its target copy waits until they are done (see `Order`).
+    pub after: u64,
     /// For metrics.
     pub kind: RequestKind,
 }
@@ -108,6 +112,44 @@ pub(crate) struct TargetLeg {
     config: ConnectionConfig,
     state: Mutex<LegState>,
     connecting: tokio::sync::Mutex<()>,
+    order: Mutex<Order>,
+    /// The completed prefix of mirrored writes (see [`Order`]).
+    completed: watch::Sender<u64>,
+}
+
+/// The order of a connection's mirrored writes.
+///
+/// A client that waited for a write's answer before sending its next
+/// request expects the first to be applied before the second (an
+/// `INSERT ... IF NOT EXISTS` after an INSERT, a list append after the
+/// INSERT of the list). Writes get a sequence number when they are handed
+/// to the queue, which happens before the client sees the source's
+/// answer; a new request records how many writes were handed over before
+/// it arrived, and its target copy waits until all of those are done.
+/// Writes the client sent without waiting for each other still run
+/// concurrently.
+#[derive(Debug, Default)]
+struct Order {
+    /// Sequence number of the next write handed over.
+    next: u64,
+    /// Done writes beyond the completed prefix.
+    done: std::collections::BTreeSet<u64>,
+    /// Every write below this number is done.
+    prefix: u64,
+}
+
+/// A mirrored write's place in its connection's order; marks it done
+/// when dropped (applied, logged, or abandoned), so later writes never
+/// wait forever.
+pub(crate) struct OrderTicket {
+    leg: Arc<TargetLeg>,
+    seq: u64,
+}
+
+impl Drop for OrderTicket {
+    fn drop(&mut self) {
+        self.leg.complete(self.seq);
+    }
 }
 
 #[derive(Default)]
@@ -134,7 +176,54 @@ impl TargetLeg {
             config,
             state: Mutex::new(LegState::default()),
             connecting: tokio::sync::Mutex::new(()),
+            order: Mutex::new(Order::default()),
+            completed: watch::channel(0).0,
         }
+    }
+
+    fn order(&self) -> MutexGuard<'_, Order> {
+        self.order.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes handed over so far: a new request's target copy waits for
+    /// all of them ([`TargetLeg::wait_for`]).
+    pub(crate) fn handed_over(&self) -> u64 {
+        self.order().next
+    }
+
+    /// Numbers a write handed to the queue.
+    pub(crate) fn ticket(self: &Arc<Self>) -> OrderTicket {
+        let seq = {
+            let mut order = self.order();
+            order.next += 1;
+            order.next - 1
+        };
+        OrderTicket {
+            leg: self.clone(),
+            seq,
+        }
+    }
+
+    fn complete(&self, seq: u64) {
+        let prefix = {
+            let mut order = self.order();
+            order.done.insert(seq);
+            loop {
+                let prefix = order.prefix;
+                if !order.done.remove(&prefix) {
+                    break;
+                }
+                order.prefix = prefix + 1;
+            }
+            order.prefix
+        };
+        self.completed.send_replace(prefix);
+    }
+
+    /// Waits until the first `count` handed-over writes are done.
+    pub(crate) async fn wait_for(&self, count: u64) {
+        let mut completed = self.completed.subscribe();
+        let _ = completed.wait_for(|prefix| *prefix >= count).await;
     }
 
     fn lock(&self) -> MutexGuard<'_, LegState> {

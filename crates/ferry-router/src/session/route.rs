@@ -109,6 +109,7 @@ impl ClientConn {
             may_add_timestamp: !counter_batch,
             is_conditional: false,
             is_counter: counter_batch,
+            has_own_timestamp: false,
             keyspace: None,
             table: None,
         };
@@ -136,6 +137,7 @@ impl ClientConn {
             summary.may_add_timestamp &= child.may_add_timestamp;
             summary.is_conditional |= child.is_conditional;
             summary.is_counter |= child.is_counter;
+            summary.has_own_timestamp |= child.has_own_timestamp;
         }
         Ok((summary, statements))
     }
@@ -205,6 +207,7 @@ impl ClientConn {
             keyspace: self.state.keyspace(),
             timestamp,
             idempotent: timestamp.is_some() && !summary.is_counter && !summary.is_conditional,
+            after: self.state.target.get().map_or(0, |leg| leg.handed_over()),
             kind,
         };
         let Some(leg) = self.state.target.get().cloned() else {
@@ -330,7 +333,10 @@ enum TargetOutcome {
 impl PairedTarget {
     async fn run(&self) -> TargetOutcome {
         match self {
-            Self::Write { request, leg, .. } => TargetOutcome::Written(leg.send(request).await),
+            Self::Write { request, leg, .. } => {
+                leg.wait_for(request.after).await;
+                TargetOutcome::Written(leg.send(request).await)
+            }
             Self::Prepare {
                 text,
                 keyspace,

@@ -60,9 +60,11 @@ pub(super) async fn run(
                 }
             }
             Some(Pending::Mirror { slot, request }) => {
+                // Hand the write over before the client sees the answer:
+                // what the client sends next must be ordered after it.
                 let refused = source_refused(&state, &frame);
-                state.reply(frame).await;
                 mirror(&state, slot, request, refused);
+                state.reply(frame).await;
             }
             Some(Pending::Prepare { text, keyspace }) => {
                 let plain = plain(&state, &frame);
