@@ -53,11 +53,21 @@ pub struct PreparedStatement {
 impl PreparedStatement {
     /// A statement not yet prepared on the target.
     pub fn new(source_id: Bytes, text: &str, keyspace: Option<String>) -> Self {
+        Self::with_summary(source_id, text, keyspace, StatementSummary::of(text))
+    }
+
+    /// A statement with a summary already made (refined with bind types).
+    pub fn with_summary(
+        source_id: Bytes,
+        text: &str,
+        keyspace: Option<String>,
+        summary: StatementSummary,
+    ) -> Self {
         Self {
             source_id,
             text: Arc::from(text),
             keyspace,
-            summary: StatementSummary::of(text),
+            summary,
             target: Mutex::new(None),
         }
     }

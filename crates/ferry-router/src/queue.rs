@@ -172,7 +172,7 @@ impl TargetQueue {
             self.metrics.request(req.kind, Cluster::Target);
             match leg.send(req).await {
                 Ok(_) => return Ok(()),
-                Err(e) if e.is_retryable() && retry < self.retry.max_retries => {
+                Err(e) if e.is_retryable(req.idempotent) && retry < self.retry.max_retries => {
                     Metrics::inc(&self.metrics.target_retries);
                     tracing::debug!(error = %e, retry, "target write failed; retrying");
                     tokio::time::sleep(self.retry.backoff(retry)).await;
@@ -181,7 +181,7 @@ impl TargetQueue {
                 Err(e) => {
                     return Err(match e {
                         TargetError::Server(_) | TargetError::Request(_) => e.to_string(),
-                        TargetError::Unavailable(_) => {
+                        TargetError::NotSent(_) | TargetError::Unavailable(_) => {
                             format!("{e} (after {} attempt(s))", retry + 1)
                         }
                     })

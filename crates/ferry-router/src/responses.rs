@@ -3,7 +3,8 @@
 
 use bytes::{Bytes, BytesMut};
 use ferry_wire::frame::{BodyExtras, Frame, FrameFlags, FrameHeader};
-use ferry_wire::response::{result_kind, ErrorCode, ErrorDetails, ErrorResponse};
+use ferry_wire::response::{result_kind, ErrorCode, ErrorDetails, ErrorResponse, Prepared};
+use ferry_wire::types::ColumnType;
 use ferry_wire::{Opcode, ProtocolVersion};
 
 /// What Cassandra puts in its refusal of a protocol version; drivers look
@@ -80,9 +81,10 @@ pub(crate) fn translate_version_error(frame: &Frame) -> Option<Frame> {
     ))
 }
 
-/// The source's prepared ids in a RESULT frame (body decompressed), if it
-/// is a Prepared result: statement id and (v5) result metadata id.
-pub(crate) fn prepared_ids(frame: &Frame) -> Option<(Bytes, Option<Bytes>)> {
+/// The source's Prepared result in a RESULT frame (body decompressed):
+/// its id and the types of its bind markers (empty if the metadata could
+/// not be read).
+pub(crate) fn prepared_result(frame: &Frame) -> Option<(Bytes, Vec<ColumnType>)> {
     if frame.header.opcode != Opcode::Result {
         return None;
     }
@@ -90,16 +92,23 @@ pub(crate) fn prepared_ids(frame: &Frame) -> Option<(Bytes, Option<Bytes>)> {
     if r.read_int("result.kind").ok()? != result_kind::PREPARED {
         return None;
     }
-    let id = r.read_short_bytes("result.prepared.id").ok()?;
-    let metadata_id = if frame.header.version >= ProtocolVersion::V5 {
-        Some(
-            r.read_short_bytes("result.prepared.result_metadata_id")
-                .ok()?,
-        )
-    } else {
-        None
-    };
-    Some((id, metadata_id))
+    let start = r.clone();
+    match Prepared::decode(&mut r, frame.header.version) {
+        Ok(p) => {
+            let types = p
+                .metadata
+                .columns
+                .into_iter()
+                .map(|c| c.column_type)
+                .collect();
+            Some((p.id, types))
+        }
+        Err(_) => {
+            let mut r = start;
+            let id = r.read_short_bytes("result.prepared.id").ok()?;
+            Some((id, Vec::new()))
+        }
+    }
 }
 
 /// The keyspace of a Set_keyspace RESULT (the answer to `USE`).

@@ -4,7 +4,11 @@
 //! prepared statement is executed long after its PREPARE, so the proxy
 //! keeps this small owned digest next to the prepared id instead.
 
-use crate::cql::{classify, DclKind, StatementInfo, StatementKind};
+use ferry_wire::types::ColumnType;
+
+use crate::cql::{
+    classify, CounterUpdate, DclKind, Lexer, StatementInfo, StatementKind, TokenKind,
+};
 
 /// How a statement is routed.
 ///
@@ -62,6 +66,14 @@ pub struct StatementSummary {
     pub is_conditional: bool,
     /// A counter update, certainly or possibly.
     pub is_counter: bool,
+    /// What the text says about counters (`Possibly` for `c = c + ?`,
+    /// which the bind types of the PREPARED answer settle).
+    pub counter: CounterUpdate,
+    /// Writes a list, as far as the text or bind types tell (`[...]`
+    /// literals, list-typed bind markers). List appends and list literals
+    /// get server-generated element ids, so applying such a write twice
+    /// duplicates elements: it is not idempotent.
+    pub touches_lists: bool,
     /// Sets its own write time (`USING TIMESTAMP`, on the statement or
     /// on a batch child).
     pub has_own_timestamp: bool,
@@ -75,7 +87,41 @@ pub struct StatementSummary {
 impl StatementSummary {
     /// Classifies `text`.
     pub fn of(text: &str) -> Self {
-        Self::from_info(&classify(text))
+        let mut summary = Self::from_info(&classify(text));
+        summary.touches_lists = summary.class == StatementClass::Write
+            && Lexer::new(text)
+                .significant()
+                .any(|t| t.kind == TokenKind::LBracket);
+        summary
+    }
+
+    /// Refines the summary of a prepared statement with the types of its
+    /// bind markers: `c = c + ?` is a counter update only if the marker
+    /// is a counter (otherwise a collection append, which may get a
+    /// timestamp); list-typed markers make the write non-idempotent.
+    ///
+    /// ```
+    /// use ferry_router::StatementSummary;
+    /// use ferry_wire::types::ColumnType;
+    /// let mut s = StatementSummary::of("UPDATE t SET l = l + ? WHERE k = ?");
+    /// assert!(s.is_counter && !s.may_add_timestamp);
+    /// s.settle_with_bind_types(&[ColumnType::List(Box::new(ColumnType::Int)), ColumnType::Int]);
+    /// assert!(!s.is_counter && s.may_add_timestamp && s.touches_lists);
+    /// ```
+    pub fn settle_with_bind_types(&mut self, types: &[ColumnType]) {
+        if types.iter().any(|t| matches!(t, ColumnType::List(_))) {
+            self.touches_lists = true;
+        }
+        if self.counter == CounterUpdate::Possibly
+            && !types.iter().any(|t| matches!(t, ColumnType::Counter))
+        {
+            self.counter = CounterUpdate::No;
+            self.is_counter = false;
+            self.may_add_timestamp = self.class == StatementClass::Write
+                && self.kind == StatementKind::Update
+                && !self.is_conditional
+                && !self.has_own_timestamp;
+        }
     }
 
     /// Classifies raw statement bytes; text that is not UTF-8 is routed as
@@ -89,6 +135,8 @@ impl StatementSummary {
                 may_add_timestamp: false,
                 is_conditional: false,
                 is_counter: false,
+                counter: CounterUpdate::No,
+                touches_lists: false,
                 has_own_timestamp: false,
                 keyspace: None,
                 table: None,
@@ -112,6 +160,8 @@ impl StatementSummary {
             may_add_timestamp: info.may_add_timestamp(),
             is_conditional: info.is_conditional,
             is_counter: info.is_counter_update(),
+            counter: info.counter,
+            touches_lists: false,
             has_own_timestamp: info.has_using_timestamp
                 || info
                     .batch
@@ -180,6 +230,24 @@ mod tests {
             StatementSummary::of("USE MyKs").keyspace.as_deref(),
             Some("myks")
         );
+    }
+
+    #[test]
+    fn list_literals_are_noticed_in_writes_only() {
+        assert!(StatementSummary::of("UPDATE t SET l = l + [1] WHERE k = 1").touches_lists);
+        assert!(StatementSummary::of("INSERT INTO t (k, l) VALUES (1, [1, 2])").touches_lists);
+        assert!(!StatementSummary::of("INSERT INTO t (k, s) VALUES (1, {1, 2})").touches_lists);
+        assert!(!StatementSummary::of("INSERT INTO t (k, v) VALUES (1, '[x]')").touches_lists);
+    }
+
+    #[test]
+    fn counter_binds_stay_counters() {
+        let mut s = StatementSummary::of("UPDATE t SET c = c + ? WHERE k = ?");
+        s.settle_with_bind_types(&[ColumnType::Counter, ColumnType::Int]);
+        assert!(s.is_counter && !s.may_add_timestamp);
+        let mut lwt = StatementSummary::of("UPDATE t SET s = s + ? WHERE k = ? IF v = 1");
+        lwt.settle_with_bind_types(&[ColumnType::Set(Box::new(ColumnType::Int)), ColumnType::Int]);
+        assert!(!lwt.is_counter && !lwt.may_add_timestamp);
     }
 
     #[test]

@@ -81,8 +81,12 @@ pub(crate) enum TargetError {
     /// The target answered with an ERROR.
     #[error("target refused: {0}")]
     Server(ErrorResponse),
-    /// No answer: no connection, a closed connection, a timeout.
-    #[error("target unavailable: {0}")]
+    /// The request was not sent: no connection could be opened.
+    #[error("target unreachable: {0}")]
+    NotSent(String),
+    /// The request was sent but no answer came (a timeout, a connection
+    /// lost): it may or may not have been applied.
+    #[error("no answer from the target: {0}")]
     Unavailable(String),
     /// The request could not be built (a body the proxy cannot walk).
     #[error("cannot build the target request: {0}")]
@@ -90,11 +94,14 @@ pub(crate) enum TargetError {
 }
 
 impl TargetError {
-    /// Whether another attempt may succeed.
-    pub(crate) fn is_retryable(&self) -> bool {
+    /// Whether another attempt may succeed and is safe: a write that is
+    /// not idempotent (a counter, a list append...) is retried only when
+    /// the failure proves it was not applied.
+    pub(crate) fn is_retryable(&self, idempotent: bool) -> bool {
         match self {
-            Self::Server(e) => is_retryable(e),
-            Self::Unavailable(_) => true,
+            Self::NotSent(_) => true,
+            Self::Server(e) => is_retryable(e) && (idempotent || was_not_applied(e)),
+            Self::Unavailable(_) => idempotent,
             Self::Request(_) => false,
         }
     }
@@ -103,6 +110,13 @@ impl TargetError {
         match e {
             ConnError::Server(e) => Self::Server(e),
             other => Self::Unavailable(other.to_string()),
+        }
+    }
+
+    fn not_sent(e: ConnError) -> Self {
+        match e {
+            ConnError::Server(e) => Self::Server(e),
+            other => Self::NotSent(other.to_string()),
         }
     }
 }
@@ -236,9 +250,7 @@ impl TargetLeg {
         if let Some(ks) = keyspace {
             let current = self.lock().keyspace.clone();
             if current.as_deref() != Some(ks) {
-                conn.use_keyspace(ks)
-                    .await
-                    .map_err(TargetError::from_conn)?;
+                conn.use_keyspace(ks).await.map_err(TargetError::not_sent)?;
                 self.lock().keyspace = Some(ks.to_owned());
             }
         }
@@ -255,7 +267,7 @@ impl TargetLeg {
         }
         if let Some((at, why)) = &self.lock().last_failure {
             if at.elapsed() < RECONNECT_PAUSE {
-                return Err(TargetError::Unavailable(why.clone()));
+                return Err(TargetError::NotSent(why.clone()));
             }
         }
         match Connection::connect(&self.config).await {
@@ -271,7 +283,7 @@ impl TargetLeg {
                 let why = e.to_string();
                 tracing::warn!(target_address = %self.config.address, error = %why, "cannot connect to the target");
                 self.lock().last_failure = Some((Instant::now(), why.clone()));
-                Err(TargetError::Unavailable(why))
+                Err(TargetError::NotSent(why))
             }
         }
     }
@@ -365,8 +377,17 @@ impl TargetLeg {
     }
 }
 
+/// Errors that prove the coordinator did not apply the write.
+fn was_not_applied(e: &ErrorResponse) -> bool {
+    matches!(
+        e.code(),
+        ErrorCode::UNAVAILABLE | ErrorCode::OVERLOADED | ErrorCode::IS_BOOTSTRAPPING
+    )
+}
+
 async fn prepare_on(conn: &Connection, text: &str) -> Result<TargetIds, TargetError> {
-    let prepared = conn.prepare(text).await.map_err(TargetError::from_conn)?;
+    // A failed PREPARE applies nothing: the write itself was not sent.
+    let prepared = conn.prepare(text).await.map_err(TargetError::not_sent)?;
     Ok(TargetIds {
         id: prepared.id,
         result_metadata_id: prepared.result_metadata_id,

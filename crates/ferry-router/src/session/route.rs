@@ -16,7 +16,7 @@ use super::client::{ClientConn, Close};
 use super::source::{plain, remember_prepared};
 use super::{ConnState, Pending};
 use crate::config::WriteMode;
-use crate::cql::{BatchType, StatementKind};
+use crate::cql::{BatchType, CounterUpdate, StatementKind};
 use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::prepared::PreparedStatement;
 use crate::responses::{error_frame, error_of, target_flags};
@@ -109,6 +109,12 @@ impl ClientConn {
             may_add_timestamp: !counter_batch,
             is_conditional: false,
             is_counter: counter_batch,
+            counter: if counter_batch {
+                CounterUpdate::Yes
+            } else {
+                CounterUpdate::No
+            },
+            touches_lists: false,
             has_own_timestamp: false,
             keyspace: None,
             table: None,
@@ -138,6 +144,7 @@ impl ClientConn {
             summary.is_conditional |= child.is_conditional;
             summary.is_counter |= child.is_counter;
             summary.has_own_timestamp |= child.has_own_timestamp;
+            summary.touches_lists |= child.touches_lists;
         }
         Ok((summary, statements))
     }
@@ -206,7 +213,10 @@ impl ClientConn {
             statements,
             keyspace: self.state.keyspace(),
             timestamp,
-            idempotent: timestamp.is_some() && !summary.is_counter && !summary.is_conditional,
+            idempotent: timestamp.is_some()
+                && !summary.is_counter
+                && !summary.is_conditional
+                && !summary.touches_lists,
             after: self.state.target.get().map_or(0, |leg| leg.handed_over()),
             kind,
         };

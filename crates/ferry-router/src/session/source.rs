@@ -17,8 +17,9 @@ use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::prepared::PreparedStatement;
 use crate::queue::QueueSlot;
 use crate::responses::{
-    error_of, is_definitive_refusal, prepared_ids, set_keyspace, translate_version_error,
+    error_of, is_definitive_refusal, prepared_result, set_keyspace, translate_version_error,
 };
+use crate::summary::StatementSummary;
 use crate::target::{TargetLeg, TargetRequest};
 use crate::upstream::BoxedStream;
 
@@ -133,9 +134,13 @@ pub(super) fn remember_prepared(
     text: &Bytes,
     keyspace: Option<String>,
 ) -> Option<Arc<PreparedStatement>> {
-    let (id, _) = prepared_ids(answer)?;
+    let (id, bind_types) = prepared_result(answer)?;
     let text = String::from_utf8_lossy(text);
-    let statement = Arc::new(PreparedStatement::new(id, &text, keyspace));
+    let mut summary = StatementSummary::of(&text);
+    summary.settle_with_bind_types(&bind_types);
+    let statement = Arc::new(PreparedStatement::with_summary(
+        id, &text, keyspace, summary,
+    ));
     state.shared.prepared.insert(statement.clone());
     Some(statement)
 }

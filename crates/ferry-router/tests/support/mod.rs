@@ -85,3 +85,62 @@ pub async fn cql(group: &NodeGroup, statements: Vec<String>) -> Vec<ferry_testki
     .await
     .unwrap()
 }
+
+/// Rows as JSON, sorted, for comparing two clusters.
+pub fn sorted(rows: &ferry_testkit::CqlRows) -> Vec<Vec<serde_json::Value>> {
+    let mut rows = rows.rows.clone();
+    rows.sort_by_key(|r| r.iter().map(ToString::to_string).collect::<Vec<_>>());
+    rows
+}
+
+/// Checks that keyspace `ks`, as written by dual_write_client.py, holds
+/// the same data with the same write times on both clusters.
+pub async fn assert_same_data(source: &NodeGroup, target: &NodeGroup, ks: &str) {
+    use serde_json::json;
+    let checks = vec![
+        format!("SELECT k, v, WRITETIME(v) FROM {ks}.kv"),
+        format!("SELECT k, v FROM {ks}.lwt"),
+        format!("SELECT k, c FROM {ks}.counters"),
+        format!("SELECT k, name, WRITETIME(name), tags, scores, visits, home FROM {ks}.people"),
+    ];
+    let on_source = cql(source, checks.clone()).await;
+    let on_target = cql(target, checks).await;
+
+    let kv_source = sorted(&on_source[0]);
+    let kv_target = sorted(&on_target[0]);
+    // 1, 2, 4, 10..59, 100..102 (3 was deleted).
+    assert_eq!(kv_source.len(), 56);
+    assert_eq!(kv_source, kv_target, "kv differs (values or writetimes)");
+    // Writetimes are microsecond timestamps, distinct per write.
+    let mut times: Vec<i64> = kv_source.iter().map(|r| r[2].as_i64().unwrap()).collect();
+    assert!(times.iter().all(|t| *t > 1_600_000_000_000_000));
+    times.sort_unstable();
+    times.dedup();
+    assert!(times.len() >= 50, "writes share writetimes: {times:?}");
+
+    assert_eq!(sorted(&on_source[1]), vec![vec![json!(1), json!("first")]]);
+    assert_eq!(sorted(&on_target[1]), vec![vec![json!(1), json!("first")]]);
+    assert_eq!(sorted(&on_source[2]), vec![vec![json!(1), json!(6)]]);
+    assert_eq!(sorted(&on_target[2]), vec![vec![json!(1), json!(6)]]);
+    assert_eq!(on_source[3].rows.len(), 1);
+    assert_eq!(
+        sorted(&on_source[3]),
+        sorted(&on_target[3]),
+        "people differs"
+    );
+}
+
+/// Runs dual_write_client.py through the proxy at `port` into keyspace
+/// `ks`, without client timestamps; returns its JSON output.
+pub async fn run_dual_write_client(group: &NodeGroup, port: u16, ks: &str) -> serde_json::Value {
+    let group = group.clone();
+    let args = vec![
+        "127.0.0.1".to_string(),
+        port.to_string(),
+        ks.to_string(),
+        "--server-timestamps".to_string(),
+    ];
+    tokio::task::spawn_blocking(move || run_python(&group, "dual_write_client.py", &args))
+        .await
+        .unwrap()
+}
