@@ -208,19 +208,16 @@ async fn link_for<'a>(
     if links.get(&version).is_some_and(|l| l.conn.is_closed()) {
         links.remove(&version);
     }
-    if !links.contains_key(&version) {
+    if let std::collections::hash_map::Entry::Vacant(slot) = links.entry(version) {
         let config = options.target.clone().with_pinned_version(version);
         let conn = Connection::connect(&config)
             .await
             .map_err(|e| Failure::Retryable(e.to_string()))?;
-        links.insert(
-            version,
-            Link {
-                conn,
-                keyspace: None,
-                prepared: HashMap::new(),
-            },
-        );
+        slot.insert(Link {
+            conn,
+            keyspace: None,
+            prepared: HashMap::new(),
+        });
     }
     links
         .get_mut(&version)

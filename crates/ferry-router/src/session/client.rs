@@ -161,13 +161,17 @@ impl ClientConn {
             }
             _ => {}
         }
-        self.to_source(frame, RequestKind::Handshake).await
+        self.send_to_source(frame, RequestKind::Handshake).await
     }
 
     /// Sends a frame to the source, opening the source connection first if
     /// needed. A failure to reach the source is answered on the frame's
     /// stream and closes the client connection.
-    pub(super) async fn to_source(&mut self, frame: Frame, kind: RequestKind) -> Result<(), Close> {
+    pub(super) async fn send_to_source(
+        &mut self,
+        frame: Frame,
+        kind: RequestKind,
+    ) -> Result<(), Close> {
         let (version, stream) = (frame.header.version, frame.header.stream);
         if self.source.is_none() {
             match self.open_source().await {

@@ -49,10 +49,10 @@ impl ClientConn {
     pub(super) async fn route(&mut self, raw: Frame) -> Result<(), Close> {
         let Ok(plain) = raw.clone().decompress(self.state.compression()) else {
             // The source will answer what is wrong with it.
-            return self.to_source(raw, RequestKind::Other).await;
+            return self.send_to_source(raw, RequestKind::Other).await;
         };
         let Ok(peek) = peek_request(&plain.header, &plain.body) else {
-            return self.to_source(raw, RequestKind::Other).await;
+            return self.send_to_source(raw, RequestKind::Other).await;
         };
         let request = Request { raw, plain, peek };
         match &request.peek.request {
@@ -81,12 +81,14 @@ impl ClientConn {
                 self.prepare(request.raw, text).await
             }
             PeekedRequest::Other(Opcode::Register) => {
-                self.to_source(request.raw, RequestKind::Register).await
+                self.send_to_source(request.raw, RequestKind::Register)
+                    .await
             }
             PeekedRequest::Other(Opcode::Options | Opcode::Startup | Opcode::AuthResponse) => {
-                self.to_source(request.raw, RequestKind::Handshake).await
+                self.send_to_source(request.raw, RequestKind::Handshake)
+                    .await
             }
-            PeekedRequest::Other(_) => self.to_source(request.raw, RequestKind::Other).await,
+            PeekedRequest::Other(_) => self.send_to_source(request.raw, RequestKind::Other).await,
         }
     }
 
@@ -158,13 +160,13 @@ impl ClientConn {
         let kind = kind_of(&summary);
         match summary.class {
             StatementClass::Read | StatementClass::AccessControl => {
-                self.to_source(request.raw, kind).await
+                self.send_to_source(request.raw, kind).await
             }
             StatementClass::Use => {
                 self.state
                     .pending()
                     .insert(request.raw.header.stream, Pending::UseKeyspace);
-                self.to_source(request.raw, kind).await
+                self.send_to_source(request.raw, kind).await
             }
             StatementClass::Write | StatementClass::Schema => {
                 self.write(request, summary, statements, kind).await
@@ -221,7 +223,7 @@ impl ClientConn {
             kind,
         };
         let Some(leg) = self.state.target.get().cloned() else {
-            return self.to_source(to_source, kind).await;
+            return self.send_to_source(to_source, kind).await;
         };
         let schema = summary.class == StatementClass::Schema;
         if schema || self.state.shared.config.write_mode == WriteMode::Sync {
@@ -246,7 +248,7 @@ impl ClientConn {
                 request: target_request,
             },
         );
-        self.to_source(to_source, kind).await
+        self.send_to_source(to_source, kind).await
     }
 
     /// PREPARE: on the source; on the target in the background (async
@@ -275,7 +277,7 @@ impl ClientConn {
                 self.state
                     .pending()
                     .insert(stream, Pending::Prepare { text, keyspace });
-                self.to_source(raw, RequestKind::Prepare).await
+                self.send_to_source(raw, RequestKind::Prepare).await
             }
         }
     }
@@ -291,7 +293,7 @@ impl ClientConn {
     ) -> Result<(), Close> {
         let (tx, rx) = oneshot::channel();
         self.state.pending().insert(stream, Pending::Divert(tx));
-        self.to_source(to_source, kind).await?;
+        self.send_to_source(to_source, kind).await?;
         let state = self.state.clone();
         tokio::spawn(async move {
             state.metrics().request(kind, Cluster::Target);
