@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use ferry_conn::session::{IdentityTranslator, QueryOptions, Session, SessionError};
 use ferry_conn::token::{Partitioner, ReplicationStrategy, Token};
+use ferry_wire::response::{Event, TopologyChangeType};
 use ferry_wire::Opcode;
 use session_support::{
     advertised, no_script, peers_action, ClusterSpec, FakeCluster, FakeNode, Script,
@@ -334,4 +335,74 @@ async fn refresh_follows_nodes_joining_and_leaving() {
         1,
         "left node's pool closed"
     );
+}
+
+#[tokio::test]
+async fn topology_events_trigger_a_refresh() {
+    let grown = Arc::new(AtomicUsize::new(0));
+    let spec = ClusterSpec::simple(4);
+    let (g, s) = (grown.clone(), spec.clone());
+    let script: Script = Arc::new(move |me, req| {
+        if req.query_text() != Some("SELECT * FROM system.peers") {
+            return None;
+        }
+        let grown = g.load(Ordering::SeqCst) == 1;
+        Some(peers_action(&s, me, |j| grown || j != 3))
+    });
+    let cluster = FakeCluster::start(spec, script).await;
+    let session = Session::connect(cluster.config()).await.unwrap();
+    assert_eq!(session.nodes().len(), 3);
+    let registered = |c: &FakeCluster| (0..3).any(|i| !c.requests(i, Opcode::Register).is_empty());
+    for _ in 0..200 {
+        if registered(&cluster) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(registered(&cluster), "one connection listens for events");
+
+    grown.store(1, Ordering::SeqCst);
+    let event = Event::TopologyChange {
+        change: TopologyChangeType::NewNode,
+        node: advertised(3),
+    };
+    let sent: usize = cluster
+        .servers
+        .iter()
+        .map(|s| s.push_event(event.clone()))
+        .sum();
+    assert_eq!(sent, 1);
+    for _ in 0..300 {
+        if session.nodes().len() == 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(session.nodes().len(), 4, "refreshed after the event");
+    assert_eq!(session.open_connections(cluster.addr(3)), 1);
+}
+
+#[tokio::test]
+async fn dropping_the_session_closes_every_connection() {
+    let cluster = FakeCluster::start(ClusterSpec::simple(3), no_script()).await;
+    let session = Session::connect(cluster.config().with_connections_per_node(2))
+        .await
+        .unwrap();
+    session
+        .query("SELECT * FROM ks.t", (), QueryOptions::new())
+        .await
+        .unwrap();
+    drop(session);
+    for _ in 0..300 {
+        let open: usize = cluster
+            .servers
+            .iter()
+            .map(|s| s.stats().connections - s.stats().disconnects)
+            .sum();
+        if open == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("connections left open after the session was dropped");
 }

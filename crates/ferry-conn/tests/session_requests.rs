@@ -678,3 +678,30 @@ async fn schema_changes_wait_for_every_node_to_agree() {
         "asked the coordinator"
     );
 }
+
+#[tokio::test]
+async fn protocol_v5_executes_carry_the_result_metadata_id() {
+    let mut spec = ClusterSpec::simple(2);
+    spec.max_version = ferry_wire::ProtocolVersion::V5;
+    let cluster = FakeCluster::start(spec, no_script()).await;
+    let session = Session::connect(cluster.config()).await.unwrap();
+    assert_eq!(session.protocol_version(), ferry_wire::ProtocolVersion::V5);
+    // The fake server prepares anything, without bind markers.
+    let statement = session.prepare("SELECT * FROM ks.t").await.unwrap();
+    for _ in 0..4 {
+        session
+            .execute(&statement, (), QueryOptions::new())
+            .await
+            .unwrap();
+    }
+    let executes: Vec<ReceivedRequest> = (0..2)
+        .flat_map(|i| cluster.requests(i, Opcode::Execute))
+        .collect();
+    assert_eq!(executes.len(), 4);
+    for e in &executes {
+        let Some(Request::Execute(x)) = &e.request else {
+            panic!("not an EXECUTE")
+        };
+        assert!(x.result_metadata_id.is_some());
+    }
+}

@@ -123,6 +123,9 @@ pub struct SessionConfig {
     /// How long a schema change waits for every node to agree on the new
     /// schema before returning (it returns anyway after that).
     pub schema_agreement_timeout: Duration,
+    /// Whether to listen for server events (nodes joining, leaving, coming
+    /// up; schema changes) and refresh the topology and caches on them.
+    pub listen_for_events: bool,
 }
 
 impl fmt::Debug for SessionConfig {
@@ -145,6 +148,7 @@ impl fmt::Debug for SessionConfig {
             .field("prefetch_pages", &self.prefetch_pages)
             .field("client_timestamps", &self.client_timestamps)
             .field("schema_agreement_timeout", &self.schema_agreement_timeout)
+            .field("listen_for_events", &self.listen_for_events)
             .finish_non_exhaustive()
     }
 }
@@ -154,7 +158,7 @@ impl SessionConfig {
     /// [`ConnectionConfig`], no local datacenter, 2 connections per node
     /// (1 per remote node), [`DefaultRetryPolicy`], LOCAL_QUORUM, pages of
     /// 5000 rows, no prefetch, server-side timestamps, 10 s for schema
-    /// agreement.
+    /// agreement, listening for events.
     pub fn new<I, S>(contact_points: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -176,6 +180,7 @@ impl SessionConfig {
             client_timestamps: false,
             address_translator: Arc::new(IdentityTranslator),
             schema_agreement_timeout: Duration::from_secs(10),
+            listen_for_events: true,
         }
     }
 
@@ -260,6 +265,13 @@ impl SessionConfig {
     #[must_use]
     pub fn with_schema_agreement_timeout(mut self, timeout: Duration) -> Self {
         self.schema_agreement_timeout = timeout;
+        self
+    }
+
+    /// Turns listening for server events on or off.
+    #[must_use]
+    pub fn with_events(mut self, listen: bool) -> Self {
+        self.listen_for_events = listen;
         self
     }
 

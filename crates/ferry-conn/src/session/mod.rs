@@ -16,7 +16,9 @@
 //!   are sent there, and again when a node has forgotten them (UNPREPARED);
 //! - **paging**: [`RowStream`] and [`PageStream`] fetch pages as the
 //!   consumer reads, and [`Session::scan_range`] reads a table one token
-//!   range at a time.
+//!   range at a time;
+//! - **staying current**: server events trigger topology refreshes, and
+//!   schema changes wait until every node agrees on the new schema.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferry_conn::session::SessionError> {
@@ -43,6 +45,7 @@
 mod agreement;
 mod config;
 mod error;
+mod events;
 mod executor;
 mod fields;
 mod node;
@@ -114,6 +117,8 @@ struct Inner {
     rotation: AtomicUsize,
     timestamps: TimestampGenerator,
     closed: AtomicBool,
+    /// Tells background tasks to stop (on close, or when dropped).
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// What the session knows of the cluster; replaced whole on refresh.
@@ -171,6 +176,8 @@ impl Session {
             .first()
             .and_then(|n| n.release_version.clone());
         let keyspace = config.connection.keyspace.clone();
+        let listen = config.listen_for_events;
+        let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let session = Session {
             inner: Arc::new(Inner {
                 version: control.protocol_version(),
@@ -183,6 +190,7 @@ impl Session {
                 rotation: AtomicUsize::new(0),
                 timestamps: TimestampGenerator::default(),
                 closed: AtomicBool::new(false),
+                shutdown,
                 state: RwLock::new(Arc::new(ClusterState {
                     cluster_name: None,
                     partitioner_class: None,
@@ -195,6 +203,9 @@ impl Session {
             }),
         };
         session.install(discovery, Some(control)).await;
+        if listen {
+            events::spawn_listener(&session, shutdown_rx);
+        }
         Ok(session)
     }
 
@@ -505,6 +516,7 @@ impl Session {
     /// find no connection.
     pub async fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
+        let _ = self.inner.shutdown.send(true);
         let pools: Vec<Arc<NodePool>> = self.state().pools.values().cloned().collect();
         for pool in pools {
             pool.close().await;

@@ -129,6 +129,17 @@ pub struct PageStream {
     requests: VecDeque<Arc<StatementRequest>>,
     state: State,
     prefetch: bool,
+    /// The spawned fetch of a prefetched page, stopped if the stream is
+    /// dropped before reading it.
+    prefetching: Option<tokio::task::AbortHandle>,
+}
+
+impl Drop for PageStream {
+    fn drop(&mut self) {
+        if let Some(task) = self.prefetching.take() {
+            task.abort();
+        }
+    }
 }
 
 impl std::fmt::Debug for PageStream {
@@ -154,6 +165,7 @@ impl PageStream {
             requests,
             state,
             prefetch,
+            prefetching: None,
         }
     }
 
@@ -165,7 +177,7 @@ impl PageStream {
         }
     }
 
-    fn start_fetch(&self, paging_state: Option<Bytes>) -> State {
+    fn start_fetch(&mut self, paging_state: Option<Bytes>) -> State {
         let Some(request) = self.requests.front().cloned() else {
             return State::Done;
         };
@@ -178,6 +190,7 @@ impl PageStream {
             // Spawned, so it progresses while the consumer works on the
             // page it has.
             let handle = tokio::spawn(fetch);
+            self.prefetching = Some(handle.abort_handle());
             State::Fetching(Box::pin(async move {
                 handle
                     .await

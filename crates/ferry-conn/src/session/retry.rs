@@ -87,6 +87,14 @@ impl ErrorClass {
 }
 
 /// What the policy is told about a failed attempt.
+///
+/// ```
+/// use ferry_conn::ConnError;
+/// use ferry_conn::session::{ErrorClass, RetryContext};
+/// let lost = ConnError::Closed { address: "10.0.0.1:9042".into(), reason: "reset".into() };
+/// let ctx = RetryContext { error: &lost, class: ErrorClass::of(&lost), attempts: 1, idempotent: false };
+/// assert_eq!(ctx.class, ErrorClass::ConnectionLost);
+/// ```
 #[derive(Debug)]
 pub struct RetryContext<'a> {
     /// The attempt's error.

@@ -224,6 +224,13 @@ pub(crate) fn columns_of(
 }
 
 /// One statement of a [`Batch`].
+///
+/// ```
+/// use ferry_conn::session::{Batch, BatchEntry, BatchType};
+/// let mut batch = Batch::new(BatchType::Logged);
+/// batch.add_query("DELETE FROM ks.t WHERE k = 1", ());
+/// assert!(matches!(&batch.entries[0], BatchEntry::Query { cql, .. } if cql.starts_with("DELETE")));
+/// ```
 #[derive(Debug, Clone)]
 pub enum BatchEntry {
     /// A CQL statement with its values (types inferred).

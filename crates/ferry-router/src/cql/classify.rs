@@ -191,7 +191,9 @@ impl<'a> Parser<'a, '_> {
         let mut depth = 0u32;
         while let Some(t) = self.toks.get(self.pos) {
             match t.kind {
-                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => depth += 1,
+                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => {
+                    depth = depth.saturating_add(1)
+                }
                 TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace => {
                     depth = depth.saturating_sub(1)
                 }
@@ -300,7 +302,9 @@ impl<'a> Parser<'a, '_> {
         let mut clause = Clause::Other;
         while let Some(t) = self.toks.get(self.pos) {
             match t.kind {
-                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => depth += 1,
+                TokenKind::LParen | TokenKind::LBracket | TokenKind::LBrace => {
+                    depth = depth.saturating_add(1)
+                }
                 TokenKind::RParen | TokenKind::RBracket | TokenKind::RBrace => {
                     depth = depth.saturating_sub(1)
                 }
