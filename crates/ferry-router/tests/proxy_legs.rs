@@ -98,35 +98,34 @@ async fn client_credentials_are_relayed_and_reused_for_the_target() {
         .unwrap_err();
     assert!(matches!(wrong, ConnError::Auth { .. }), "{wrong}");
 
+    // Schema made directly: two legs creating the same table on one node
+    // at once is a race Cassandra 2.1 loses ("Column family ID mismatch").
+    let ks = unique_keyspace_name("proxy_auth");
+    support::cql(
+        &auth,
+        vec![
+            create_keyspace(&ks),
+            format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v int)"),
+        ],
+    )
+    .await;
     let conn = Connection::connect(&client.with_credentials(&creds.username, &creds.password))
         .await
         .unwrap();
-    let ks = unique_keyspace_name("proxy_auth");
-    conn.query(&create_keyspace(&ks), Consistency::One)
+    conn.use_keyspace(&ks).await.unwrap();
+    conn.query("INSERT INTO t (k, v) VALUES (1, 1)", Consistency::One)
         .await
         .unwrap();
-    conn.query(
-        &format!("CREATE TABLE IF NOT EXISTS {ks}.t (k int PRIMARY KEY, v int)"),
-        Consistency::One,
-    )
-    .await
-    .unwrap();
-    conn.query(
-        &format!("INSERT INTO {ks}.t (k, v) VALUES (1, 1)"),
-        Consistency::One,
-    )
-    .await
-    .unwrap();
     support::wait_queue_empty(&proxy, Duration::from_secs(10)).await;
     let m = proxy.metrics();
     assert_eq!(m.failed_log_records(), 0, "{}", m.render());
     assert!(m.counters().requests(RequestKind::Write, Cluster::Target) >= 1);
-    // Two schema changes and the INSERT, applied on the target.
+    // The INSERT, applied on the target (in the client's keyspace).
     assert_eq!(
         m.counters()
             .target_writes_ok
             .load(std::sync::atomic::Ordering::Relaxed),
-        3
+        1
     );
     proxy.shutdown().await;
 }
