@@ -28,7 +28,9 @@ use crate::target::{TargetError, TargetLeg, TargetRequest};
 /// is applied or logged.
 #[derive(Debug)]
 pub(crate) struct QueueSlot {
-    _permit: OwnedSemaphorePermit,
+    /// `None` for a write on its way to the log (not holding queue room,
+    /// but still tracked so shutdown waits for it).
+    _permit: Option<OwnedSemaphorePermit>,
     seq: u64,
     queue: Arc<TargetQueue>,
 }
@@ -107,13 +109,23 @@ impl TargetQueue {
             FullQueuePolicy::Spill => self.permits.clone().try_acquire_owned().ok()?,
             FullQueuePolicy::Backpressure => self.permits.clone().acquire_owned().await.ok()?,
         };
+        Some(self.slot(Some(permit)))
+    }
+
+    /// Tracks a write that holds no queue room (it is being spilled to
+    /// the log), so that a drain waits for it.
+    pub(crate) fn track(self: &Arc<Self>) -> QueueSlot {
+        self.slot(None)
+    }
+
+    fn slot(self: &Arc<Self>, permit: Option<OwnedSemaphorePermit>) -> QueueSlot {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         self.pending().insert(seq, Instant::now());
-        Some(QueueSlot {
+        QueueSlot {
             _permit: permit,
             seq,
             queue: self.clone(),
-        })
+        }
     }
 
     /// Writes queued or in flight.

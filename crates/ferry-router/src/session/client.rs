@@ -210,7 +210,7 @@ impl ClientConn {
 }
 
 /// Waits until a watched flag is true (or its sender is gone).
-async fn wait_true(flag: &mut tokio::sync::watch::Receiver<bool>) {
+pub(super) async fn wait_true(flag: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = flag.wait_for(|v| *v).await;
 }
 

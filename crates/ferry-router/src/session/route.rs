@@ -12,7 +12,7 @@ use ferry_wire::response::{ErrorCode, ErrorDetails, ErrorResponse};
 use ferry_wire::Opcode;
 use tokio::sync::oneshot;
 
-use super::client::{ClientConn, Close};
+use super::client::{wait_true, ClientConn, Close};
 use super::source::{plain, remember_prepared};
 use super::{ConnState, Pending};
 use crate::config::WriteMode;
@@ -240,7 +240,15 @@ impl ClientConn {
                 )
                 .await;
         }
-        let slot = self.state.shared.queue.reserve().await;
+        // With backpressure this waits for room; a shutdown meanwhile
+        // sends the write to the log instead.
+        let slot = {
+            let mut shutdown = self.state.shared.shutdown.clone();
+            tokio::select! {
+                slot = self.state.shared.queue.reserve() => slot,
+                () = wait_true(&mut shutdown) => None,
+            }
+        };
         self.state.pending().insert(
             stream,
             Pending::Mirror {

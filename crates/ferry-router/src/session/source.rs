@@ -118,7 +118,9 @@ fn mirror(state: &ConnState, slot: Option<QueueSlot>, request: TargetRequest, re
         (Some(slot), Some(leg)) => queue.submit(slot, leg.clone(), request),
         (slot, _) => {
             // Queue full (spill policy), or no target leg: log it. The
-            // append is a disk write; keep it off the source reader.
+            // append is a disk write; keep it off the source reader, but
+            // tracked, so a shutdown waits for it.
+            let slot = slot.unwrap_or_else(|| queue.track());
             tokio::spawn(async move {
                 queue.spill(&request).await;
                 drop(slot);
