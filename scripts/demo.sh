@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Ferry demonstration: shows what exists today, against a real Cassandra node.
+# Ferry demonstration: what exists today, against real Cassandra nodes.
 #
 #   scripts/demo.sh
 #
 # Sets up the machine on first use (Java 17, Apache Cassandra 2.1.0, the
-# Python Cassandra driver), starts the `default` node group (one real node on
-# 127.0.0.2) unless it is running, and captures one real exchange between
-# the DataStax Python driver and the node through ferry-testkit's
-# RecordingRelay. It stops the node afterwards if it started it
-# (FERRY_KEEP_NODES=1 keeps it).
+# Python Cassandra driver), starts the `default` (one node, 127.0.0.2) and
+# `ring` (three nodes, 127.0.0.3-5) node groups unless they are running, and
+# runs ferry-conn's tour: protocol negotiation, ring discovery, a concurrent
+# prepared write load, and a token-range scan that must read every row back
+# exactly once. It stops the nodes it started (FERRY_KEEP_NODES=1 keeps them).
 #
-# Honest status: the proxy, bulk copy and validation do not exist yet, and
-# the frames captured here are printed as raw bytes, not decoded.
+# Honest status: the dual-write proxy, bulk copy and validation are being
+# built; when they land this script becomes the local end-to-end migration.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/deps.sh
@@ -32,23 +32,27 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-say "1. A real Apache Cassandra $CASSANDRA_VERSION node (node group 'default')"
+say "1. Real Apache Cassandra $CASSANDRA_VERSION nodes (node groups 'default' and 'ring')"
 ferry_start_node_group default "$started"
+ferry_start_node_group ring "$started"
 
-say "2. Build ferry-testkit's example (first build takes a minute)"
-cargo build -q -p ferry-testkit --example record_exchange
+say "2. Build ferry-conn's tour (release; the first build takes a few minutes)"
+cargo build -q --release -p ferry-conn --example tour
 
-say "3. The Python driver queries the node through Ferry's RecordingRelay"
-cargo run -q -p ferry-testkit --example record_exchange -- default target/recordings/demo.rec
+say "3. The tour"
+rows="${FERRY_DEMO_ROWS:-20000}"
+cargo run -q --release -p ferry-conn --example tour -- 127.0.0.2:9042 127.0.0.3:9042 "$rows"
 
 say "What this showed"
 cat <<'TEXT'
- - scripts/cassandra-nodes.sh runs real Cassandra clusters on loopback
-   addresses; every Ferry test runs against them (scripts/test.sh).
- - The RecordingRelay captured the driver <-> node byte streams: the OPTIONS/
-   SUPPORTED and STARTUP/READY handshake, QUERY and RESULT frames (protocol v3:
-   requests start with 0x03, responses with 0x83; the fifth byte is the opcode).
-   They are saved in target/recordings/demo.rec as golden data.
- - Not built yet: decoding these frames (ferry-wire, in progress), the
-   dual-write proxy, bulk copy and validation.
+ - ferry-conn reached a Cassandra 2.1 node asking for protocol v5 first and
+   stepped down to v3, although 2.1 answers with a server error rather than a
+   protocol error (the case where the Python driver gives up).
+ - From one contact point it discovered the 3-node ring, and the ring's ranges
+   cover the token space exactly once.
+ - A prepared write load with many requests in flight on few connections.
+ - A scan range by range, each range routed to a replica that owns it, read
+   every row back exactly once; Ferry's Murmur3 equals the server's token().
+ - Being built next: the dual-write proxy (ferry-proxy), the historical copy
+   (ferry-copy) and validation (ferry-validate).
 TEXT
