@@ -393,3 +393,35 @@ async fn prepare_on(conn: &Connection, text: &str) -> Result<TargetIds, TargetEr
         result_metadata_id: prepared.result_metadata_id,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_write_waits_for_the_writes_handed_over_before_it_arrived() {
+        let leg = Arc::new(TargetLeg::new(ConnectionConfig::new("127.0.0.1:1")));
+        let first = leg.ticket();
+        let second = leg.ticket();
+        // A request arriving now depends on both.
+        let after = leg.handed_over();
+        assert_eq!(after, 2);
+        let waiter = {
+            let leg = leg.clone();
+            tokio::spawn(async move { leg.wait_for(after).await })
+        };
+        // Done out of order: the second first. The prefix stays at 0.
+        drop(second);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished());
+        assert_eq!(*leg.completed.borrow(), 0);
+        drop(first);
+        tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .expect("released once both are done")
+            .unwrap();
+        assert_eq!(*leg.completed.borrow(), 2);
+        // Nothing handed over before: no wait at all.
+        leg.wait_for(0).await;
+    }
+}
