@@ -1,17 +1,27 @@
 //! # ferry-router
 //!
-//! The routing layer of Ferry's dual-write proxy: it will sit between
-//! clients and two clusters (source and target), forward reads to one and
-//! writes to both, and keep the writes identical. The router itself (on top
-//! of `ferry-wire`'s frame peeking and `ferry-conn`'s connections) comes
-//! later.
+//! Ferry's dual-write proxy. Applications connect to it as if it were
+//! their Cassandra cluster; it relays every request to the **source**
+//! cluster and answers with the source's response, and mirrors the writes
+//! to the **target** cluster, with the same write timestamp, so both
+//! clusters hold the same cells.
 //!
-//! For now the crate holds what the router needs to decide, per QUERY or
-//! PREPARE, what a statement is: the [`cql`] module, a CQL lexer and
-//! statement classifier (read or write, keyspace and table, lightweight
-//! transaction, counter update, `USING TIMESTAMP`, calls to `now()` and
-//! `uuid()`), and the rewriting of those calls so both clusters get the same
-//! values.
+//! - [`Proxy`] / [`ProxyConfig`]: the listener and its settings
+//!   ([`WriteMode`], [`FullQueuePolicy`], [`RetryPolicy`], [`Credentials`],
+//!   [`ClusterEndpoint`]).
+//! - One client connection = one source connection (a raw relay of the
+//!   client's frames, handshake included, with the client's stream ids)
+//!   plus one target connection (ferry-conn, the proxy's own handshake, in
+//!   the version the client negotiated). See the `session` module docs.
+//! - [`cql`]: the statement classifier (read or write, LWT, counter,
+//!   `USING TIMESTAMP`...), digested into a [`StatementSummary`].
+//! - [`TimestampClock`]: the timestamps added to writes that carry none.
+//! - [`PreparedCache`]: source prepared ids → statement and target ids (LRU).
+//! - [`id_rewrite`]: swapping prepared ids in a raw EXECUTE/BATCH body.
+//! - [`failed_log`] and [`replay`]: the durable log of target writes that
+//!   could not be applied, and applying it later.
+//! - [`startup_check`]: both clusters' versions before listening.
+//! - [`Metrics`], [`serve_metrics`]: Prometheus text endpoint.
 //!
 //! ```
 //! use ferry_router::cql::classify;
@@ -21,4 +31,33 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod clock;
+mod config;
 pub mod cql;
+pub mod failed_log;
+mod framing;
+pub mod id_rewrite;
+mod metrics;
+mod metrics_http;
+mod prepared;
+mod queue;
+pub mod replay;
+mod responses;
+mod server;
+mod session;
+mod shared;
+pub mod startup_check;
+mod summary;
+mod target;
+mod upstream;
+
+pub use clock::TimestampClock;
+pub use config::{
+    ClusterEndpoint, Credentials, FullQueuePolicy, ProxyConfig, RetryPolicy, WriteMode,
+};
+pub use metrics::{Cluster, Gauges, Metrics, RequestKind};
+pub use metrics_http::serve_metrics;
+pub use prepared::{PreparedCache, PreparedStatement, TargetIds};
+pub use queue::DrainReport;
+pub use server::{MetricsHandle, Proxy, ProxyError, ShutdownReport};
+pub use summary::{StatementClass, StatementSummary};

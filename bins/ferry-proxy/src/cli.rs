@@ -1,0 +1,282 @@
+//! The command line. Every option of the proxy can also be set in the TOML
+//! file given with `--config`; a flag given on the command line wins.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Ferry's dual-write proxy for live Cassandra migrations.
+///
+/// Point the application at the proxy instead of the SOURCE cluster. Every
+/// request goes to SOURCE and the application gets SOURCE's answers; every
+/// write (INSERT, UPDATE, DELETE, BATCH, TRUNCATE, schema changes) is also
+/// applied to TARGET, with the same write timestamp, so both clusters hold
+/// the same cells. Reads go to SOURCE only.
+///
+/// Example: ferry-proxy 10.0.0.1 10.0.1.1 --source-ca ca.pem --target-ca ca.pem
+/// --failed-write-log /var/lib/ferry/failed.log --metrics-port 28000
+#[derive(Debug, Parser)]
+#[command(
+    name = "ferry-proxy",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// Run something else than the proxy.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// The proxy's options.
+    #[command(flatten)]
+    pub proxy: ProxyArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply a failed-write log to the target (once it is healthy again).
+    ///
+    /// Each write is applied as it was logged, with its original write
+    /// timestamp, so running a replay twice writes identical cells (except
+    /// for counter updates, lightweight transactions and list writes,
+    /// which are not idempotent: see --skip-non-idempotent). Exits with
+    /// status 1 if any record could not be applied.
+    Replay(ReplayArgs),
+    /// Print a failed-write log as JSON lines (one record per line, the
+    /// body in hex), to inspect it.
+    Dump {
+        /// The log file.
+        log: PathBuf,
+    },
+}
+
+/// Options of the proxy itself (also the shape of the TOML file).
+#[derive(Debug, Args, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProxyArgs {
+    /// Host of the source cluster (the one the application uses today).
+    #[arg(value_name = "SOURCE")]
+    pub source: Option<String>,
+
+    /// Host of the target cluster (the one being migrated to).
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+
+    /// TOML file setting any of these options (keys are the long flag
+    /// names with '_' for '-', e.g. write_mode = "sync"). Flags given on
+    /// the command line win over the file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// CQL port of the source [default: 9042].
+    #[arg(long, value_name = "PORT")]
+    pub source_port: Option<u16>,
+
+    /// CQL port of the target [default: 9042].
+    #[arg(long, value_name = "PORT")]
+    pub target_port: Option<u16>,
+
+    /// Port the proxy listens on for applications [default: 29042].
+    #[arg(long, value_name = "PORT")]
+    pub proxy_port: Option<u16>,
+
+    /// Address the proxy listens on [default: 127.0.0.1]. Use 0.0.0.0 (or
+    /// a specific interface) for applications on other hosts; client-side
+    /// TLS is not implemented yet, so keep it on a trusted network.
+    #[arg(long, value_name = "ADDRESS")]
+    pub bind: Option<String>,
+
+    /// Connect to the source without TLS (TLS is on by default).
+    #[arg(long)]
+    pub disable_source_tls: bool,
+
+    /// Connect to the target without TLS (TLS is on by default).
+    #[arg(long)]
+    pub disable_target_tls: bool,
+
+    /// PEM file of the CA(s) that sign the source's certificates (required
+    /// unless --disable-source-tls).
+    #[arg(long, value_name = "PEM")]
+    pub source_ca: Option<PathBuf>,
+
+    /// PEM file of the CA(s) that sign the target's certificates (required
+    /// unless --disable-target-tls).
+    #[arg(long, value_name = "PEM")]
+    pub target_ca: Option<PathBuf>,
+
+    /// Accept source certificates that do not name the host (the CA chain
+    /// is still checked).
+    #[arg(long)]
+    pub source_skip_hostname_check: bool,
+
+    /// Accept target certificates that do not name the host (the CA chain
+    /// is still checked).
+    #[arg(long)]
+    pub target_skip_hostname_check: bool,
+
+    /// User for the target. Without it, the proxy logs in to the target
+    /// with the credentials each application connection sends the source.
+    #[arg(long, value_name = "USER")]
+    pub target_username: Option<String>,
+
+    /// Password for the target. Prefer FERRY_TARGET_PASSWORD or
+    /// --target-password-file: a flag is visible in `ps`.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FERRY_TARGET_PASSWORD",
+        hide_env_values = true
+    )]
+    pub target_password: Option<String>,
+
+    /// File holding the target password (first line).
+    #[arg(long, value_name = "FILE")]
+    pub target_password_file: Option<PathBuf>,
+
+    /// User for the startup check on the source (only needed if the
+    /// source requires authentication; applications' own credentials are
+    /// relayed to the source as they are).
+    #[arg(long, value_name = "USER")]
+    pub source_username: Option<String>,
+
+    /// Password for the startup check on the source.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FERRY_SOURCE_PASSWORD",
+        hide_env_values = true
+    )]
+    pub source_password: Option<String>,
+
+    /// File holding the source password for the startup check.
+    #[arg(long, value_name = "FILE")]
+    pub source_password_file: Option<PathBuf>,
+
+    /// Highest native protocol version applications may use (2 to 5)
+    /// [default: 5, lowered to what both clusters support]. Drivers that
+    /// offer more get a protocol error and step down.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(2..=5))]
+    pub protocol_version: Option<u8>,
+
+    /// CQL_VERSION the proxy sends in its own STARTUP to the target
+    /// [default: 3.0.0] (applications' STARTUPs go to the source as sent).
+    #[arg(long, value_name = "VERSION")]
+    pub cql_version: Option<String>,
+
+    /// When the application gets its answer for a write [default: async].
+    /// async: as soon as the source answers; the target write goes through
+    /// a bounded retry queue, then to the failed-write log if it keeps
+    /// failing. sync: once both answered; a target failure is the
+    /// application's error. Schema changes are always answered after both.
+    #[arg(long, value_name = "MODE")]
+    pub write_mode: Option<String>,
+
+    /// Target writes pending at once, queued or in flight [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub queue_capacity: Option<usize>,
+
+    /// What a write does when the queue is full [default: spill].
+    /// spill: append it to the failed-write log (the application keeps its
+    /// speed; replay the log later). backpressure: wait for room (the
+    /// application slows down to the target's pace).
+    #[arg(long, value_name = "POLICY")]
+    pub full_queue: Option<String>,
+
+    /// Retries of a failed target write before it is logged [default: 5],
+    /// with a backoff from 100 ms doubling to 5 s.
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
+
+    /// The durable log of target writes that could not be applied
+    /// [default: ./ferry-failed-writes.log]. Replay it with
+    /// `ferry-proxy replay`.
+    #[arg(long, value_name = "PATH")]
+    pub failed_write_log: Option<PathBuf>,
+
+    /// Prepared statements remembered (LRU) [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub prepared_cache_size: Option<usize>,
+
+    /// Timeout of one target request, in milliseconds [default: 12000].
+    #[arg(long, value_name = "MS")]
+    pub target_timeout_ms: Option<u64>,
+
+    /// On shutdown, seconds to wait for pending target writes before the
+    /// rest are spilled to the failed-write log [default: 30].
+    #[arg(long, value_name = "SECONDS")]
+    pub drain_timeout_secs: Option<u64>,
+
+    /// Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (and
+    /// /health/live) [default: off].
+    #[arg(long, value_name = "PORT")]
+    pub metrics_port: Option<u16>,
+
+    /// Address of the metrics endpoint [default: 127.0.0.1].
+    #[arg(long, value_name = "ADDRESS")]
+    pub metrics_bind: Option<String>,
+
+    /// Start without checking both clusters first (their versions and the
+    /// protocol versions they share).
+    #[arg(long)]
+    pub skip_startup_check: bool,
+
+    /// Log filter, e.g. info, debug, ferry_router=debug [default: info;
+    /// RUST_LOG also works].
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+}
+
+/// Options of `replay`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The failed-write log.
+    pub log: PathBuf,
+
+    /// Host of the target.
+    #[arg(long, value_name = "HOST")]
+    pub target: String,
+
+    /// CQL port of the target.
+    #[arg(long, value_name = "PORT", default_value_t = 9042)]
+    pub target_port: u16,
+
+    /// Connect without TLS (TLS is on by default).
+    #[arg(long)]
+    pub disable_target_tls: bool,
+
+    /// PEM file of the target's CA (required unless --disable-target-tls).
+    #[arg(long, value_name = "PEM")]
+    pub target_ca: Option<PathBuf>,
+
+    /// Accept certificates that do not name the host (chain still checked).
+    #[arg(long)]
+    pub target_skip_hostname_check: bool,
+
+    /// User for the target.
+    #[arg(long, value_name = "USER")]
+    pub target_username: Option<String>,
+
+    /// Password for the target (prefer FERRY_TARGET_PASSWORD).
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FERRY_TARGET_PASSWORD",
+        hide_env_values = true
+    )]
+    pub target_password: Option<String>,
+
+    /// File holding the target password.
+    #[arg(long, value_name = "FILE")]
+    pub target_password_file: Option<PathBuf>,
+
+    /// Skip records that are not idempotent (counter updates, lightweight
+    /// transactions, list writes, writes without a timestamp, DDL), e.g.
+    /// when replaying a log a second time.
+    #[arg(long)]
+    pub skip_non_idempotent: bool,
+
+    /// Log filter [default: info].
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+}

@@ -1,0 +1,324 @@
+//! From the command line and the TOML file to a [`ProxyConfig`].
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use ferry_conn::{ConnectionConfig, TlsOptions};
+use ferry_router::{ClusterEndpoint, Credentials, ProxyConfig, RetryPolicy};
+use ferry_wire::ProtocolVersion;
+
+use crate::cli::ProxyArgs;
+
+/// Fills every option not given on the command line from the file.
+pub fn merge(cli: ProxyArgs, file: ProxyArgs) -> ProxyArgs {
+    macro_rules! pick {
+        ($($opt:ident),* ; $($flag:ident),*) => {
+            ProxyArgs {
+                config: cli.config,
+                $($opt: cli.$opt.or(file.$opt),)*
+                $($flag: cli.$flag || file.$flag,)*
+            }
+        };
+    }
+    pick!(
+        source, target, source_port, target_port, proxy_port, bind, source_ca, target_ca,
+        target_username, target_password, target_password_file, source_username,
+        source_password, source_password_file, protocol_version, cql_version, write_mode,
+        queue_capacity, full_queue, max_retries, failed_write_log, prepared_cache_size,
+        target_timeout_ms, drain_timeout_secs, metrics_port, metrics_bind, log_level;
+        disable_source_tls, disable_target_tls, source_skip_hostname_check,
+        target_skip_hostname_check, skip_startup_check
+    )
+}
+
+/// Reads the TOML file.
+pub fn read_file(path: &Path) -> Result<ProxyArgs> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    let args: ProxyArgs = toml::from_str(&text)
+        .with_context(|| format!("config file {} is not valid", path.display()))?;
+    if args.config.is_some() {
+        bail!(
+            "config file {}: `config` cannot be set in a config file",
+            path.display()
+        );
+    }
+    Ok(args)
+}
+
+/// A password from the flag/environment, else from a file.
+pub fn password(
+    direct: Option<String>,
+    file: Option<&PathBuf>,
+    what: &str,
+) -> Result<Option<String>> {
+    if direct.is_some() {
+        return Ok(direct);
+    }
+    let Some(file) = file else { return Ok(None) };
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the {what} password file {}", file.display()))?;
+    Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
+}
+
+/// The TLS settings of one leg.
+pub fn tls(
+    disabled: bool,
+    ca: Option<&PathBuf>,
+    skip_hostname: bool,
+    leg: &str,
+) -> Result<Option<TlsOptions>> {
+    if disabled {
+        return Ok(None);
+    }
+    let Some(ca) = ca else {
+        bail!(
+            "TLS to the {leg} is on by default: give --{leg}-ca with the CA certificate (PEM), \
+             or --disable-{leg}-tls for a plain connection"
+        );
+    };
+    let mut options = TlsOptions::new(ca);
+    if skip_hostname {
+        options = options.without_hostname_verification();
+    }
+    // Fail now, with the file name, rather than at the first connection.
+    options
+        .client_config()
+        .with_context(|| format!("TLS settings of the {leg}"))?;
+    Ok(Some(options))
+}
+
+/// `host:port`, with brackets for IPv6 literals.
+pub fn address(host: &str, port: u16) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+        _ => format!("{host}:{port}"),
+    }
+}
+
+/// Everything `run` needs.
+#[derive(Debug)]
+pub struct Resolved {
+    pub proxy: ProxyConfig,
+    pub source_check: ConnectionConfig,
+    pub target_check: ConnectionConfig,
+    pub metrics: Option<SocketAddr>,
+    pub skip_startup_check: bool,
+}
+
+/// Checks and resolves the merged options.
+pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
+    let Some(source_host) = args.source.as_deref() else {
+        bail!("the SOURCE host is required (first argument, or `source` in the config file)");
+    };
+    let Some(target_host) = args.target.as_deref() else {
+        bail!("the TARGET host is required (second argument, or `target` in the config file)");
+    };
+    let source_address = address(source_host, args.source_port.unwrap_or(9042));
+    let target_address = address(target_host, args.target_port.unwrap_or(9042));
+    let source_tls = tls(
+        args.disable_source_tls,
+        args.source_ca.as_ref(),
+        args.source_skip_hostname_check,
+        "source",
+    )?;
+    let target_tls = tls(
+        args.disable_target_tls,
+        args.target_ca.as_ref(),
+        args.target_skip_hostname_check,
+        "target",
+    )?;
+    let target_password = password(
+        args.target_password.clone(),
+        args.target_password_file.as_ref(),
+        "target",
+    )?;
+    let target_credentials = match (&args.target_username, target_password) {
+        (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password)),
+        (Some(_), None) => bail!(
+            "--target-username needs a password: FERRY_TARGET_PASSWORD, --target-password-file or --target-password"
+        ),
+        (None, Some(_)) => bail!("a target password was given without --target-username"),
+        (None, None) => None,
+    };
+    let source_password = password(
+        args.source_password.clone(),
+        args.source_password_file.as_ref(),
+        "source",
+    )?;
+    let bind: IpAddr = args
+        .bind
+        .as_deref()
+        .unwrap_or("127.0.0.1")
+        .parse()
+        .context("--bind must be an IP address")?;
+    let listen = SocketAddr::new(bind, args.proxy_port.unwrap_or(29042));
+    let log = args
+        .failed_write_log
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("ferry-failed-writes.log"));
+
+    let mut proxy = ProxyConfig::new(
+        ClusterEndpoint {
+            address: source_address.clone(),
+            tls: source_tls.clone(),
+        },
+        ClusterEndpoint {
+            address: target_address.clone(),
+            tls: target_tls.clone(),
+        },
+        log,
+    );
+    proxy.listen = listen;
+    proxy.target_credentials = target_credentials.clone();
+    if let Some(v) = args.protocol_version {
+        proxy.max_protocol_version = ProtocolVersion::from_number(v)
+            .with_context(|| format!("--protocol-version {v}: expected 2 to 5"))?;
+    }
+    if let Some(v) = &args.cql_version {
+        proxy.cql_version = v.clone();
+    }
+    if let Some(mode) = &args.write_mode {
+        proxy.write_mode = mode.parse().map_err(anyhow::Error::msg)?;
+    }
+    if let Some(n) = args.queue_capacity {
+        proxy.queue_capacity = n;
+    }
+    if let Some(policy) = &args.full_queue {
+        proxy.full_queue = policy.parse().map_err(anyhow::Error::msg)?;
+    }
+    if let Some(n) = args.max_retries {
+        proxy.retry = RetryPolicy {
+            max_retries: n,
+            ..RetryPolicy::default()
+        };
+    }
+    if let Some(n) = args.prepared_cache_size {
+        proxy.prepared_cache_capacity = n;
+    }
+    if let Some(ms) = args.target_timeout_ms {
+        proxy.target_request_timeout = Duration::from_millis(ms);
+    }
+    if let Some(s) = args.drain_timeout_secs {
+        proxy.drain_timeout = Duration::from_secs(s);
+    }
+    proxy.validate().map_err(anyhow::Error::msg)?;
+
+    let mut source_check = ConnectionConfig::new(source_address);
+    if let Some(tls) = source_tls {
+        source_check = source_check.with_tls(tls);
+    }
+    if let (Some(user), Some(password)) = (&args.source_username, source_password) {
+        source_check = source_check.with_credentials(user.clone(), password);
+    }
+    let mut target_check = ConnectionConfig::new(target_address);
+    if let Some(tls) = target_tls {
+        target_check = target_check.with_tls(tls);
+    }
+    if let Some(c) = target_credentials {
+        target_check = target_check.with_credentials(c.username(), c.password());
+    }
+    source_check.cql_version = proxy.cql_version.clone();
+    target_check.cql_version = proxy.cql_version.clone();
+
+    let metrics = match args.metrics_port {
+        None => None,
+        Some(port) => {
+            let ip: IpAddr = args
+                .metrics_bind
+                .as_deref()
+                .unwrap_or("127.0.0.1")
+                .parse()
+                .context("--metrics-bind must be an IP address")?;
+            Some(SocketAddr::new(ip, port))
+        }
+    };
+    Ok(Resolved {
+        proxy,
+        source_check,
+        target_check,
+        metrics,
+        skip_startup_check: args.skip_startup_check,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> ProxyArgs {
+        crate::cli::Cli::try_parse_from(args).unwrap().proxy
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_file() {
+        let file: ProxyArgs = toml::from_str(
+            r#"
+            source = "10.0.0.1"
+            target = "10.0.0.2"
+            write_mode = "sync"
+            queue_capacity = 5
+            disable_source_tls = true
+            disable_target_tls = true
+            proxy_port = 1234
+            "#,
+        )
+        .unwrap();
+        let cli = parse(&[
+            "ferry-proxy",
+            "--write-mode",
+            "async",
+            "--proxy-port",
+            "4321",
+        ]);
+        let r = resolve(merge(cli, file)).unwrap();
+        assert_eq!(r.proxy.write_mode, ferry_router::WriteMode::Async);
+        assert_eq!(r.proxy.queue_capacity, 5);
+        assert_eq!(r.proxy.listen, "127.0.0.1:4321".parse().unwrap());
+        assert_eq!(r.proxy.source.address, "10.0.0.1:9042");
+        assert!(r.proxy.source.tls.is_none());
+    }
+
+    #[test]
+    fn tls_is_on_by_default_and_needs_a_ca() {
+        let e = resolve(parse(&["ferry-proxy", "a", "b"])).unwrap_err();
+        assert!(e.to_string().contains("--source-ca"), "{e}");
+        let e = resolve(parse(&["ferry-proxy", "a", "b", "--disable-source-tls"])).unwrap_err();
+        assert!(e.to_string().contains("--target-ca"), "{e}");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        assert!(toml::from_str::<ProxyArgs>("wrtie_mode = \"sync\"").is_err());
+    }
+
+    #[test]
+    fn target_credentials_need_both_parts() {
+        let base = [
+            "ferry-proxy",
+            "a",
+            "b",
+            "--disable-source-tls",
+            "--disable-target-tls",
+        ];
+        let mut with_user: Vec<&str> = base.to_vec();
+        with_user.extend(["--target-username", "u"]);
+        // The environment may hold a password; the file is a clean test.
+        let mut args = parse(&with_user);
+        args.target_password = None;
+        assert!(resolve(args).is_err());
+        let mut args = parse(&with_user);
+        args.target_password = Some("secret".into());
+        let r = resolve(args).unwrap();
+        assert_eq!(r.proxy.target_credentials.unwrap().username(), "u");
+    }
+
+    #[test]
+    fn ipv6_hosts_get_brackets() {
+        assert_eq!(address("::1", 9042), "[::1]:9042");
+        assert_eq!(address("node1", 9042), "node1:9042");
+    }
+}

@@ -1,0 +1,352 @@
+//! What a [`Proxy`](crate::Proxy) needs to know before it listens.
+//!
+//! The binary (`ferry-proxy`) builds a [`ProxyConfig`] from its command
+//! line and TOML file; tests build one directly.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use ferry_conn::TlsOptions;
+use ferry_wire::ProtocolVersion;
+
+/// When the client gets its answer for a write that also goes to the target.
+///
+/// ```
+/// use ferry_router::WriteMode;
+/// assert_eq!(WriteMode::default(), WriteMode::Async);
+/// assert_eq!("sync".parse::<WriteMode>().unwrap(), WriteMode::Sync);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WriteMode {
+    /// Answer as soon as the source answers; the target write goes through
+    /// the bounded retry queue in the background, and to the failed-write
+    /// log if it keeps failing. The target can never slow the client down
+    /// (until the queue is full, see [`FullQueuePolicy`]).
+    #[default]
+    Async,
+    /// Answer once both clusters answered; a target failure is reported to
+    /// the client as the error (and the write is logged too).
+    Sync,
+}
+
+impl std::str::FromStr for WriteMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "async" => Ok(Self::Async),
+            "sync" => Ok(Self::Sync),
+            other => Err(format!("write mode {other:?}: expected async or sync")),
+        }
+    }
+}
+
+impl fmt::Display for WriteMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Async => "async",
+            Self::Sync => "sync",
+        })
+    }
+}
+
+/// What an async-mode write does when the target queue is full.
+///
+/// The default is [`FullQueuePolicy::Spill`]: the proxy's first promise
+/// is not to slow the application down because of the target.
+///
+/// ```
+/// use ferry_router::FullQueuePolicy;
+/// assert_eq!(FullQueuePolicy::default(), FullQueuePolicy::Spill);
+/// assert_eq!("backpressure".parse::<FullQueuePolicy>().unwrap(), FullQueuePolicy::Backpressure);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FullQueuePolicy {
+    /// Stop reading that client's requests until the queue has room: the
+    /// client slows down to the target's pace, nothing is written to disk.
+    Backpressure,
+    /// Append the write to the failed-write log at once (replay it later):
+    /// the client keeps its speed, the target falls behind on disk.
+    #[default]
+    Spill,
+}
+
+impl std::str::FromStr for FullQueuePolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "backpressure" => Ok(Self::Backpressure),
+            "spill" => Ok(Self::Spill),
+            other => Err(format!(
+                "full-queue policy {other:?}: expected backpressure or spill"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for FullQueuePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Backpressure => "backpressure",
+            Self::Spill => "spill",
+        })
+    }
+}
+
+/// A user name and password, never shown by `Debug`.
+///
+/// ```
+/// use ferry_router::Credentials;
+/// let c = Credentials::new("migrator", "hunter2");
+/// assert_eq!(c.username(), "migrator");
+/// assert!(!format!("{c:?}").contains("hunter2"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+impl Credentials {
+    /// Credentials for SASL PLAIN (`PasswordAuthenticator`).
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: password.into(),
+        }
+    }
+
+    /// The user name.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The password.
+    pub fn password(&self) -> &str {
+        &self.password
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// How to reach one cluster (one node of it).
+///
+/// ```
+/// use ferry_router::ClusterEndpoint;
+/// let source = ClusterEndpoint::plain("10.0.0.1:9042");
+/// assert!(source.tls.is_none());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ClusterEndpoint {
+    /// `host:port`.
+    pub address: String,
+    /// TLS for this leg; `None` for plain TCP.
+    pub tls: Option<TlsOptions>,
+}
+
+impl ClusterEndpoint {
+    /// A plain-TCP endpoint.
+    pub fn plain(address: impl Into<String>) -> Self {
+        Self {
+            address: address.into(),
+            tls: None,
+        }
+    }
+
+    /// A TLS endpoint.
+    pub fn with_tls(address: impl Into<String>, tls: TlsOptions) -> Self {
+        Self {
+            address: address.into(),
+            tls: Some(tls),
+        }
+    }
+
+    /// The host part of the address (for TLS server names).
+    pub(crate) fn host(&self) -> &str {
+        host_of(&self.address)
+    }
+}
+
+/// The host of `host:port` or `[v6]:port`.
+pub(crate) fn host_of(address: &str) -> &str {
+    if let Some(rest) = address.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match address.rsplit_once(':') {
+        Some((host, _)) => host,
+        None => address,
+    }
+}
+
+/// How target writes are retried before they go to the failed-write log.
+///
+/// ```
+/// use std::time::Duration;
+/// use ferry_router::RetryPolicy;
+/// let p = RetryPolicy::default();
+/// assert_eq!(p.backoff(0), p.initial_backoff);
+/// assert!(p.backoff(30) <= p.max_backoff);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts after the first one.
+    pub max_retries: u32,
+    /// Wait before the first retry; doubles each time.
+    pub initial_backoff: Duration,
+    /// Longest wait between two attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 5,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Wait before retry number `retry` (0 for the first retry).
+    pub fn backoff(&self, retry: u32) -> Duration {
+        let factor = 1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX);
+        self.initial_backoff
+            .checked_mul(factor)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+}
+
+/// Everything the proxy needs.
+///
+/// ```
+/// use ferry_router::{ClusterEndpoint, ProxyConfig};
+/// let config = ProxyConfig::new(
+///     ClusterEndpoint::plain("127.0.0.8:9042"),
+///     ClusterEndpoint::plain("127.0.0.9:9042"),
+///     "/var/lib/ferry/failed-writes.log",
+/// );
+/// assert_eq!(config.listen.port(), 29042);
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct ProxyConfig {
+    /// Where clients connect (default `127.0.0.1:29042`; port 0 picks one).
+    pub listen: SocketAddr,
+    /// The source cluster: every request goes there, clients get its answers.
+    pub source: ClusterEndpoint,
+    /// The target cluster: writes are mirrored there.
+    pub target: ClusterEndpoint,
+    /// Credentials for the target leg. `None`: reuse the client's own
+    /// SASL PLAIN credentials (captured from its AUTH_RESPONSE).
+    pub target_credentials: Option<Credentials>,
+    /// Highest protocol version clients may use; higher ones are refused
+    /// with a protocol error so drivers step down. Set it to what the
+    /// target supports too (the binary's startup check does).
+    pub max_protocol_version: ProtocolVersion,
+    /// `CQL_VERSION` the proxy announces on its own target connections.
+    pub cql_version: String,
+    /// Async or sync target writes.
+    pub write_mode: WriteMode,
+    /// Target writes pending at once (queued or in flight), per proxy.
+    pub queue_capacity: usize,
+    /// What to do when that is reached.
+    pub full_queue: FullQueuePolicy,
+    /// Retries of a failed target write.
+    pub retry: RetryPolicy,
+    /// The durable failed-write log (appended to, created if missing).
+    pub failed_write_log: PathBuf,
+    /// Prepared statements remembered (source id to target id and
+    /// statement), least recently used evicted first.
+    pub prepared_cache_capacity: usize,
+    /// Timeout of one target request.
+    pub target_request_timeout: Duration,
+    /// Timeout of connecting to either cluster (TCP + TLS + handshake step).
+    pub connect_timeout: Duration,
+    /// Largest frame body accepted from a client or the source.
+    pub max_frame_len: usize,
+    /// On shutdown: how long to wait for pending target writes before the
+    /// rest are spilled to the failed-write log.
+    pub drain_timeout: Duration,
+}
+
+impl ProxyConfig {
+    /// Defaults for everything but the clusters and the log path: listen
+    /// on 127.0.0.1:29042, protocol up to v5, async writes, queue of 10,000
+    /// spilling to the log when full, 5 retries from 100 ms to 5 s, 10,000 prepared
+    /// statements, 12 s target requests, 5 s connects, 30 s drain.
+    pub fn new(
+        source: ClusterEndpoint,
+        target: ClusterEndpoint,
+        failed_write_log: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 29042)),
+            source,
+            target,
+            target_credentials: None,
+            max_protocol_version: ProtocolVersion::V5,
+            cql_version: "3.0.0".to_owned(),
+            write_mode: WriteMode::Async,
+            queue_capacity: 10_000,
+            full_queue: FullQueuePolicy::Spill,
+            retry: RetryPolicy::default(),
+            failed_write_log: failed_write_log.into(),
+            prepared_cache_capacity: 10_000,
+            target_request_timeout: Duration::from_secs(12),
+            connect_timeout: Duration::from_secs(5),
+            max_frame_len: ferry_wire::frame::MAX_FRAME_LEN,
+            drain_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// Checks the settings that would otherwise fail later in odd ways.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.queue_capacity == 0 {
+            return Err("queue_capacity must be at least 1".into());
+        }
+        if self.prepared_cache_capacity == 0 {
+            return Err("prepared_cache_capacity must be at least 1".into());
+        }
+        if self.target_request_timeout.is_zero() || self.connect_timeout.is_zero() {
+            return Err("timeouts must be longer than zero".into());
+        }
+        if self.source.address.is_empty() || self.target.address.is_empty() {
+            return Err("source and target addresses are required".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_of_handles_v6_and_missing_port() {
+        assert_eq!(host_of("10.0.0.1:9042"), "10.0.0.1");
+        assert_eq!(host_of("[::1]:9042"), "::1");
+        assert_eq!(host_of("node1"), "node1");
+    }
+
+    #[test]
+    fn backoff_doubles_then_caps() {
+        let p = RetryPolicy {
+            max_retries: 9,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(700),
+        };
+        let waits: Vec<_> = (0..5).map(|i| p.backoff(i).as_millis()).collect();
+        assert_eq!(waits, vec![100, 200, 400, 700, 700]);
+        assert_eq!(p.backoff(u32::MAX), Duration::from_millis(700));
+    }
+}

@@ -1,0 +1,285 @@
+//! The bounded queue of async target writes, its retries, and the
+//! failed-write log behind it.
+//!
+//! The queue is a semaphore of `capacity` permits: a write takes a permit
+//! when its request arrives (so the bound covers writes waiting for the
+//! source's answer, waiting to be retried, and in flight on the target) and
+//! gives it back when the target applied it or it went to the log. Each
+//! admitted write is a task: it tries, backs off, tries again, and appends
+//! itself to the failed-write log when it runs out of retries, when the
+//! error cannot be fixed by retrying, or when shutdown asks pending writes
+//! to spill. A write is never dropped without a log record; if even the
+//! log append fails (a full disk), that is logged at ERROR level with the
+//! write's keyspace, opcode and timestamp, and counted.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+
+use crate::config::{FullQueuePolicy, RetryPolicy};
+use crate::failed_log::FailedWriteLog;
+use crate::metrics::{Cluster, Metrics};
+use crate::target::{TargetError, TargetLeg, TargetRequest};
+
+/// A place in the queue, held from the request's arrival until the write
+/// is applied or logged.
+#[derive(Debug)]
+pub(crate) struct QueueSlot {
+    /// `None` for a write on its way to the log (not holding queue room,
+    /// but still tracked so shutdown waits for it).
+    _permit: Option<OwnedSemaphorePermit>,
+    seq: u64,
+    queue: Arc<TargetQueue>,
+}
+
+impl Drop for QueueSlot {
+    fn drop(&mut self) {
+        let empty = {
+            let mut pending = self.queue.pending();
+            pending.remove(&self.seq);
+            pending.is_empty()
+        };
+        if empty {
+            self.queue.idle.notify_waiters();
+        }
+    }
+}
+
+/// What shutdown did with the pending writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DrainReport {
+    /// Writes still pending when the drain timeout passed, spilled to the log.
+    pub spilled: u64,
+    /// Whether everything finished (applied or logged) in the end.
+    pub complete: bool,
+}
+
+/// The per-proxy queue of async target writes.
+#[derive(Debug)]
+pub(crate) struct TargetQueue {
+    permits: Arc<Semaphore>,
+    capacity: usize,
+    policy: FullQueuePolicy,
+    retry: RetryPolicy,
+    /// seq → arrival, for the depth and the oldest pending write's age.
+    pending: Mutex<BTreeMap<u64, Instant>>,
+    next_seq: AtomicU64,
+    idle: Notify,
+    spill_now: watch::Sender<bool>,
+    spilled_at_shutdown: AtomicU64,
+    pub(crate) log: Arc<FailedWriteLog>,
+    metrics: Arc<Metrics>,
+}
+
+impl TargetQueue {
+    pub(crate) fn new(
+        capacity: usize,
+        policy: FullQueuePolicy,
+        retry: RetryPolicy,
+        log: Arc<FailedWriteLog>,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            permits: Arc::new(Semaphore::new(capacity)),
+            capacity,
+            policy,
+            retry,
+            pending: Mutex::new(BTreeMap::new()),
+            next_seq: AtomicU64::new(0),
+            idle: Notify::new(),
+            spill_now: watch::channel(false).0,
+            spilled_at_shutdown: AtomicU64::new(0),
+            log,
+            metrics,
+        })
+    }
+
+    fn pending(&self) -> MutexGuard<'_, BTreeMap<u64, Instant>> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes a place for a write. With [`FullQueuePolicy::Backpressure`]
+    /// this waits for room; with [`FullQueuePolicy::Spill`] it returns
+    /// `None` at once when the queue is full (log the write instead).
+    pub(crate) async fn reserve(self: &Arc<Self>) -> Option<QueueSlot> {
+        let permit = match self.policy {
+            FullQueuePolicy::Spill => self.permits.clone().try_acquire_owned().ok()?,
+            FullQueuePolicy::Backpressure => self.permits.clone().acquire_owned().await.ok()?,
+        };
+        Some(self.slot(Some(permit)))
+    }
+
+    /// Tracks a write that holds no queue room (it is being spilled to
+    /// the log), so that a drain waits for it.
+    pub(crate) fn track(self: &Arc<Self>) -> QueueSlot {
+        self.slot(None)
+    }
+
+    fn slot(self: &Arc<Self>, permit: Option<OwnedSemaphorePermit>) -> QueueSlot {
+        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        self.pending().insert(seq, Instant::now());
+        QueueSlot {
+            _permit: permit,
+            seq,
+            queue: self.clone(),
+        }
+    }
+
+    /// Writes queued or in flight.
+    pub(crate) fn depth(&self) -> usize {
+        self.pending().len()
+    }
+
+    /// The queue's bound.
+    pub(crate) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Age of the oldest pending write.
+    pub(crate) fn oldest_pending(&self) -> Option<Duration> {
+        self.pending().values().next().map(Instant::elapsed)
+    }
+
+    /// Hands an admitted write to a background task that applies it on
+    /// `leg`, with retries, or logs it.
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        slot: QueueSlot,
+        leg: Arc<TargetLeg>,
+        req: TargetRequest,
+    ) {
+        let queue = self.clone();
+        let ticket = leg.ticket();
+        tokio::spawn(async move {
+            let mut spill = queue.spill_now.subscribe();
+            let outcome = tokio::select! {
+                r = async {
+                    leg.wait_for(req.after).await;
+                    queue.deliver(&leg, &req).await
+                } => r,
+                () = async { let _ = spill.wait_for(|s| *s).await; } => {
+                    queue.spilled_at_shutdown.fetch_add(1, Ordering::Relaxed);
+                    Err("the proxy shut down before the target write completed".to_owned())
+                }
+            };
+            match outcome {
+                Ok(()) => Metrics::inc(&queue.metrics.target_writes_ok),
+                Err(reason) => {
+                    Metrics::inc(&queue.metrics.target_failures);
+                    queue.log_write(&req, reason).await;
+                }
+            }
+            drop(ticket);
+            drop(slot);
+        });
+    }
+
+    /// Applies `req`, retrying what may succeed later.
+    async fn deliver(&self, leg: &TargetLeg, req: &TargetRequest) -> Result<(), String> {
+        let mut retry = 0;
+        loop {
+            self.metrics.request(req.kind, Cluster::Target);
+            match leg.send(req).await {
+                Ok(_) => return Ok(()),
+                Err(e) if e.is_retryable(req.idempotent) && retry < self.retry.max_retries => {
+                    Metrics::inc(&self.metrics.target_retries);
+                    tracing::debug!(error = %e, retry, "target write failed; retrying");
+                    tokio::time::sleep(self.retry.backoff(retry)).await;
+                    retry += 1;
+                }
+                Err(e) => {
+                    return Err(match e {
+                        TargetError::Server(_) | TargetError::Request(_) => e.to_string(),
+                        TargetError::NotSent(_) | TargetError::Unavailable(_) => {
+                            format!("{e} (after {} attempt(s))", retry + 1)
+                        }
+                    })
+                }
+            }
+        }
+    }
+
+    /// Appends `req` to the failed-write log (spilled, failed, or
+    /// failed in sync mode after the client got the error).
+    pub(crate) async fn log_write(&self, req: &TargetRequest, reason: String) {
+        let record = req.to_failed_write(reason);
+        let log = self.log.clone();
+        let summary = (
+            record.keyspace.clone(),
+            record.opcode,
+            record.write_timestamp,
+        );
+        let written = tokio::task::spawn_blocking(move || log.append(&record)).await;
+        match written {
+            Ok(Ok(offset)) => {
+                Metrics::inc(&self.metrics.failed_log_records);
+                tracing::warn!(offset, keyspace = ?summary.0, opcode = ?summary.1, "target write logged to the failed-write log");
+            }
+            Ok(Err(e)) => self.log_append_failed(&summary, &e.to_string()),
+            Err(e) => self.log_append_failed(&summary, &e.to_string()),
+        }
+    }
+
+    fn log_append_failed(
+        &self,
+        (keyspace, opcode, timestamp): &(Option<String>, ferry_wire::Opcode, Option<i64>),
+        error: &str,
+    ) {
+        Metrics::inc(&self.metrics.failed_log_errors);
+        tracing::error!(
+            log = %self.log.path().display(),
+            ?keyspace,
+            ?opcode,
+            ?timestamp,
+            error,
+            "cannot append a failed target write to the failed-write log: this write is NOT on the target"
+        );
+    }
+
+    /// Logs a write that found the queue full (spill policy).
+    pub(crate) async fn spill(&self, req: &TargetRequest) {
+        Metrics::inc(&self.metrics.queue_spills);
+        self.log_write(req, "the target queue was full".to_owned())
+            .await;
+    }
+
+    /// Waits until no write is pending, or `timeout`; then tells the rest
+    /// to spill to the log and waits for that.
+    pub(crate) async fn drain(&self, timeout: Duration) -> DrainReport {
+        if !self.wait_idle(timeout).await {
+            tracing::warn!(
+                pending = self.depth(),
+                "drain timeout: spilling pending target writes to the failed-write log"
+            );
+            self.spill_now.send_replace(true);
+            // Spilling is a local disk append per write; give it time.
+            let complete = self.wait_idle(Duration::from_secs(60)).await;
+            return DrainReport {
+                spilled: self.spilled_at_shutdown.load(Ordering::Relaxed),
+                complete,
+            };
+        }
+        DrainReport {
+            spilled: 0,
+            complete: true,
+        }
+    }
+
+    async fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.pending().is_empty() {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return self.pending().is_empty();
+            }
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! One client connection: its source leg, its target leg, and the tasks
+//! between them.
+//!
+//! ```text
+//!            client reader ──frames──▶ source writer ──▶ SOURCE
+//! CLIENT ──▶ (routes each request)                          │
+//!    ▲             │ writes (copy, same timestamp)          │
+//!    │             ▼                                        │
+//!    │       target leg (ferry-conn) ──▶ TARGET             │
+//!    │                                                      ▼
+//! client writer ◀──frames── source reader (answers, events) ◀┘
+//! ```
+//!
+//! The client's stream ids are used unchanged on its own source
+//! connection, so the source's answers go back as they are. Requests whose
+//! answer the proxy must see (a PREPARE, a USE, a mirrored write, a request
+//! answered only after the target too) leave a [`Pending`] entry under
+//! their stream id; the source reader consults it for each answer.
+
+mod client;
+mod route;
+mod source;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use bytes::Bytes;
+use ferry_wire::compression::Compression;
+use ferry_wire::frame::Frame;
+use ferry_wire::ProtocolVersion;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::Credentials;
+use crate::framing::{run_writer, Outbound, SharedMode};
+use crate::metrics::Metrics;
+use crate::queue::QueueSlot;
+use crate::shared::ProxyShared;
+use crate::target::{TargetLeg, TargetRequest};
+
+/// Frames queued for one client before its readers wait.
+const CLIENT_QUEUE: usize = 1024;
+/// Frames queued for one source connection before the client reader waits.
+const SOURCE_QUEUE: usize = 1024;
+
+/// What to do with the source's answer on a stream.
+pub(crate) enum Pending {
+    /// Hand it to a task that also waits for the target, and answers.
+    Divert(oneshot::Sender<Frame>),
+    /// Forward it; then mirror the write through the queue, unless the
+    /// source refused the request. `slot` is `None` when the queue was
+    /// full (spill policy): the write goes to the log instead.
+    Mirror {
+        slot: Option<QueueSlot>,
+        request: TargetRequest,
+    },
+    /// Forward it; remember the prepared statement (and prepare it on the
+    /// target in the background).
+    Prepare {
+        text: Bytes,
+        keyspace: Option<String>,
+    },
+    /// Forward it; note the keyspace of a Set_keyspace result.
+    UseKeyspace,
+}
+
+/// What the handshake learned.
+#[derive(Default)]
+pub(crate) struct Handshake {
+    /// The version of the STARTUP that succeeded.
+    pub(crate) version: Option<ProtocolVersion>,
+    /// The client's SASL PLAIN credentials, if it sent some.
+    pub(crate) credentials: Option<Credentials>,
+}
+
+/// State shared by a client connection's tasks.
+pub(crate) struct ConnState {
+    pub(crate) id: u64,
+    pub(crate) peer: SocketAddr,
+    pub(crate) shared: Arc<ProxyShared>,
+    pub(crate) to_client: mpsc::Sender<Outbound>,
+    /// The client reader's framing (switched to segments by the source reader).
+    pub(crate) client_mode: SharedMode,
+    /// Compression asked for in STARTUP: 0 none, 1 lz4, 2 snappy.
+    compression: AtomicU8,
+    pub(crate) handshake: Mutex<Handshake>,
+    /// Set once READY or AUTH_SUCCESS went back to the client.
+    pub(crate) ready: AtomicBool,
+    pub(crate) pending: Mutex<HashMap<i16, Pending>>,
+    pub(crate) target: OnceLock<Arc<TargetLeg>>,
+    /// The client's keyspace (from the source's answers to USE).
+    pub(crate) keyspace: Mutex<Option<String>>,
+    /// Requests sent to the source and not answered yet.
+    pub(crate) in_flight: AtomicUsize,
+    /// Turns true when the source connection is gone.
+    pub(crate) source_closed: watch::Sender<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ConnState {
+    pub(crate) fn compression(&self) -> Option<Compression> {
+        match self.compression.load(Ordering::Relaxed) {
+            1 => Some(Compression::Lz4),
+            2 => Some(Compression::Snappy),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn set_compression(&self, c: Option<Compression>) {
+        let v = match c {
+            None => 0,
+            Some(Compression::Lz4) => 1,
+            Some(Compression::Snappy) => 2,
+        };
+        self.compression.store(v, Ordering::Relaxed);
+    }
+
+    pub(crate) fn keyspace(&self) -> Option<String> {
+        lock(&self.keyspace).clone()
+    }
+
+    pub(crate) fn set_keyspace(&self, ks: String) {
+        *lock(&self.keyspace) = Some(ks);
+    }
+
+    pub(crate) fn handshake(&self) -> MutexGuard<'_, Handshake> {
+        lock(&self.handshake)
+    }
+
+    pub(crate) fn pending(&self) -> MutexGuard<'_, HashMap<i16, Pending>> {
+        lock(&self.pending)
+    }
+
+    pub(crate) fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// Sends a frame to the client (waits if its queue is full).
+    pub(crate) async fn reply(&self, frame: Frame) {
+        let _ = self.to_client.send(Outbound::Frame(frame)).await;
+    }
+}
+
+/// Serves one accepted client connection until it closes.
+pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: TcpStream, peer: SocketAddr) {
+    let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
+    let metrics = shared.metrics.clone();
+    Metrics::inc(&metrics.connections_total);
+    metrics.connections_open.fetch_add(1, Ordering::Relaxed);
+    let _ = socket.set_nodelay(true);
+    let (read_half, write_half) = socket.into_split();
+    let (to_client, client_queue) = mpsc::channel(CLIENT_QUEUE);
+    let writer = tokio::spawn(run_writer(write_half, client_queue));
+    let state = Arc::new(ConnState {
+        id,
+        peer,
+        shared,
+        to_client,
+        client_mode: SharedMode::default(),
+        compression: AtomicU8::new(0),
+        handshake: Mutex::new(Handshake::default()),
+        ready: AtomicBool::new(false),
+        pending: Mutex::new(HashMap::new()),
+        target: OnceLock::new(),
+        keyspace: Mutex::new(None),
+        in_flight: AtomicUsize::new(0),
+        source_closed: watch::channel(false).0,
+    });
+    tracing::debug!(connection = id, %peer, "client connected");
+    client::ClientConn::new(state.clone()).run(read_half).await;
+    let _ = state.to_client.send(Outbound::Close).await;
+    drop(state);
+    let _ = writer.await;
+    metrics.connections_open.fetch_sub(1, Ordering::Relaxed);
+    tracing::debug!(connection = id, %peer, "client disconnected");
+}
