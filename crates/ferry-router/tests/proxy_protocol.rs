@@ -294,11 +294,13 @@ async fn prepared_ids_are_mapped_and_a_forgetful_target_is_reprepared() {
     let mut batch = Batch::new(BatchType::Logged, Consistency::One);
     batch.statements.push(BatchStatement {
         kind: BatchStatementKind::Prepared(prepared.id.clone()),
-        values: vec![RawValue::Bytes(Bytes::from_static(&[0, 0, 0, 2]))],
+        values: ferry_wire::request::BoundValues::Positional(vec![RawValue::Bytes(
+            Bytes::from_static(&[0, 0, 0, 2]),
+        )]),
     });
     batch.statements.push(BatchStatement {
         kind: BatchStatementKind::Query("INSERT INTO ks.t (k) VALUES (3)".into()),
-        values: vec![],
+        values: ferry_wire::request::BoundValues::Positional(vec![]),
     });
     conn.batch(batch).await.unwrap();
 
