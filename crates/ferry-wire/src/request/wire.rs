@@ -74,6 +74,86 @@ pub(crate) fn put_bound_value(
     put_value(buf, value, field)
 }
 
+/// Stages small fixed-width fields on the stack and writes them to the
+/// buffer in one copy.
+///
+/// Query parameters are a dozen tiny fields (a 2-byte consistency, a flags
+/// byte, a count, a page size, a timestamp…); one `extend_from_slice` per
+/// field costs more than copying the bytes, so consecutive fixed fields are
+/// gathered here and flushed before any variable-length field.
+pub(crate) struct FixedFields {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl FixedFields {
+    pub(crate) fn new() -> Self {
+        Self {
+            bytes: [0; 32],
+            len: 0,
+        }
+    }
+
+    /// Appends `field`; if the stage is full it is flushed first, so
+    /// nothing is ever dropped whatever the caller pushes.
+    pub(crate) fn push(&mut self, buf: &mut BytesMut, field: &[u8]) {
+        let end = self.len + field.len();
+        match self.bytes.get_mut(self.len..end) {
+            Some(slot) => {
+                slot.copy_from_slice(field);
+                self.len = end;
+            }
+            None => {
+                self.flush(buf);
+                buf.extend_from_slice(field);
+            }
+        }
+    }
+
+    /// Appends query/batch flags: a `[byte]` up to v4, an `[int]` in v5.
+    pub(crate) fn push_flags(
+        &mut self,
+        buf: &mut BytesMut,
+        flags: u32,
+        version: ProtocolVersion,
+        field: &'static str,
+    ) -> EncodeResult<()> {
+        if version.has_int_query_flags() {
+            self.push(buf, &flags.to_be_bytes());
+            return Ok(());
+        }
+        let byte = u8::try_from(flags).map_err(|_| {
+            EncodeError::Invalid(format!(
+                "`{field}` 0x{flags:x} does not fit the one-byte flags of protocol {version}"
+            ))
+        })?;
+        self.push(buf, &[byte]);
+        Ok(())
+    }
+
+    /// Appends a `[short]` item count.
+    pub(crate) fn push_count(
+        &mut self,
+        buf: &mut BytesMut,
+        count: usize,
+        field: &'static str,
+    ) -> EncodeResult<()> {
+        let n = u16::try_from(count).map_err(|_| EncodeError::TooLong {
+            field,
+            length: count,
+            max: usize::from(u16::MAX),
+        })?;
+        self.push(buf, &n.to_be_bytes());
+        Ok(())
+    }
+
+    /// Writes what is staged.
+    pub(crate) fn flush(&mut self, buf: &mut BytesMut) {
+        buf.extend_from_slice(self.bytes.get(..self.len).unwrap_or_default());
+        self.len = 0;
+    }
+}
+
 /// Writes `<n>` and already serialized values in one copy; an unset value
 /// before v4 is an error.
 pub(crate) fn put_serialized(
