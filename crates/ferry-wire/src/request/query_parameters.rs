@@ -28,12 +28,12 @@ use crate::error::{DecodeErrorKind, DecodeResult, EncodeResult};
 use crate::reader::{RawValue, Reader};
 use crate::request::serialized_values::SerializedValues;
 use crate::request::wire::{
-    allows_keyspace_and_now, allows_timestamp_and_names, allows_unset_values, bounded_capacity,
-    check_extra_flags, put_bound_value, read_bound_value, read_flags, read_nullable_bytes,
-    unsupported, FixedFields,
+    allows_keyspace_and_now, allows_timestamp_and_names, bounded_capacity, check_extra_flags,
+    put_bound_value, put_count, put_flags, put_serialized, read_bound_value, read_flags,
+    read_nullable_bytes, unsupported,
 };
 use crate::version::ProtocolVersion;
-use crate::writer::{put_bytes, put_string};
+use crate::writer::{put_bytes, put_consistency, put_string};
 
 /// Bit masks of the query flags (`<flags>` of QUERY, EXECUTE and BATCH).
 pub mod query_flags {
@@ -346,56 +346,45 @@ impl QueryParameters {
         names: &ParameterFields,
     ) -> EncodeResult<()> {
         let flags = self.flags(version)?;
-        let mut fixed = FixedFields::new();
-        fixed.push(buf, &u16::from(self.consistency).to_be_bytes());
-        fixed.push_flags(buf, flags, version, names.flags)?;
+        put_consistency(buf, self.consistency);
+        put_flags(buf, flags, version, names.flags)?;
         match &self.values {
             None => {}
             Some(BoundValues::Positional(values)) => {
-                fixed.push_count(buf, values.len(), names.values)?;
-                fixed.flush(buf);
+                put_count(buf, values.len(), names.values)?;
                 for v in values {
                     put_bound_value(buf, v, version, names.values)?;
                 }
             }
             Some(BoundValues::Named(values)) => {
-                fixed.push_count(buf, values.len(), names.values)?;
-                fixed.flush(buf);
+                put_count(buf, values.len(), names.values)?;
                 for (name, v) in values {
                     put_string(buf, name, names.values)?;
                     put_bound_value(buf, v, version, names.values)?;
                 }
             }
             Some(BoundValues::Serialized(values)) => {
-                if values.has_unset() && !allows_unset_values(version) {
-                    return Err(unsupported("unset bound value", version));
-                }
-                fixed.push_count(buf, values.len(), names.values)?;
-                fixed.flush(buf);
-                buf.extend_from_slice(values.as_bytes());
+                put_serialized(buf, values, version, names.values)?
             }
         }
         if let Some(n) = self.page_size {
-            fixed.push(buf, &n.to_be_bytes());
+            buf.extend_from_slice(&n.to_be_bytes());
         }
         if let Some(state) = &self.paging_state {
-            fixed.flush(buf);
             put_bytes(buf, Some(state), names.paging_state)?;
         }
         if let Some(c) = self.serial_consistency {
-            fixed.push(buf, &u16::from(c).to_be_bytes());
+            put_consistency(buf, c);
         }
         if let Some(ts) = self.default_timestamp {
-            fixed.push(buf, &ts.to_be_bytes());
+            buf.extend_from_slice(&ts.to_be_bytes());
         }
         if let Some(ks) = &self.keyspace {
-            fixed.flush(buf);
             put_string(buf, ks, names.keyspace)?;
         }
         if let Some(now) = self.now_in_seconds {
-            fixed.push(buf, &now.to_be_bytes());
+            buf.extend_from_slice(&now.to_be_bytes());
         }
-        fixed.flush(buf);
         Ok(())
     }
 }
