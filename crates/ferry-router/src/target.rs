@@ -15,7 +15,7 @@ use ferry_conn::{ConnError, Connection, ConnectionConfig};
 use ferry_wire::frame::{Frame, FrameFlags};
 use ferry_wire::response::{ErrorCode, ErrorResponse};
 use ferry_wire::{Opcode, ProtocolVersion};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 
 use crate::failed_log::{FailedWrite, LoggedStatement};
 use crate::id_rewrite::{locate_prepared_ids, splice_ids, IdKind};
@@ -127,8 +127,6 @@ pub(crate) struct TargetLeg {
     state: Mutex<LegState>,
     connecting: tokio::sync::Mutex<()>,
     order: Mutex<Order>,
-    /// The completed prefix of mirrored writes (see [`Order`]).
-    completed: watch::Sender<u64>,
 }
 
 /// The order of a connection's mirrored writes.
@@ -150,6 +148,10 @@ struct Order {
     done: std::collections::BTreeSet<u64>,
     /// Every write below this number is done.
     prefix: u64,
+    /// Writes waiting for the prefix to reach a count, by that count.
+    /// Each is woken once, when its count is reached (a shared broadcast
+    /// would wake every pending write on every completion).
+    waiters: std::collections::BTreeMap<u64, Vec<oneshot::Sender<()>>>,
 }
 
 /// A mirrored write's place in its connection's order; marks it done
@@ -191,7 +193,6 @@ impl TargetLeg {
             state: Mutex::new(LegState::default()),
             connecting: tokio::sync::Mutex::new(()),
             order: Mutex::new(Order::default()),
-            completed: watch::channel(0).0,
         }
     }
 
@@ -219,7 +220,7 @@ impl TargetLeg {
     }
 
     fn complete(&self, seq: u64) {
-        let prefix = {
+        let woken = {
             let mut order = self.order();
             order.done.insert(seq);
             loop {
@@ -229,15 +230,33 @@ impl TargetLeg {
                 }
                 order.prefix = prefix + 1;
             }
-            order.prefix
+            let first_still_waiting = order.prefix + 1;
+            let still_waiting = order.waiters.split_off(&first_still_waiting);
+            std::mem::replace(&mut order.waiters, still_waiting)
         };
-        self.completed.send_replace(prefix);
+        for tx in woken.into_values().flatten() {
+            let _ = tx.send(());
+        }
     }
 
     /// Waits until the first `count` handed-over writes are done.
     pub(crate) async fn wait_for(&self, count: u64) {
-        let mut completed = self.completed.subscribe();
-        let _ = completed.wait_for(|prefix| *prefix >= count).await;
+        let rx = {
+            let mut order = self.order();
+            if order.prefix >= count {
+                return;
+            }
+            let (tx, rx) = oneshot::channel();
+            order.waiters.entry(count).or_default().push(tx);
+            rx
+        };
+        let _ = rx.await;
+    }
+
+    /// The count of writes done in order (for tests).
+    #[cfg(test)]
+    fn completed_prefix(&self) -> u64 {
+        self.order().prefix
     }
 
     fn lock(&self) -> MutexGuard<'_, LegState> {
@@ -414,13 +433,13 @@ mod tests {
         drop(second);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished());
-        assert_eq!(*leg.completed.borrow(), 0);
+        assert_eq!(leg.completed_prefix(), 0);
         drop(first);
         tokio::time::timeout(Duration::from_secs(1), waiter)
             .await
             .expect("released once both are done")
             .unwrap();
-        assert_eq!(*leg.completed.borrow(), 2);
+        assert_eq!(leg.completed_prefix(), 2);
         // Nothing handed over before: no wait at all.
         leg.wait_for(0).await;
     }
