@@ -5,8 +5,10 @@
 #   scripts/cassandra-nodes.sh start  [--name GROUP] [--nodes N] [--first-ip IP]
 #                                     [--cluster NAME] [--auth] [--tls]
 #                                     [--heap SIZE] [--num-tokens N] [--timeout SECS]
-#                                     [--keep-data]
+#                                     [--thrift] [--keep-data]
 #   scripts/cassandra-nodes.sh stop   [--name GROUP | --all]
+#   scripts/cassandra-nodes.sh stop-node  --name GROUP --node I [--signal TERM|KILL]
+#   scripts/cassandra-nodes.sh start-node --name GROUP --node I
 #   scripts/cassandra-nodes.sh status [--name GROUP | --all]
 #   scripts/cassandra-nodes.sh logs   [--name GROUP] [--node I] [--lines N | --follow]
 #
@@ -22,6 +24,12 @@
 #
 # --auth  PasswordAuthenticator; the default superuser is cassandra/cassandra.
 # --tls   Client (native protocol) connections must use TLS; see "Files" below.
+# --thrift  Also start Thrift (rpc_port 9160): cassandra-stress 2.1 creates its
+#         schema over Thrift.
+#
+# stop-node / start-node stop and restart one node of a running group keeping
+# its data (outage tests). nodes.env stays in place; FERRY_PIDS is updated.
+# To freeze a node instead, send SIGSTOP/SIGCONT to its pid (.nodes/GROUP/nodeI/pid).
 #         Clients verify the node with .nodes/tls/ca.pem (the certificates
 #         carry the nodes' IP addresses as subjectAltNames).
 #
@@ -71,7 +79,7 @@ usage() { sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0
 
 # ---------------------------------------------------------------- options --
 cmd="${1:-}"; [ $# -gt 0 ] && shift
-group=default nodes=1 first_ip=127.0.0.2 cluster="" auth=0 tls=0 heap=512M
+group=default nodes=1 first_ip=127.0.0.2 cluster="" auth=0 tls=0 thrift=0 heap=512M signal=TERM
 num_tokens=16 timeout=180 keep_data=0 all=0 node_index="" lines=200 follow=0
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -81,6 +89,8 @@ while [ $# -gt 0 ]; do
         --cluster) cluster="$2"; shift 2 ;;
         --auth) auth=1; shift ;;
         --tls) tls=1; shift ;;
+        --thrift) thrift=1; shift ;;
+        --signal) signal="$2"; shift 2 ;;
         --heap) heap="$2"; shift 2 ;;
         --num-tokens) num_tokens="$2"; shift 2 ;;
         --timeout) timeout="$2"; shift 2 ;;
@@ -302,7 +312,7 @@ write_node_config() {
     local d="$1" ip="$2" seeds="$3"
     mkdir -p "$d/conf/triggers" "$d/data" "$d/commitlog" "$d/saved_caches"
     sed 's/<root level="DEBUG">/<root level="INFO">/' "$CASSANDRA_HOME/conf/logback.xml" >"$d/conf/logback.xml"
-    NODE_DIR="$d" IP="$ip" SEEDS="$seeds" CLUSTER="$cluster" AUTH="$auth" TLS="$tls" \
+    NODE_DIR="$d" IP="$ip" SEEDS="$seeds" CLUSTER="$cluster" AUTH="$auth" TLS="$tls" THRIFT="$thrift" \
         NUM_TOKENS="$num_tokens" KEYSTORE="$(group_dir "$group")/tls/keystore.p12" STORE_PASS="$STORE_PASS" \
         python3 - "$CASSANDRA_HOME/../cassandra.json" "$d/conf/cassandra.yaml" <<'PY'
 import json, os, sys
@@ -320,8 +330,9 @@ conf.update(
     # Fresh, empty test clusters: nothing to stream, so joining nodes skip
     # the bootstrap wait and just take their tokens.
     auto_bootstrap=False,
-    # Thrift is not used by Ferry; not starting it saves threads and a port.
-    start_rpc=False,
+    # Thrift is not used by Ferry; not starting it saves threads and a port
+    # (--thrift turns it on for cassandra-stress, which makes its schema over it).
+    start_rpc=env["THRIFT"] == "1",
 )
 conf["seed_provider"][0]["parameters"][0]["seeds"] = env["SEEDS"]
 if env["AUTH"] == "1":
@@ -411,7 +422,78 @@ wait_node_ready() {
 }
 
 settings_line() {
-    echo "nodes=$nodes first_ip=$first_ip cluster=$cluster auth=$auth tls=$tls heap=$heap num_tokens=$num_tokens"
+    echo "nodes=$nodes first_ip=$first_ip cluster=$cluster auth=$auth tls=$tls heap=$heap num_tokens=$num_tokens thrift=$thrift"
+}
+
+# Loads a running group's start settings (written by `start`) into the
+# variables above, so one node can be restarted exactly as it was started.
+load_group_settings() {
+    local dir line key value
+    dir="$(group_dir "$group")"
+    [ -f "$dir/settings" ] || ferry_die "group $group was never started (no ${dir#"$FERRY_ROOT"/}/settings)"
+    for line in $(cat "$dir/settings"); do
+        key="${line%%=*}"; value="${line#*=}"
+        case "$key" in
+            nodes) nodes="$value" ;; first_ip) first_ip="$value" ;; cluster) cluster="$value" ;;
+            auth) auth="$value" ;; tls) tls="$value" ;; heap) heap="$value" ;;
+            num_tokens) num_tokens="$value" ;; thrift) thrift="$value" ;;
+        esac
+    done
+}
+
+# The directory of node --node of --name, checked.
+selected_node_dir() {
+    [[ "$node_index" =~ ^[1-9][0-9]*$ ]] || ferry_die "--node I is required (1-based node number)"
+    local d; d="$(group_dir "$group")/node$node_index"
+    [ -d "$d" ] || ferry_die "group $group has no node $node_index (${d#"$FERRY_ROOT"/} is missing)"
+    echo "$d"
+}
+
+# Rewrites FERRY_PIDS in nodes.env from the nodes' pid files.
+refresh_group_pids() {
+    local dir env pids=() d
+    dir="$(group_dir "$group")"; env="$dir/nodes.env"
+    [ -f "$env" ] || return 0
+    while read -r d; do [ -n "$d" ] && pids+=("$(node_pid "$d")"); done < <(group_node_dirs "$group")
+    sed "s/^FERRY_PIDS=.*/FERRY_PIDS=$(IFS=,; echo "${pids[*]}")/" "$env" >"$env.tmp"
+    mv "$env.tmp" "$env"
+}
+
+cmd_stop_node() {
+    local d pid deadline
+    d="$(selected_node_dir)"
+    case "$signal" in TERM|KILL) ;; *) ferry_die "--signal must be TERM or KILL: $signal" ;; esac
+    exec 8>"$(group_dir "$group").lock"; flock 8
+    pid="$(node_pid "$d")"
+    if ! is_our_jvm "$pid" "$d"; then echo "$group/node$node_index: not running"; return 0; fi
+    ferry_log "stopping $group/node$node_index (pid $pid, SIG$signal; data kept)"
+    kill -CONT "$pid" 2>/dev/null || true  # a frozen node cannot act on SIGTERM
+    kill "-$signal" "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + 30))
+    while is_our_jvm "$pid" "$d"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then kill -KILL "$pid" 2>/dev/null || true; sleep 0.5; break; fi
+        sleep 0.2
+    done
+    echo "$group/node$node_index: stopped"
+}
+
+cmd_start_node() {
+    local d ip
+    d="$(selected_node_dir)"
+    load_group_settings
+    exec 8>"$(group_dir "$group").lock"; flock 8
+    if is_our_jvm "$(node_pid "$d")" "$d"; then echo "$group/node$node_index: already running"; return 0; fi
+    ferry_ensure_java
+    ferry_ensure_cassandra
+    ferry_ensure_python_driver
+    ip="$(cat "$d/ip")"
+    # The readiness check below looks for a fresh log line.
+    [ -f "$d/system.log" ] && mv "$d/system.log" "$d/system.log.$(date +%s)"
+    local t0=$SECONDS
+    launch_node "$d" "$ip"
+    wait_node_ready "$d" "$ip"
+    refresh_group_pids
+    ferry_log "$group/node$node_index $ip ready again in $((SECONDS - t0))s (pid $(node_pid "$d"))"
 }
 
 cmd_start() {
@@ -487,6 +569,7 @@ cmd_start() {
         if [ "$auth" = 1 ]; then echo "FERRY_USERNAME=cassandra"; echo "FERRY_PASSWORD=cassandra"
         else echo "FERRY_USERNAME="; echo "FERRY_PASSWORD="; fi
         echo "FERRY_TLS=$tls"
+        echo "FERRY_THRIFT=$thrift"
         if [ "$tls" = 1 ]; then echo "FERRY_TLS_CA=$TLS_DIR/ca.pem"; else echo "FERRY_TLS_CA="; fi
         echo "FERRY_PIDS=$(IFS=,; echo "${pids[*]}")"
         echo "FERRY_PYTHON=$FERRY_PYTHON"
@@ -498,8 +581,10 @@ cmd_start() {
 case "$cmd" in
     start) cmd_start ;;
     stop) cmd_stop ;;
+    stop-node) cmd_stop_node ;;
+    start-node) cmd_start_node ;;
     status) cmd_status ;;
     logs) cmd_logs ;;
     ""|-h|--help|help) usage ;;
-    *) ferry_die "unknown command: $cmd (start|stop|status|logs)" ;;
+    *) ferry_die "unknown command: $cmd (start|stop|stop-node|start-node|status|logs)" ;;
 esac

@@ -23,10 +23,16 @@ ferry_start_node_group() {
             ferry_log "node group $name is already running; leaving it as it is"
             return 0
         fi
-        echo "$name" >>"$started_file"
+        # Recorded only once started (a failed start is cleaned up here): a
+        # group recorded before its start could be one that some other run
+        # owns, and the caller's cleanup would then stop it.
         # shellcheck disable=SC2086 # options are words by design
-        "$FERRY_NODES_SH" start --name "$name" $options
-        return
+        if "$FERRY_NODES_SH" start --name "$name" $options; then
+            echo "$name" >>"$started_file"
+            return 0
+        fi
+        "$FERRY_NODES_SH" stop --name "$name" >/dev/null 2>&1 || true
+        ferry_die "starting node group $name failed (logs: scripts/cassandra-nodes.sh logs --name $name)"
     done < <(ferry_node_group_lines)
     ferry_die "node group $wanted is not listed in ${FERRY_NODE_GROUPS_CONF#"$FERRY_ROOT"/}"
 }
