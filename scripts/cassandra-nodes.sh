@@ -67,7 +67,9 @@ set -euo pipefail
 # shellcheck source=scripts/lib/deps.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/deps.sh"
 
-NODES_ROOT="$FERRY_ROOT/.nodes"
+# Resolved, so a checkout whose .nodes is a symlink to another checkout's
+# (git worktrees sharing one set of nodes) recognises the same JVMs.
+NODES_ROOT="$(realpath -m "$FERRY_ROOT/.nodes")"
 TLS_DIR="$NODES_ROOT/tls"
 NATIVE_PORT=9042
 STORAGE_PORT=7000
