@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use ferry_conn::{ConnectionConfig, TlsOptions};
-use ferry_router::{ClusterEndpoint, Credentials, ProxyConfig, RetryPolicy};
+use ferry_router::{ClusterEndpoint, Credentials, ProxyConfig, ProxyTopology, RetryPolicy};
 use ferry_wire::ProtocolVersion;
 
 use crate::cli::ProxyArgs;
@@ -27,9 +27,10 @@ pub fn merge(cli: ProxyArgs, file: ProxyArgs) -> ProxyArgs {
         target_username, target_password, target_password_file, source_username,
         source_password, source_password_file, protocol_version, cql_version, write_mode,
         queue_capacity, full_queue, max_retries, failed_write_log, prepared_cache_size,
-        target_timeout_ms, drain_timeout_secs, metrics_port, metrics_bind, log_level;
+        target_timeout_ms, drain_timeout_secs, metrics_port, metrics_bind, log_level,
+        proxy_topology_addresses, proxy_topology_index, mirror_reads_max_in_flight;
         disable_source_tls, disable_target_tls, source_skip_hostname_check,
-        target_skip_hostname_check, skip_startup_check
+        target_skip_hostname_check, skip_startup_check, mirror_reads, replace_time_functions
     )
 }
 
@@ -96,6 +97,26 @@ pub fn address(host: &str, port: u16) -> String {
         Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
         _ => format!("{host}:{port}"),
     }
+}
+
+/// The topology-rewrite settings, if on.
+fn topology(args: &ProxyArgs, proxy_port: u16) -> Result<Option<ProxyTopology>> {
+    let Some(list) = &args.proxy_topology_addresses else {
+        if args.proxy_topology_index.is_some() {
+            bail!("--proxy-topology-index needs --proxy-topology-addresses (every proxy instance, IP[:PORT],...)");
+        }
+        return Ok(None);
+    };
+    let count = list.split(',').filter(|e| !e.trim().is_empty()).count();
+    let index = match args.proxy_topology_index {
+        Some(i) => i,
+        None if count == 1 => 0,
+        None => bail!(
+            "--proxy-topology-addresses lists {count} instances: give this instance's position with --proxy-topology-index N (0 to {})",
+            count.saturating_sub(1)
+        ),
+    };
+    Ok(Some(ProxyTopology::parse(list, proxy_port, index)?))
 }
 
 /// Everything `run` needs.
@@ -204,6 +225,12 @@ pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
     if let Some(s) = args.drain_timeout_secs {
         proxy.drain_timeout = Duration::from_secs(s);
     }
+    proxy.topology = topology(&args, listen.port())?;
+    proxy.mirror_reads = args.mirror_reads;
+    if let Some(n) = args.mirror_reads_max_in_flight {
+        proxy.mirror_reads_max_in_flight = n;
+    }
+    proxy.replace_time_functions = args.replace_time_functions;
     proxy.validate().map_err(anyhow::Error::msg)?;
 
     let mut source_check = ConnectionConfig::new(source_address);
@@ -314,6 +341,51 @@ mod tests {
         args.target_password = Some("secret".into());
         let r = resolve(args).unwrap();
         assert_eq!(r.proxy.target_credentials.unwrap().username(), "u");
+    }
+
+    #[test]
+    fn topology_mirror_and_time_function_options() {
+        let base = [
+            "ferry-proxy",
+            "a",
+            "b",
+            "--disable-source-tls",
+            "--disable-target-tls",
+            "--proxy-port",
+            "9000",
+        ];
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend([
+            "--proxy-topology-addresses",
+            "10.0.0.1,10.0.0.2:9100",
+            "--proxy-topology-index",
+            "1",
+            "--mirror-reads",
+            "--replace-time-functions",
+        ]);
+        let r = resolve(parse(&args)).unwrap();
+        let t = r.proxy.topology.unwrap();
+        assert_eq!(t.this(), "10.0.0.2:9100".parse().unwrap());
+        assert_eq!(t.instances()[0], "10.0.0.1:9000".parse().unwrap());
+        assert!(r.proxy.mirror_reads && r.proxy.replace_time_functions);
+        assert_eq!(r.proxy.mirror_reads_max_in_flight, 1024);
+
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(["--proxy-topology-addresses", "10.0.0.1,10.0.0.2"]);
+        let e = resolve(parse(&args)).unwrap_err();
+        assert!(e.to_string().contains("--proxy-topology-index"), "{e}");
+        let mut args: Vec<&str> = base.to_vec();
+        args.extend(["--proxy-topology-index", "0"]);
+        assert!(resolve(parse(&args)).is_err());
+
+        let file: ProxyArgs = toml::from_str(
+            "proxy_topology_addresses = \"10.0.0.1\"\nmirror_reads = true\nmirror_reads_max_in_flight = 8\nreplace_time_functions = true",
+        )
+        .unwrap();
+        let r = resolve(merge(parse(&base), file)).unwrap();
+        assert_eq!(r.proxy.topology.unwrap().index(), 0);
+        assert_eq!(r.proxy.mirror_reads_max_in_flight, 8);
+        assert!(r.proxy.replace_time_functions);
     }
 
     #[test]

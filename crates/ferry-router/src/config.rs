@@ -277,13 +277,28 @@ pub struct ProxyConfig {
     /// On shutdown: how long to wait for pending target writes before the
     /// rest are spilled to the failed-write log.
     pub drain_timeout: Duration,
+    /// Topology-rewrite mode: answers to `system.local` / `system.peers`
+    /// / `system.peers_v2` describe these proxy instances instead of the
+    /// source's nodes (`None`: relayed as the source answers).
+    pub topology: Option<crate::topology::ProxyTopology>,
+    /// Also send reads to the target, in the background, to warm it up
+    /// and measure it (the client's answer never waits for them).
+    pub mirror_reads: bool,
+    /// Mirrored reads in flight at once, per proxy; more are dropped (and
+    /// counted): they only warm the target.
+    pub mirror_reads_max_in_flight: usize,
+    /// Replace `now()` and `uuid()` in writes with values the proxy
+    /// generates, so both clusters store the same ids.
+    pub replace_time_functions: bool,
 }
 
 impl ProxyConfig {
     /// Defaults for everything but the clusters and the log path: listen
     /// on 127.0.0.1:29042, protocol up to v5, async writes, queue of 10,000
     /// spilling to the log when full, 5 retries from 100 ms to 5 s, 10,000 prepared
-    /// statements, 12 s target requests, 5 s connects, 30 s drain.
+    /// statements, 12 s target requests, 5 s connects, 30 s drain; no
+    /// topology rewrite, no mirrored reads (1,024 in flight when on), no
+    /// `now()`/`uuid()` replacement.
     pub fn new(
         source: ClusterEndpoint,
         target: ClusterEndpoint,
@@ -306,6 +321,10 @@ impl ProxyConfig {
             connect_timeout: Duration::from_secs(5),
             max_frame_len: ferry_wire::frame::MAX_FRAME_LEN,
             drain_timeout: Duration::from_secs(30),
+            topology: None,
+            mirror_reads: false,
+            mirror_reads_max_in_flight: 1024,
+            replace_time_functions: false,
         }
     }
 
@@ -322,6 +341,12 @@ impl ProxyConfig {
         }
         if self.source.address.is_empty() || self.target.address.is_empty() {
             return Err("source and target addresses are required".into());
+        }
+        if self.mirror_reads && self.mirror_reads_max_in_flight == 0 {
+            return Err("mirror_reads_max_in_flight must be at least 1".into());
+        }
+        if let Some(topology) = &self.topology {
+            topology.validate()?;
         }
         Ok(())
     }

@@ -22,6 +22,10 @@
 //!   could not be applied, and applying it later.
 //! - [`startup_check`]: both clusters' versions before listening.
 //! - [`Metrics`], [`serve_metrics`]: Prometheus text endpoint.
+//! - [`topology`]: answering `system.local`/`system.peers` with the proxy
+//!   instances ([`ProxyTopology`]).
+//! - Mirrored reads ([`MirroredReadMetrics`]) and `now()`/`uuid()`
+//!   replacement: options of [`ProxyConfig`].
 //!
 //! ```
 //! use ferry_router::cql::classify;
@@ -39,6 +43,7 @@ mod framing;
 pub mod id_rewrite;
 mod metrics;
 mod metrics_http;
+mod mirror_reads;
 mod prepared;
 mod queue;
 pub mod replay;
@@ -49,6 +54,7 @@ mod shared;
 pub mod startup_check;
 mod summary;
 mod target;
+pub mod topology;
 mod upstream;
 
 pub use clock::TimestampClock;
@@ -57,7 +63,9 @@ pub use config::{
 };
 pub use metrics::{Cluster, Gauges, Metrics, RequestKind};
 pub use metrics_http::serve_metrics;
+pub use mirror_reads::MirroredReadMetrics;
 pub use prepared::{PreparedCache, PreparedStatement, TargetIds};
 pub use queue::DrainReport;
 pub use server::{MetricsHandle, Proxy, ProxyError, ShutdownReport};
 pub use summary::{StatementClass, StatementSummary};
+pub use topology::{ProxyTopology, TopologyError};

@@ -117,6 +117,8 @@ pub struct Metrics {
     pub connections_open: AtomicI64,
     /// Client connections closed for bytes that are not the protocol.
     pub client_protocol_errors: AtomicU64,
+    /// Reads mirrored to the target (`--mirror-reads`).
+    pub mirrored_reads: crate::mirror_reads::MirroredReadMetrics,
 }
 
 /// Gauges read from other components at render time.
@@ -285,6 +287,7 @@ impl Metrics {
                 "# HELP ferry_proxy_{name} {help}\n# TYPE ferry_proxy_{name} gauge\nferry_proxy_{name} {value}\n"
             );
         }
+        self.mirrored_reads.render_into(&mut out);
         out
     }
 }

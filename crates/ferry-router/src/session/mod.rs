@@ -64,6 +64,13 @@ pub(crate) enum Pending {
     },
     /// Forward it; note the keyspace of a Set_keyspace result.
     UseKeyspace,
+    /// The source's `system.local` row, asked in place of a topology
+    /// query: answer the client's query from it (topology-rewrite mode).
+    Topology {
+        query: crate::topology::TopologyQuery,
+        /// The client asked for rows without column metadata.
+        skip_metadata: bool,
+    },
 }
 
 /// What the handshake learned.

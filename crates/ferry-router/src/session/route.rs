@@ -22,6 +22,7 @@ use crate::prepared::PreparedStatement;
 use crate::responses::{error_frame, error_of, target_flags};
 use crate::summary::{StatementClass, StatementSummary};
 use crate::target::{TargetError, TargetLeg, TargetRequest};
+use crate::topology::{self, TopologyQuery};
 
 /// The request kind a statement is counted as.
 fn kind_of(summary: &StatementSummary) -> RequestKind {
@@ -33,6 +34,19 @@ fn kind_of(summary: &StatementSummary) -> RequestKind {
         (_, StatementClass::Use) => RequestKind::Use,
         (_, StatementClass::AccessControl) => RequestKind::Other,
     }
+}
+
+/// The `<query_parameters>` flag of a request that carries a paging state.
+const PAGING_STATE_FLAG: u32 = 0x08;
+
+/// The `<query_parameters>` flag asking for rows without column metadata.
+const SKIP_METADATA_FLAG: u32 = 0x02;
+
+/// Whether `haystack` contains `needle` (lower-case ASCII), ignoring case.
+fn contains_ignore_case(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// A request, peeked.
@@ -57,6 +71,9 @@ impl ClientConn {
         let request = Request { raw, plain, peek };
         match &request.peek.request {
             PeekedRequest::Query { text, .. } => {
+                if let Some(query) = self.topology_query(text) {
+                    return self.answer_topology(request, query).await;
+                }
                 let summary = StatementSummary::of_bytes(text);
                 self.statement(request, summary, Vec::new()).await
             }
@@ -65,6 +82,9 @@ impl ClientConn {
                     let id = id.clone();
                     return self.unprepared(&request.raw, id).await;
                 };
+                if let Some(query) = self.topology_query(statement.text.as_bytes()) {
+                    return self.answer_topology(request, query).await;
+                }
                 let summary = statement.summary.clone();
                 self.statement(request, summary, vec![statement]).await
             }
@@ -90,6 +110,46 @@ impl ClientConn {
             }
             PeekedRequest::Other(_) => self.send_to_source(request.raw, RequestKind::Other).await,
         }
+    }
+
+    /// In topology-rewrite mode, the `system.local`/`peers`/`peers_v2`
+    /// SELECT in `text`, if it is one.
+    fn topology_query(&self, text: &[u8]) -> Option<TopologyQuery> {
+        self.state.shared.config.topology.as_ref()?;
+        let keyspace = self.state.keyspace();
+        // Cheap test first: most statements name no system table.
+        let in_system = keyspace.as_deref() == Some("system");
+        if !in_system && !contains_ignore_case(text, b"system") {
+            return None;
+        }
+        topology::recognize(std::str::from_utf8(text).ok()?, keyspace.as_deref())
+    }
+
+    /// Asks the source for its `system.local` row in place of a topology
+    /// query, on the client's stream; the source reader then answers the
+    /// client's query from it (see [`crate::topology`]).
+    async fn answer_topology(
+        &mut self,
+        request: Request,
+        query: TopologyQuery,
+    ) -> Result<(), Close> {
+        let stream = request.raw.header.stream;
+        let skip_metadata = request
+            .peek
+            .params()
+            .is_some_and(|p| p.flags & SKIP_METADATA_FLAG != 0);
+        let Some(frame) = topology::local_query_frame(request.plain.header.version, stream)
+        else {
+            return self.send_to_source(request.raw, RequestKind::Read).await;
+        };
+        self.state.pending().insert(
+            stream,
+            Pending::Topology {
+                query,
+                skip_metadata,
+            },
+        );
+        self.send_to_source(frame, RequestKind::Read).await
     }
 
     /// What a BATCH is, from its children: a write, which may get a
@@ -159,9 +219,13 @@ impl ClientConn {
     ) -> Result<(), Close> {
         let kind = kind_of(&summary);
         match summary.class {
-            StatementClass::Read | StatementClass::AccessControl => {
+            StatementClass::Read => {
+                if self.state.shared.config.mirror_reads {
+                    self.mirror_read(&request, statements);
+                }
                 self.send_to_source(request.raw, kind).await
             }
+            StatementClass::AccessControl => self.send_to_source(request.raw, kind).await,
             StatementClass::Use => {
                 self.state
                     .pending()
@@ -172,6 +236,41 @@ impl ClientConn {
                 self.write(request, summary, statements, kind).await
             }
         }
+    }
+
+    /// Hands a copy of a read to the target in the background
+    /// (`--mirror-reads`). Only first pages: a paging state is the
+    /// source's, and following pages warm nothing new.
+    fn mirror_read(&self, request: &Request, statements: Vec<Arc<PreparedStatement>>) {
+        let Some(leg) = self.state.target.get().cloned() else {
+            return;
+        };
+        if request
+            .peek
+            .params()
+            .is_some_and(|p| p.flags & PAGING_STATE_FLAG != 0)
+        {
+            return;
+        }
+        let target_request = TargetRequest {
+            opcode: request.plain.header.opcode,
+            flags: target_flags(request.plain.header.flags),
+            version: request.plain.header.version,
+            body: request.plain.body.clone(),
+            statements,
+            keyspace: self.state.keyspace(),
+            timestamp: None,
+            idempotent: true,
+            after: 0,
+            kind: RequestKind::Read,
+        };
+        let config = &self.state.shared.config;
+        crate::mirror_reads::mirror_read(
+            &self.state.shared.metrics,
+            leg,
+            target_request,
+            config.mirror_reads_max_in_flight,
+        );
     }
 
     /// A write: the same timestamp on both requests, then async (queue)

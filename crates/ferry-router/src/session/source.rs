@@ -74,6 +74,15 @@ pub(super) async fn run(
                     prepare_on_target_later(&state, statement);
                 }
             }
+            Some(Pending::Topology {
+                query,
+                skip_metadata,
+            }) => {
+                let answer = state.shared.config.topology.as_ref().and_then(|t| {
+                    crate::topology::answer_frame(&query, skip_metadata, t, &plain(&state, &frame))
+                });
+                state.reply(answer.unwrap_or(frame)).await;
+            }
             Some(Pending::UseKeyspace) => {
                 if let Some(ks) = set_keyspace(&plain(&state, &frame)) {
                     state.set_keyspace(ks);
