@@ -54,6 +54,7 @@ mod shared;
 pub mod startup_check;
 mod summary;
 mod target;
+mod time_functions;
 pub mod topology;
 mod upstream;
 
@@ -68,4 +69,5 @@ pub use prepared::{PreparedCache, PreparedStatement, TargetIds};
 pub use queue::DrainReport;
 pub use server::{MetricsHandle, Proxy, ProxyError, ShutdownReport};
 pub use summary::{StatementClass, StatementSummary};
+pub use time_functions::TimeUuids;
 pub use topology::{ProxyTopology, TopologyError};

@@ -188,7 +188,10 @@ mod tests {
         m.record(Duration::from_millis(500), false);
         let mut out = String::new();
         m.render_into(&mut out);
-        assert!(out.contains("ferry_proxy_mirrored_reads_total 2\n"), "{out}");
+        assert!(
+            out.contains("ferry_proxy_mirrored_reads_total 2\n"),
+            "{out}"
+        );
         assert!(out.contains("ferry_proxy_mirrored_read_errors_total 1\n"));
         assert!(out.contains("ferry_proxy_mirrored_read_latency_seconds_total 2\n"));
         assert!(out.contains("# TYPE ferry_proxy_mirrored_reads_in_flight gauge\n"));

@@ -48,6 +48,9 @@ pub struct PreparedStatement {
     pub summary: StatementSummary,
     /// The target's ids, once the target prepared it.
     target: Mutex<Option<TargetIds>>,
+    /// With `--replace-time-functions`: the bind markers the proxy put in
+    /// place of `now()`/`uuid()` (`text` is then the rewritten text).
+    time_markers: Option<crate::cql::PreparedRewrite<'static>>,
 }
 
 impl PreparedStatement {
@@ -69,7 +72,23 @@ impl PreparedStatement {
             keyspace,
             summary,
             target: Mutex::new(None),
+            time_markers: None,
         }
+    }
+
+    /// Records the markers the proxy inserted for `now()`/`uuid()` calls
+    /// (see `--replace-time-functions`); each EXECUTE gets values for them.
+    pub fn with_time_markers(
+        mut self,
+        markers: Option<crate::cql::PreparedRewrite<'static>>,
+    ) -> Self {
+        self.time_markers = markers;
+        self
+    }
+
+    /// The markers inserted for `now()`/`uuid()` calls, if any.
+    pub fn time_markers(&self) -> Option<&crate::cql::PreparedRewrite<'static>> {
+        self.time_markers.as_ref()
     }
 
     /// The target's ids, if known.

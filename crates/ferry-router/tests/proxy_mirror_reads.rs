@@ -43,7 +43,11 @@ fn selects(requests: &[ferry_testkit::fake_server::ReceivedRequest]) -> usize {
 async fn wait_mirrored(proxy: &Proxy, n: u64) {
     let deadline = tokio::time::Instant::now() + WAIT;
     while proxy.metrics().counters().mirrored_reads.completed() < n {
-        assert!(tokio::time::Instant::now() < deadline, "{}", proxy.metrics().render());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}",
+            proxy.metrics().render()
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -74,7 +78,13 @@ async fn reads_are_mirrored_only_when_asked_and_target_errors_stay_invisible() {
         .await
         .unwrap();
     // The write reached the target; by then a mirrored read would have too.
-    assert!(target.wait_for(WAIT, |r| r.iter().any(|q| q.query_text().is_some_and(|t| t.starts_with("INSERT")))).await);
+    assert!(
+        target
+            .wait_for(WAIT, |r| r
+                .iter()
+                .any(|q| q.query_text().is_some_and(|t| t.starts_with("INSERT"))))
+            .await
+    );
     assert_eq!(selects(&target.received_with(Opcode::Query)), 0);
     drop(conn);
     proxy.shutdown().await;
@@ -85,24 +95,39 @@ async fn reads_are_mirrored_only_when_asked_and_target_errors_stay_invisible() {
     let conn = client(&proxy).await;
     let source_selects = selects(&source.received_with(Opcode::Query));
     for k in 0..5 {
-        conn.query(&format!("SELECT * FROM ks.t WHERE k = {k}"), Consistency::One)
-            .await
-            .unwrap();
+        conn.query(
+            &format!("SELECT * FROM ks.t WHERE k = {k}"),
+            Consistency::One,
+        )
+        .await
+        .unwrap();
     }
     // The target refuses this one; the client gets the source's answer.
     conn.query("SELECT * FROM ks.missing", Consistency::One)
         .await
         .expect("the source's answer, whatever the target says");
-    assert_eq!(selects(&source.received_with(Opcode::Query)), source_selects + 6);
+    assert_eq!(
+        selects(&source.received_with(Opcode::Query)),
+        source_selects + 6
+    );
     assert!(target.wait_for(WAIT, |r| selects(r) == 6).await);
     wait_mirrored(&proxy, 6).await;
     let m = proxy.metrics();
     let reads = &m.counters().mirrored_reads;
-    assert_eq!((reads.completed(), reads.errors(), reads.dropped()), (6, 1, 0));
+    assert_eq!(
+        (reads.completed(), reads.errors(), reads.dropped()),
+        (6, 1, 0)
+    );
     assert_eq!(m.counters().requests(RequestKind::Read, Cluster::Target), 6);
     let text = m.render();
-    assert!(text.contains("ferry_proxy_mirrored_reads_total 6\n"), "{text}");
-    assert!(text.contains("ferry_proxy_mirrored_read_errors_total 1\n"), "{text}");
+    assert!(
+        text.contains("ferry_proxy_mirrored_reads_total 6\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ferry_proxy_mirrored_read_errors_total 1\n"),
+        "{text}"
+    );
     // Writes are still mirrored as writes, not counted as reads.
     drop(conn);
     proxy.shutdown().await;
@@ -130,9 +155,12 @@ async fn a_hanging_target_bounds_mirrored_reads_and_never_delays_the_client() {
     // Each read is answered by the source although the target never
     // answers the mirrored copies.
     for k in 0..10 {
-        conn.query(&format!("SELECT * FROM ks.t WHERE k = {k}"), Consistency::One)
-            .await
-            .unwrap();
+        conn.query(
+            &format!("SELECT * FROM ks.t WHERE k = {k}"),
+            Consistency::One,
+        )
+        .await
+        .unwrap();
     }
     assert!(target.wait_for(WAIT, |r| selects(r) == 3).await);
     let m = proxy.metrics();

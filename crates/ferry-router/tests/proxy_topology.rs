@@ -84,7 +84,11 @@ async fn python_driver_discovers_the_proxy_instances_and_uses_both() {
     assert!(!client.to_string().contains("127.0.0.8"), "{client}");
     // peers_v2 answered although Cassandra 2.1 has no such table.
     assert_eq!(client["peers_v2"], json!(true), "{client}");
-    assert_eq!(client["cluster_name"], json!(source.cluster_name), "{client}");
+    assert_eq!(
+        client["cluster_name"],
+        json!(source.cluster_name),
+        "{client}"
+    );
     // Each instance owns part of the ring.
     assert_eq!(client["token_owners"], json!(expected), "{client}");
     // local and peers report the same schema version.

@@ -61,6 +61,9 @@ pub(crate) enum Pending {
     Prepare {
         text: Bytes,
         keyspace: Option<String>,
+        /// Markers the proxy put in place of `now()`/`uuid()`: hidden
+        /// from the client's answer, filled in at each EXECUTE.
+        time_markers: Option<crate::cql::PreparedRewrite<'static>>,
     },
     /// Forward it; note the keyspace of a Set_keyspace result.
     UseKeyspace,
@@ -103,6 +106,8 @@ pub(crate) struct ConnState {
     pub(crate) in_flight: AtomicUsize,
     /// Turns true when the source connection is gone.
     pub(crate) source_closed: watch::Sender<bool>,
+    /// Values for `now()`/`uuid()` (`--replace-time-functions`).
+    pub(crate) time_ids: crate::time_functions::TimeUuids,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -177,6 +182,7 @@ pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: TcpStream, pe
         keyspace: Mutex::new(None),
         in_flight: AtomicUsize::new(0),
         source_closed: watch::channel(false).0,
+        time_ids: crate::time_functions::TimeUuids::new(),
     });
     tracing::debug!(connection = id, %peer, "client connected");
     client::ClientConn::new(state.clone()).run(read_half).await;

@@ -13,15 +13,16 @@ use ferry_wire::Opcode;
 use tokio::sync::oneshot;
 
 use super::client::{wait_true, ClientConn, Close};
-use super::source::{plain, remember_prepared};
+use super::source::{plain, prepared_for_client, remember_prepared};
 use super::{ConnState, Pending};
 use crate::config::WriteMode;
-use crate::cql::{BatchType, CounterUpdate, StatementKind};
+use crate::cql::{BatchType, CounterUpdate, PreparedRewrite, StatementKind};
 use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::prepared::PreparedStatement;
 use crate::responses::{error_frame, error_of, target_flags};
 use crate::summary::{StatementClass, StatementSummary};
 use crate::target::{TargetError, TargetLeg, TargetRequest};
+use crate::time_functions;
 use crate::topology::{self, TopologyQuery};
 
 /// The request kind a statement is counted as.
@@ -75,6 +76,11 @@ impl ClientConn {
                     return self.answer_topology(request, query).await;
                 }
                 let summary = StatementSummary::of_bytes(text);
+                let request = if summary.class == StatementClass::Write {
+                    self.query_with_literals(request)
+                } else {
+                    request
+                };
                 self.statement(request, summary, Vec::new()).await
             }
             PeekedRequest::Execute { id, .. } => {
@@ -86,6 +92,10 @@ impl ClientConn {
                     return self.answer_topology(request, query).await;
                 }
                 let summary = statement.summary.clone();
+                let request = match statement.time_markers() {
+                    Some(markers) => self.execute_with_values(request, markers),
+                    None => request,
+                };
                 self.statement(request, summary, vec![statement]).await
             }
             PeekedRequest::Batch {
@@ -93,12 +103,20 @@ impl ClientConn {
                 children,
                 ..
             } => match self.batch_summary(*batch_type, children) {
-                Ok((summary, statements)) => self.statement(request, summary, statements).await,
+                Ok((summary, statements)) => {
+                    let request = self.batch_with_values(request);
+                    self.statement(request, summary, statements).await
+                }
                 Err(unknown_id) => self.unprepared(&request.raw, unknown_id).await,
             },
             PeekedRequest::Prepare { text } => {
                 let text = text.clone();
-                self.prepare(request.raw, text).await
+                match self.prepare_with_markers(&request, &text) {
+                    Some((request, text, markers)) => {
+                        self.prepare(request.raw, text, Some(markers)).await
+                    }
+                    None => self.prepare(request.raw, text, None).await,
+                }
             }
             PeekedRequest::Other(Opcode::Register) => {
                 self.send_to_source(request.raw, RequestKind::Register)
@@ -110,6 +128,111 @@ impl ClientConn {
             }
             PeekedRequest::Other(_) => self.send_to_source(request.raw, RequestKind::Other).await,
         }
+    }
+
+    /// A request whose body changed (decompressed), peeked again and
+    /// compressed again if the client's was. The original if the new body
+    /// cannot be peeked (it always can: the proxy built it).
+    fn rebuilt(&self, request: Request, body: Bytes) -> Request {
+        let plain = Frame::new(request.plain.header, body);
+        let Ok(peek) = peek_request(&plain.header, &plain.body) else {
+            return request;
+        };
+        let mut raw = plain.clone();
+        if request.raw.header.flags.contains(FrameFlags::COMPRESSION) {
+            if let Some(c) = self.state.compression() {
+                raw = raw.compress(c);
+            }
+        }
+        Request { raw, plain, peek }
+    }
+
+    /// `--replace-time-functions`: a QUERY write with `now()`/`uuid()`
+    /// replaced by literals, the same for both clusters.
+    fn query_with_literals(&self, request: Request) -> Request {
+        if !self.state.shared.config.replace_time_functions {
+            return request;
+        }
+        let PeekedRequest::Query { text, .. } = &request.peek.request else {
+            return request;
+        };
+        let Some(new_text) = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| time_functions::with_literals(t, &self.state.time_ids))
+        else {
+            return request;
+        };
+        match time_functions::replace_text(
+            &request.plain.body,
+            request.peek.message_offset,
+            &new_text,
+        ) {
+            Some(body) => self.rebuilt(request, body),
+            None => request,
+        }
+    }
+
+    /// An EXECUTE of a statement whose `now()`/`uuid()` calls the proxy
+    /// turned into markers: the client's values plus generated ones.
+    fn execute_with_values(&self, request: Request, markers: &PreparedRewrite<'_>) -> Request {
+        match time_functions::splice_execute(
+            request.plain.header.version,
+            &request.plain.body,
+            request.peek.message_offset,
+            markers,
+            &self.state.time_ids,
+        ) {
+            Some(body) => self.rebuilt(request, body),
+            None => request,
+        }
+    }
+
+    /// `--replace-time-functions` in a BATCH: literals in its text
+    /// children, generated values for its prepared children that need them.
+    fn batch_with_values(&self, request: Request) -> Request {
+        if !self.state.shared.config.replace_time_functions {
+            return request;
+        }
+        let prepared = &self.state.shared.prepared;
+        match time_functions::rewrite_batch(
+            request.plain.header.version,
+            &request.plain.body,
+            request.peek.message_offset,
+            |id| prepared.get(id),
+            &self.state.time_ids,
+        ) {
+            Some(body) => self.rebuilt(request, body),
+            None => request,
+        }
+    }
+
+    /// `--replace-time-functions`: a PREPARE of a write calling `now()` or
+    /// `uuid()` becomes a PREPARE of the text with markers in their place
+    /// (on both clusters). Returns the new request, its text and the
+    /// markers; `None` to prepare the statement as it is.
+    fn prepare_with_markers(
+        &self,
+        request: &Request,
+        text: &[u8],
+    ) -> Option<(Request, Bytes, PreparedRewrite<'static>)> {
+        if !self.state.shared.config.replace_time_functions
+            || StatementSummary::of_bytes(text).class != StatementClass::Write
+        {
+            return None;
+        }
+        let markers = time_functions::with_markers(std::str::from_utf8(text).ok()?)?;
+        let body = time_functions::replace_text(
+            &request.plain.body,
+            request.peek.message_offset,
+            &markers.text,
+        )?;
+        let new_text = Bytes::copy_from_slice(markers.text.as_bytes());
+        let request = Request {
+            raw: request.raw.clone(),
+            plain: request.plain.clone(),
+            peek: request.peek.clone(),
+        };
+        Some((self.rebuilt(request, body), new_text, markers))
     }
 
     /// In topology-rewrite mode, the `system.local`/`peers`/`peers_v2`
@@ -138,8 +261,7 @@ impl ClientConn {
             .peek
             .params()
             .is_some_and(|p| p.flags & SKIP_METADATA_FLAG != 0);
-        let Some(frame) = topology::local_query_frame(request.plain.header.version, stream)
-        else {
+        let Some(frame) = topology::local_query_frame(request.plain.header.version, stream) else {
             return self.send_to_source(request.raw, RequestKind::Read).await;
         };
         self.state.pending().insert(
@@ -361,7 +483,12 @@ impl ClientConn {
     /// PREPARE: on the source; on the target in the background (async
     /// mode) or before answering (sync mode, for statements that are
     /// mirrored).
-    async fn prepare(&mut self, raw: Frame, text: Bytes) -> Result<(), Close> {
+    async fn prepare(
+        &mut self,
+        raw: Frame,
+        text: Bytes,
+        time_markers: Option<PreparedRewrite<'static>>,
+    ) -> Result<(), Close> {
         let keyspace = self.state.keyspace();
         let stream = raw.header.stream;
         let leg = self.state.target.get().cloned();
@@ -376,14 +503,20 @@ impl ClientConn {
                         text,
                         keyspace,
                         leg,
+                        time_markers,
                     },
                 )
                 .await
             }
             _ => {
-                self.state
-                    .pending()
-                    .insert(stream, Pending::Prepare { text, keyspace });
+                self.state.pending().insert(
+                    stream,
+                    Pending::Prepare {
+                        text,
+                        keyspace,
+                        time_markers,
+                    },
+                );
                 self.send_to_source(raw, RequestKind::Prepare).await
             }
         }
@@ -440,6 +573,7 @@ enum PairedTarget {
         text: Bytes,
         keyspace: Option<String>,
         leg: Arc<TargetLeg>,
+        time_markers: Option<PreparedRewrite<'static>>,
     },
 }
 
@@ -460,6 +594,7 @@ impl PairedTarget {
                 text,
                 keyspace,
                 leg,
+                ..
             } => {
                 let text = String::from_utf8_lossy(text);
                 TargetOutcome::Prepared(leg.prepare(&text, keyspace.as_deref()).await)
@@ -482,8 +617,18 @@ async fn settle(
     let sync = state.shared.config.write_mode == WriteMode::Sync;
     let (version, stream) = (source.header.version, source.header.stream);
     match (target, outcome) {
-        (PairedTarget::Prepare { text, keyspace, .. }, TargetOutcome::Prepared(result)) => {
-            let statement = remember_prepared(state, &source_plain, &text, keyspace);
+        (
+            PairedTarget::Prepare {
+                text,
+                keyspace,
+                time_markers,
+                ..
+            },
+            TargetOutcome::Prepared(result),
+        ) => {
+            let client_answer = prepared_for_client(&source_plain, time_markers.as_ref());
+            let statement = remember_prepared(state, &source_plain, &text, keyspace, time_markers);
+            let source = client_answer.unwrap_or(source);
             match (statement, result) {
                 (Some(statement), Ok(ids)) => {
                     statement.set_target_ids(ids);

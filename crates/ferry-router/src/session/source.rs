@@ -67,10 +67,18 @@ pub(super) async fn run(
                 mirror(&state, slot, request, refused);
                 state.reply(frame).await;
             }
-            Some(Pending::Prepare { text, keyspace }) => {
+            Some(Pending::Prepare {
+                text,
+                keyspace,
+                time_markers,
+            }) => {
                 let plain = plain(&state, &frame);
-                state.reply(frame).await;
-                if let Some(statement) = remember_prepared(&state, &plain, &text, keyspace) {
+                state
+                    .reply(prepared_for_client(&plain, time_markers.as_ref()).unwrap_or(frame))
+                    .await;
+                if let Some(statement) =
+                    remember_prepared(&state, &plain, &text, keyspace, time_markers)
+                {
                     prepare_on_target_later(&state, statement);
                 }
             }
@@ -138,20 +146,31 @@ fn mirror(state: &ConnState, slot: Option<QueueSlot>, request: TargetRequest, re
     }
 }
 
+/// The PREPARED answer the client gets when the proxy inserted markers
+/// for `now()`/`uuid()`: without them (`None`: send the source's as is).
+pub(super) fn prepared_for_client(
+    answer: &Frame,
+    time_markers: Option<&crate::cql::PreparedRewrite<'static>>,
+) -> Option<Frame> {
+    crate::time_functions::hide_markers(answer, time_markers?)
+}
+
 /// Records a prepared statement from the source's Prepared result.
 pub(super) fn remember_prepared(
     state: &ConnState,
     answer: &Frame,
     text: &Bytes,
     keyspace: Option<String>,
+    time_markers: Option<crate::cql::PreparedRewrite<'static>>,
 ) -> Option<Arc<PreparedStatement>> {
     let (id, bind_types) = prepared_result(answer)?;
     let text = String::from_utf8_lossy(text);
     let mut summary = StatementSummary::of(&text);
     summary.settle_with_bind_types(&bind_types);
-    let statement = Arc::new(PreparedStatement::with_summary(
-        id, &text, keyspace, summary,
-    ));
+    let statement = Arc::new(
+        PreparedStatement::with_summary(id, &text, keyspace, summary)
+            .with_time_markers(time_markers),
+    );
     state.shared.prepared.insert(statement.clone());
     Some(statement)
 }

@@ -250,32 +250,31 @@ impl Instance<'_> {
     /// from the source.
     fn cell(&self, name: &str) -> Option<Option<Bytes>> {
         let address = self.topology.instances()[self.index];
-        let value = match name {
-            "peer" | "rpc_address" | "broadcast_address" | "listen_address" | "native_address" => {
-                CqlValue::Inet(address.ip())
-            }
-            "rpc_port" | "native_port" => CqlValue::Int(i32::from(address.port())),
-            "peer_port" => {
-                return Some(
-                    self.local
-                        .cell("listen_port")
-                        .or_else(|| Some(Bytes::copy_from_slice(&DEFAULT_STORAGE_PORT.to_be_bytes()))),
-                )
-            }
-            "preferred_ip" | "preferred_port" => return Some(None),
-            "host_id" => CqlValue::Uuid(host_id_of(&address)),
-            "tokens" => {
-                let partitioner = self.local.text("partitioner");
-                let tokens = tokens_of(self.index, self.topology.instances().len(), &partitioner);
-                CqlValue::Set(
-                    tokens
-                        .into_iter()
-                        .map(|t| Some(CqlValue::Text(t.into())))
-                        .collect(),
-                )
-            }
-            _=> return None,
-        };
+        let value =
+            match name {
+                "peer" | "rpc_address" | "broadcast_address" | "listen_address"
+                | "native_address" => CqlValue::Inet(address.ip()),
+                "rpc_port" | "native_port" => CqlValue::Int(i32::from(address.port())),
+                "peer_port" => {
+                    return Some(self.local.cell("listen_port").or_else(|| {
+                        Some(Bytes::copy_from_slice(&DEFAULT_STORAGE_PORT.to_be_bytes()))
+                    }))
+                }
+                "preferred_ip" | "preferred_port" => return Some(None),
+                "host_id" => CqlValue::Uuid(host_id_of(&address)),
+                "tokens" => {
+                    let partitioner = self.local.text("partitioner");
+                    let tokens =
+                        tokens_of(self.index, self.topology.instances().len(), &partitioner);
+                    CqlValue::Set(
+                        tokens
+                            .into_iter()
+                            .map(|t| Some(CqlValue::Text(t.into())))
+                            .collect(),
+                    )
+                }
+                _ => return None,
+            };
         let ty = match &value {
             CqlValue::Inet(_) => ColumnType::Inet,
             CqlValue::Int(_) => ColumnType::Int,
@@ -349,7 +348,9 @@ mod tests {
             Some(TableSpec::new("system", "local")),
             specs,
         ));
-        builder.push_row(cells.iter().map(|c| Some(&c[..]))).unwrap();
+        builder
+            .push_row(cells.iter().map(|c| Some(&c[..])))
+            .unwrap();
         builder.build()
     }
 
@@ -370,11 +371,7 @@ mod tests {
         rows.rows()
             .map(|row| {
                 let values = row.unwrap().values(&columns, version).unwrap();
-                columns
-                    .iter()
-                    .map(|c| c.name.clone())
-                    .zip(values)
-                    .collect()
+                columns.iter().map(|c| c.name.clone()).zip(values).collect()
             })
             .collect()
     }
@@ -386,8 +383,13 @@ mod tests {
     #[test]
     fn local_describes_this_instance_and_keeps_the_rest() {
         let v = ProtocolVersion::V3;
-        let rows = rewrite(&query("SELECT * FROM system.local"), &topology(1), &source_local(v), v)
-            .unwrap();
+        let rows = rewrite(
+            &query("SELECT * FROM system.local"),
+            &topology(1),
+            &source_local(v),
+            v,
+        )
+        .unwrap();
         let out = read_back(&rows, v);
         assert_eq!(out.len(), 1);
         let row = &out[0];
@@ -397,7 +399,9 @@ mod tests {
         }
         assert_eq!(
             row["host_id"],
-            Some(CqlValue::Uuid(host_id_of(&"127.0.0.21:29042".parse().unwrap())))
+            Some(CqlValue::Uuid(host_id_of(
+                &"127.0.0.21:29042".parse().unwrap()
+            )))
         );
         assert_eq!(
             row["tokens"],
@@ -405,7 +409,10 @@ mod tests {
                 tokens_of(1, 3, MURMUR3)[0].clone().into()
             ))]))
         );
-        assert_eq!(row["cluster_name"], Some(CqlValue::Text("Source Cluster".into())));
+        assert_eq!(
+            row["cluster_name"],
+            Some(CqlValue::Text("Source Cluster".into()))
+        );
         assert_eq!(row["schema_version"], Some(CqlValue::Uuid(SCHEMA)));
         assert_eq!(rows.metadata().columns.as_ref().unwrap().len(), 12);
     }
@@ -413,8 +420,13 @@ mod tests {
     #[test]
     fn peers_list_the_other_instances_in_every_version() {
         for v in [ProtocolVersion::V2, ProtocolVersion::V4] {
-            let rows = rewrite(&query("SELECT * FROM system.peers"), &topology(0), &source_local(v), v)
-                .unwrap();
+            let rows = rewrite(
+                &query("SELECT * FROM system.peers"),
+                &topology(0),
+                &source_local(v),
+                v,
+            )
+            .unwrap();
             let out = read_back(&rows, v);
             let peers: Vec<_> = out.iter().map(|r| r["rpc_address"].clone()).collect();
             assert_eq!(
@@ -431,8 +443,13 @@ mod tests {
                 assert!(matches!(&row["tokens"], Some(CqlValue::Set(t)) if t.len() == 1));
             }
             // The peers' host ids are what each instance says of itself.
-            let other = rewrite(&query("SELECT host_id FROM system.local"), &topology(2), &source_local(v), v)
-                .unwrap();
+            let other = rewrite(
+                &query("SELECT host_id FROM system.local"),
+                &topology(2),
+                &source_local(v),
+                v,
+            )
+            .unwrap();
             assert_eq!(read_back(&other, v)[0]["host_id"], out[1]["host_id"]);
         }
     }
@@ -457,7 +474,10 @@ mod tests {
             .collect();
         assert_eq!(names, ["native_address", "port", "peer_port"]);
         let out = read_back(&rows, v);
-        assert_eq!(out[0]["native_address"], Some(CqlValue::Inet("127.0.0.20".parse().unwrap())));
+        assert_eq!(
+            out[0]["native_address"],
+            Some(CqlValue::Inet("127.0.0.20".parse().unwrap()))
+        );
         assert_eq!(out[0]["port"], Some(CqlValue::Int(29042)));
         assert_eq!(out[1]["port"], Some(CqlValue::Int(9000)));
         assert_eq!(out[1]["peer_port"], Some(CqlValue::Int(7000)));
@@ -466,8 +486,13 @@ mod tests {
     #[test]
     fn an_unknown_column_is_refused_like_cassandra_does() {
         let v = ProtocolVersion::V4;
-        let err = rewrite(&query("SELECT nope FROM system.peers"), &topology(0), &source_local(v), v)
-            .unwrap_err();
+        let err = rewrite(
+            &query("SELECT nope FROM system.peers"),
+            &topology(0),
+            &source_local(v),
+            v,
+        )
+        .unwrap_err();
         assert_eq!(err, "Undefined name nope in selection clause");
     }
 
@@ -477,7 +502,10 @@ mod tests {
         let mut body = BytesMut::new();
         body.put_i32(result_kind::ROWS);
         source_local(v).encode(&mut body, v).unwrap();
-        let source = Frame::new(FrameHeader::response(v, 9, Opcode::Result, 0), body.freeze());
+        let source = Frame::new(
+            FrameHeader::response(v, 9, Opcode::Result, 0),
+            body.freeze(),
+        );
         let q = query("SELECT * FROM system.peers_v2");
         let frame = answer_frame(&q, true, &topology(0), &source).unwrap();
         assert_eq!(frame.header.stream, 9);
@@ -492,7 +520,9 @@ mod tests {
         // The request in its place.
         let request = local_query_frame(v, 9).unwrap();
         assert_eq!(request.header.opcode, Opcode::Query);
-        let text = Query::decode(&mut Reader::new(request.body), v).unwrap().query;
+        let text = Query::decode(&mut Reader::new(request.body), v)
+            .unwrap()
+            .query;
         assert_eq!(text.text(), LOCAL_QUERY);
     }
 }

@@ -193,10 +193,7 @@ mod tests {
             ProxyTopology::parse("10.0.0.1,10.0.0.1:29042", 29042, 0),
             Err(TopologyError::Duplicate(_))
         ));
-        assert_eq!(
-            ProxyTopology::parse(" , ", 1, 0),
-            Err(TopologyError::Empty)
-        );
+        assert_eq!(ProxyTopology::parse(" , ", 1, 0), Err(TopologyError::Empty));
         let e = ProxyTopology::parse("10.0.0.1", 1, 1).unwrap_err();
         assert_eq!(
             e.to_string(),
