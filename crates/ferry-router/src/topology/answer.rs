@@ -84,6 +84,9 @@ pub(crate) fn answer_frame(
     }
 }
 
+/// One row's cells (`None`: null).
+type Row = Vec<Option<Bytes>>;
+
 /// The source's local row: its columns and cells.
 struct LocalRow {
     columns: Vec<ColumnSpec>,
@@ -132,37 +135,36 @@ pub(crate) fn rewrite(
         version,
     };
     // The whole table: its columns, and one row of cells per instance.
-    let (table_columns, rows): (Vec<(String, ColumnType)>, Vec<Vec<Option<Bytes>>>) =
-        match query.table {
-            SystemTable::Local => {
-                let cols: Vec<(String, ColumnType)> = local
-                    .columns
-                    .iter()
-                    .map(|c| (c.name.clone(), c.column_type.clone()))
-                    .collect();
-                let me = instance(topology.index());
-                let cells = local
-                    .columns
-                    .iter()
-                    .zip(&local.cells)
-                    .map(|(c, cell)| me.cell(&c.name).unwrap_or_else(|| cell.clone()))
-                    .collect();
-                (cols, vec![cells])
-            }
-            table => {
-                let cols = peers_columns(table);
-                let rows = topology
-                    .others()
-                    .map(|(i, _)| {
-                        let peer = instance(i);
-                        cols.iter()
-                            .map(|(name, _)| peer.cell(name).unwrap_or_else(|| local.cell(name)))
-                            .collect()
-                    })
-                    .collect();
-                (cols, rows)
-            }
-        };
+    let (table_columns, rows): (Vec<(String, ColumnType)>, Vec<Row>) = match query.table {
+        SystemTable::Local => {
+            let cols: Vec<(String, ColumnType)> = local
+                .columns
+                .iter()
+                .map(|c| (c.name.clone(), c.column_type.clone()))
+                .collect();
+            let me = instance(topology.index());
+            let cells = local
+                .columns
+                .iter()
+                .zip(&local.cells)
+                .map(|(c, cell)| me.cell(&c.name).unwrap_or_else(|| cell.clone()))
+                .collect();
+            (cols, vec![cells])
+        }
+        table => {
+            let cols = peers_columns(table);
+            let rows = topology
+                .others()
+                .map(|(i, _)| {
+                    let peer = instance(i);
+                    cols.iter()
+                        .map(|(name, _)| peer.cell(name).unwrap_or_else(|| local.cell(name)))
+                        .collect()
+                })
+                .collect();
+            (cols, rows)
+        }
+    };
     // The client's selection of them.
     let picks: Vec<(usize, String)> = match &query.selection {
         None => table_columns
