@@ -7,11 +7,23 @@ mod support;
 
 use std::time::Duration;
 
+use ferry_router::WriteMode;
 use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn now_and_uuid_give_the_same_ids_on_both_clusters() {
+    same_ids_through_the_proxy(WriteMode::Async).await;
+}
+
+/// In sync mode PREPARE runs on both clusters before the client's answer
+/// (another code path for hiding the markers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_and_uuid_give_the_same_ids_in_sync_mode_too() {
+    same_ids_through_the_proxy(WriteMode::Sync).await;
+}
+
+async fn same_ids_through_the_proxy(mode: WriteMode) {
     let source = NodeGroup::require("source");
     let target = NodeGroup::require("target");
     let dir = support::temp_dir("time_functions");
@@ -21,6 +33,7 @@ async fn now_and_uuid_give_the_same_ids_on_both_clusters() {
         &dir.join("failed.log"),
     );
     config.replace_time_functions = true;
+    config.write_mode = mode;
     let proxy = support::start(config).await;
     let port = proxy.local_addr().port();
     let ks = unique_keyspace_name("proxy_time_fns");

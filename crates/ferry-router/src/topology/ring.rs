@@ -22,11 +22,12 @@ use std::net::SocketAddr;
 ///            ["85070591730234615865843651857942052864"]);
 /// ```
 pub fn tokens_of(index: usize, count: usize, partitioner: &str) -> Vec<String> {
-    let count = count.max(1) as i128;
-    let index = index as i128;
+    let (count, index) = (count.max(1) as u128, index as u128);
     let token = if partitioner.ends_with("RandomPartitioner") {
-        ((1i128 << 127) / count * index).to_string()
+        // 2^127 does not fit in an i128.
+        ((1u128 << 127) / count * index).to_string()
     } else {
+        let (count, index) = (count as i128, index as i128);
         // 2^64 / count fits in an i128; the result is within i64.
         (((1i128 << 64) / count) * index - (1i128 << 63)).to_string()
     };
@@ -66,6 +67,17 @@ fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_partitioner_tokens_are_positive_and_within_2_to_127() {
+        let p = "org.apache.cassandra.dht.RandomPartitioner";
+        let tokens: Vec<u128> = (0..3)
+            .map(|i| tokens_of(i, 3, p)[0].parse().unwrap())
+            .collect();
+        assert_eq!(tokens[0], 0);
+        assert!(tokens.windows(2).all(|w| w[1] > w[0]));
+        assert!(tokens[2] < 1u128 << 127);
+    }
 
     #[test]
     fn murmur3_tokens_split_the_ring_evenly() {
