@@ -98,6 +98,27 @@ async fn python_driver_discovers_the_proxy_instances_and_uses_both() {
     assert_eq!(client["rr_coordinators"], json!(expected), "{client}");
     assert_eq!(client["rows"], json!(60), "{client}");
 
+    // Prepared queries on the topology tables: each instance describes
+    // itself in local, and the other one in peers.
+    let ips: Vec<String> = addresses.iter().map(|a| a.ip().to_string()).collect();
+    for answer in client["prepared"].as_array().unwrap() {
+        let by: SocketAddr = answer["by"].as_str().unwrap().parse().unwrap();
+        let others: Vec<&String> = ips
+            .iter()
+            .filter(|ip| **ip != by.ip().to_string())
+            .collect();
+        if let Some(local) = answer.get("local") {
+            // The host id the driver has for that instance.
+            assert_eq!(local, &client["host_ids"][by.to_string()], "{client}");
+        } else {
+            assert_eq!(answer["peers"], json!(others), "{answer}");
+        }
+    }
+    let host_ids: Vec<&serde_json::Value> =
+        client["host_ids"].as_object().unwrap().values().collect();
+    assert_eq!(host_ids.len(), 2);
+    assert_ne!(host_ids[0], host_ids[1]);
+
     for (proxy, address) in proxies.iter().zip(&addresses) {
         let m = proxy.metrics();
         let counters = m.counters();

@@ -55,6 +55,22 @@ for i in range(20):
 out["coordinators"] = sorted(coordinators)
 out["rows"] = len(list(session.execute("SELECT k FROM %s.kv" % ks)))
 
+# The topology tables through prepared statements (the driver then asks
+# for rows without metadata): answered by whichever instance serves them.
+peers = session.prepare("SELECT peer, rpc_address AS addr, host_id FROM system.peers")
+# (Cassandra 2.1.0's system.local has no address columns.)
+local = session.prepare("SELECT host_id, tokens FROM system.local WHERE key = ?")
+prepared = []
+for _ in range(4):
+    rs = session.execute(peers)
+    served_by = name(rs.response_future.coordinator_host)
+    prepared.append({"by": served_by, "peers": sorted(str(r.addr) for r in rs)})
+    rs = session.execute(local, ("local",))
+    row = list(rs)[0]
+    prepared.append({"by": name(rs.response_future.coordinator_host), "local": str(row.host_id)})
+out["prepared"] = prepared
+out["host_ids"] = {name(h): str(h.host_id) for h in cluster.metadata.all_hosts()}
+
 # A second client pinned to round robin reaches every instance too.
 rr = Cluster([host], port=port, load_balancing_policy=RoundRobinPolicy(), connect_timeout=15)
 rr_session = rr.connect()
