@@ -13,7 +13,7 @@
 //!
 //! The client's stream ids are used unchanged on its own source
 //! connection, so the source's answers go back as they are. Requests whose
-//! answer the proxy must see (a PREPARE, a USE, a mirrored write, a request
+//! answer the proxy must see (a PREPARE, a USE, a topology query, a mirrored write, a request
 //! answered only after the target too) leave a [`Pending`] entry under
 //! their stream id; the source reader consults it for each answer.
 
