@@ -22,6 +22,9 @@ async fn fill(session: &ferry_conn::session::Session, cql: impl Fn(u32) -> Strin
         .await;
 }
 
+/// k, c, s, a, b of a copied row.
+type Copied = (i64, i64, Option<String>, Option<String>, i64);
+
 fn int(v: &Option<ferry_wire::types::CqlValue>) -> i64 {
     v.as_ref().and_then(|v| v.as_i64()).expect("an integer")
 }
@@ -241,16 +244,15 @@ async fn a_column_subset_goes_to_a_renamed_table_and_columns() {
     let text = |v: &Option<ferry_wire::types::CqlValue>| {
         v.as_ref().and_then(|v| v.as_text()).map(str::to_owned)
     };
-    let src: BTreeSet<(i64, i64, Option<String>, Option<String>, i64)> =
-        rows(&source, &format!("SELECT k, c, s, a, b FROM {name}.src"))
-            .await
-            .iter()
-            .map(|r| {
-                let v = r.values();
-                (int(&v[0]), int(&v[1]), text(&v[2]), text(&v[3]), int(&v[4]))
-            })
-            .collect();
-    let dst: BTreeSet<(i64, i64, Option<String>, Option<String>, i64)> = rows(
+    let src: BTreeSet<Copied> = rows(&source, &format!("SELECT k, c, s, a, b FROM {name}.src"))
+        .await
+        .iter()
+        .map(|r| {
+            let v = r.values();
+            (int(&v[0]), int(&v[1]), text(&v[2]), text(&v[3]), int(&v[4]))
+        })
+        .collect();
+    let dst: BTreeSet<Copied> = rows(
         &target,
         &format!("SELECT key, c, s, alpha, b FROM {name}.dst"),
     )
