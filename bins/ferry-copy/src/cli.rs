@@ -784,6 +784,29 @@ mod tests {
         assert_eq!(o.progress_table.as_deref(), Some("ks.p"));
     }
 
+    /// The config of the Kubernetes example only uses real options.
+    #[test]
+    fn the_kubernetes_example_config_is_valid() {
+        let yaml = include_str!("../../../deploy/kubernetes/ferry-copy-job.yaml");
+        let start = yaml.find("ferry-copy.toml: |\n").expect("the config block") + 19;
+        let toml_text: String = yaml[start..]
+            .lines()
+            .take_while(|l| l.starts_with("    ") || l.trim().is_empty())
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        let file: Args = toml::from_str(&toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
+        let merged = parse(&["--worker-id", "pod-0"]).over(file);
+        let options = merged.copy_options().unwrap();
+        assert_eq!(
+            options.progress_table.as_deref(),
+            Some("ferry.copy_progress")
+        );
+        assert_eq!(options.job_id.as_deref(), Some("shop-2026-11"));
+        assert_eq!(options.worker_id.as_deref(), Some("pod-0"));
+        assert_eq!(options.tables, ["orders", "customers"]);
+        assert!(yaml.contains("completionMode: Indexed"));
+    }
+
     #[test]
     fn credentials_need_both_halves() {
         let e = parse(&[

@@ -170,3 +170,26 @@ async fn a_killed_worker_s_ranges_are_finished_by_the_other_and_done_ranges_are_
         n as usize
     );
 }
+
+#[test]
+fn help_explains_the_scale_out_and_filter_flags() {
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for flag in [
+        "--progress-table",
+        "--job-id",
+        "--worker-id",
+        "--claim-lease",
+        "--token-range",
+        "--written-after",
+        "--written-before",
+        "--columns",
+        "--target-table",
+        "--rename-column",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}");
+    }
+    // The unit pitfall is explained where the flag is.
+    assert!(help.contains("MICROseconds"), "{help}");
+}
