@@ -319,7 +319,11 @@ impl ProgressTable {
         Ok(out)
     }
 
-    /// Tries to claim range `index` (`range`) of `table`.
+    /// Tries to claim range `index` (`range`) of `table`. A range left
+    /// unfinished under this worker's own name (by an earlier process with
+    /// the same worker id) is taken back at once; so two live processes
+    /// must never share a worker id (they would redo each other's ranges:
+    /// harmless, but wasted).
     pub async fn claim(
         &self,
         table: &str,
@@ -362,7 +366,11 @@ impl ProgressTable {
                 claims: state.claims,
             });
         }
-        if state.lease_until_ms > now {
+        // Held under our own name but not by this process: a previous
+        // incarnation of this worker (a pod restarted in place) that died
+        // holding it. Take it back now rather than after the lease.
+        let ours = state.owner.as_deref() == Some(&self.worker);
+        if state.lease_until_ms > now && !ours {
             return Ok(Claim::Busy {
                 owner: state.owner.unwrap_or_default(),
                 lease_until_ms: state.lease_until_ms,

@@ -232,7 +232,28 @@ async fn a_dead_workers_ranges_are_taken_over_after_the_lease() {
         ferry_copier::progress_table::Claim::Busy { .. }
     ));
 
-    // ...but a new worker finishes the job after the lease.
+    // ...and the dead worker, restarted under its name, takes its own
+    // back at once (a pod restarted in place), with a new claim number.
+    let restarted = ProgressTable::open(
+        &target,
+        &progress_table,
+        "job",
+        "dead",
+        Duration::from_secs(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        restarted
+            .claim("t", free[1], &range(free[1]))
+            .await
+            .unwrap(),
+        ferry_copier::progress_table::Claim::Claimed { claims: 2 }
+    );
+    // The old incarnation's claim is void.
+    assert!(!dead.renew("t", free[1], 1).await.unwrap());
+
+    // A new worker finishes the job after the lease.
     options.worker_id = Some("alive".into());
     options.stop_after_ranges = None;
     let second = ferry_copier::copy(&source, &target, &options, CopyControl::new())
@@ -245,10 +266,17 @@ async fn a_dead_workers_ranges_are_taken_over_after_the_lease() {
     for s in &states {
         if let Some(before) = done_first.iter().find(|d| d.index == s.index) {
             assert_eq!(s, before, "a range done before was touched again");
-        } else if free[..2].contains(&s.index) {
+        } else if s.index == free[0] {
             assert_eq!(
                 (s.claims, s.done_by.as_deref()),
                 (2, Some("alive")),
+                "taken over"
+            );
+        } else if s.index == free[1] {
+            // Claimed twice by "dead", then taken over by "alive".
+            assert_eq!(
+                (s.claims, s.done_by.as_deref()),
+                (3, Some("alive")),
                 "taken over"
             );
         } else {
