@@ -24,12 +24,23 @@ async fn fill(session: &ferry_conn::session::Session, cql: impl Fn(u32) -> Strin
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_share_one_job_and_do_each_range_exactly_once() {
+    two_workers("target", 1).await;
+}
+
+/// The same with the 3-node `ring` as the target: the progress table's
+/// lightweight transactions run Paxos over 3 replicas (RF 3, QUORUM).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_workers_share_one_job_on_a_three_node_target() {
+    two_workers("ring", 3).await;
+}
+
+async fn two_workers(target_group: &str, rf: usize) {
     let source = session("source").await;
-    let target = session("target").await;
+    let target = session(target_group).await;
     // Each worker gets its own sessions, as two machines would.
     let source2 = session("source").await;
-    let target2 = session("target").await;
-    let ks = Keyspace::create("scale", &[("source", &source), ("target", &target)], 1).await;
+    let target2 = session(target_group).await;
+    let ks = Keyspace::create("scale", &[("source", &source), (target_group, &target)], rf).await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))"
