@@ -227,3 +227,48 @@ fn help_explains_the_scale_out_and_filter_flags() {
     // The unit pitfall is explained where the flag is.
     assert!(help.contains("MICROseconds"), "{help}");
 }
+
+#[test]
+fn ambiguous_writetimes_and_unplaced_filters_are_refused_before_connecting() {
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["--source", "127.0.0.8", "--target", "127.0.0.9"])
+            .args(["--disable-source-tls", "--disable-target-tls", "-k", "ks"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = run(&["-t", "t", "--written-after", "1700000000"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--written-after 1700000000 looks like seconds")
+            && err.contains("1700000000000000"),
+        "{err}"
+    );
+    let (code, err) = run(&["-t", "t", "--written-before", "1700000000000"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("looks like milliseconds"), "{err}");
+    let (code, err) = run(&[
+        "-t",
+        "t",
+        "--written-after",
+        "2026-01-02T00:00:00Z",
+        "--written-before",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("the window is empty"), "{err}");
+    let (code, err) = run(&["-t", "a", "-t", "b", "--rename-column", "x=y"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("say which table"), "{err}");
+    let (code, err) = run(&["--token-range", "12"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("--token-range") && err.contains("START:END"),
+        "{err}"
+    );
+}
