@@ -190,7 +190,8 @@ pub struct Args {
     /// Only rows whose newest cell was written at or after TIME: an RFC 3339
     /// time (2026-11-21T10:00:00Z) or MICROseconds since the epoch (16-17
     /// digits, or any integer with a `us` suffix). Numbers that look like
-    /// seconds or milliseconds are refused.
+    /// seconds or milliseconds are refused. Rows whose writetime cannot be
+    /// read (key columns or non-frozen collections only) are copied.
     #[arg(long, value_name = "TIME", help_heading = "What to copy")]
     pub written_after: Option<String>,
     /// Only rows whose newest cell was written before TIME (same formats as
