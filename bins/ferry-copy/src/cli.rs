@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use ferry_conn::session::SessionConfig;
 use ferry_conn::{ConnectionConfig, TlsOptions};
+use ferry_copier::filter::{parse_token_range, parse_writetime, JobFilters};
 use ferry_copier::CopyOptions;
 use ferry_wire::Consistency;
 use serde::Deserialize;
@@ -22,8 +23,11 @@ use serde::Deserialize;
 /// the target with INSERT ... USING TIMESTAMP: by default one timestamp,
 /// taken (in microseconds) when the job starts, so any write the proxy
 /// makes after that wins over the copy. The job's progress is kept in a
-/// local file; running the same command again continues where it stopped.
-/// See docs/bulk-copy.md.
+/// local file, or with --progress-table in a table of the target cluster,
+/// which lets several processes on several machines share one job; running
+/// the same command again continues where it stopped. Filters: --token-range,
+/// --written-after/--written-before, --columns; renames: --target-table,
+/// --rename-column. See docs/bulk-copy.md.
 #[derive(Debug, Default, Clone, Parser, Deserialize)]
 #[command(name = "ferry-copy", version, max_term_width = 100)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
@@ -173,6 +177,43 @@ pub struct Args {
     /// to both clusters.
     #[arg(long, value_name = "MICROS", help_heading = "What to copy")]
     pub job_timestamp: Option<i64>,
+    /// Only tokens in (START, END] (decimal tokens of the source's
+    /// partitioner; START > END wraps through the minimum). Splits and
+    /// progress apply to this sub-range only.
+    #[arg(
+        long,
+        value_name = "START:END",
+        help_heading = "What to copy",
+        allow_hyphen_values = true
+    )]
+    pub token_range: Option<String>,
+    /// Only rows whose newest cell was written at or after TIME: an RFC 3339
+    /// time (2026-11-21T10:00:00Z) or MICROseconds since the epoch (16-17
+    /// digits, or any integer with a `us` suffix). Numbers that look like
+    /// seconds or milliseconds are refused. Rows whose writetime cannot be
+    /// read (key columns or non-frozen collections only) are copied.
+    #[arg(long, value_name = "TIME", help_heading = "What to copy")]
+    pub written_after: Option<String>,
+    /// Only rows whose newest cell was written before TIME (same formats as
+    /// --written-after).
+    #[arg(long, value_name = "TIME", help_heading = "What to copy")]
+    pub written_before: Option<String>,
+    /// Copy only these non-key columns (key columns always are):
+    /// `a,b,c`, or `TABLE:a,b,c` when several tables are copied; repeat for
+    /// several tables.
+    #[arg(long, value_name = "[TABLE:]COLUMNS", help_heading = "What to copy")]
+    #[serde(default)]
+    pub columns: Vec<String>,
+    /// Write to another table: `KS.TABLE` (or `TABLE`, same keyspace) when
+    /// one table is copied, or `SOURCE_TABLE=KS.TABLE`; repeat for several.
+    #[arg(long, value_name = "[SRC=]KS.TABLE", help_heading = "What to copy")]
+    #[serde(default)]
+    pub target_table: Vec<String>,
+    /// Write source column OLD as target column NEW: `OLD=NEW`, or
+    /// `TABLE:OLD=NEW` when several tables are copied; repeat for several.
+    #[arg(long, value_name = "[TABLE:]OLD=NEW", help_heading = "What to copy")]
+    #[serde(default)]
+    pub rename_column: Vec<String>,
     /// Read consistency [default: LOCAL_QUORUM].
     #[arg(long, value_name = "CL", help_heading = "What to copy")]
     pub consistency_read: Option<String>,
@@ -236,6 +277,27 @@ pub struct Args {
     /// ./ferry-copy-<keyspace>[.<tables>].progress.jsonl].
     #[arg(long, value_name = "FILE", help_heading = "Progress")]
     pub progress: Option<PathBuf>,
+    /// Keep progress in this table of the TARGET cluster (KS.TABLE, created
+    /// if missing; the keyspace must exist) instead of the progress file:
+    /// several ferry-copy processes, on any machines, started with the same
+    /// options share the job by claiming its ranges with lightweight
+    /// transactions.
+    #[arg(long, value_name = "KS.TABLE", help_heading = "Progress")]
+    pub progress_table: Option<String>,
+    /// The job's name in the progress table; every process of one job must
+    /// use the same [default: ferry-copy-<keyspace>[.<tables>]].
+    #[arg(long, value_name = "NAME", help_heading = "Progress")]
+    pub job_id: Option<String>,
+    /// This process's name in the progress table [default: host name,
+    /// process id and clock bits].
+    #[arg(long, value_name = "NAME", help_heading = "Progress")]
+    pub worker_id: Option<String>,
+    /// Seconds a claimed range stays this process's without renewal (it is
+    /// renewed 3 times per lease while copying): a dead process's ranges are
+    /// claimed by others after this. Keep it well above the clock skew
+    /// between machines [default: 60].
+    #[arg(long, value_name = "SECONDS", help_heading = "Progress")]
+    pub claim_lease: Option<f64>,
     /// Write the final summary as JSON to this file.
     #[arg(long, value_name = "FILE", help_heading = "Progress")]
     pub summary_json: Option<PathBuf>,
@@ -289,10 +351,11 @@ impl Args {
             splits, concurrency, max_in_flight_writes, batch_size, max_batch_kb, page_size, rate_limit,
             source_rate_limit, target_rate_limit, source_mb_per_second, max_retries,
             connections_per_node, request_timeout, progress, summary_json,
-            progress_interval, stop_after_ranges;
+            progress_interval, stop_after_ranges, token_range, written_after, written_before,
+            progress_table, job_id, worker_id, claim_lease;
             disable_source_tls, disable_target_tls, source_skip_hostname_check,
             target_skip_hostname_check, preserve_writetime, quiet;
-            table
+            table, columns, target_table, rename_column
         )
     }
 
@@ -338,8 +401,99 @@ impl Args {
             options.progress_file = p.clone();
         }
         options.stop_after_ranges = self.stop_after_ranges;
+        options.progress_table = self.progress_table.clone();
+        options.job_id = self.job_id.clone();
+        options.worker_id = self.worker_id.clone();
+        if let Some(lease) = self.claim_lease {
+            if !(1.0..=86_400.0).contains(&lease) {
+                bail!("--claim-lease {lease}: give 1 to 86400 seconds");
+            }
+            options.claim_lease = Duration::from_secs_f64(lease);
+        }
+        options.filters = self.filters()?;
         options.validate()?;
         Ok(options)
+    }
+
+    /// The token range, writetime window, columns and renames.
+    fn filters(&self) -> Result<JobFilters> {
+        let mut f = JobFilters::default();
+        if let Some(r) = &self.token_range {
+            f.token_range =
+                Some(parse_token_range(r).map_err(|e| anyhow::anyhow!("--token-range {e}"))?);
+        }
+        if let Some(t) = &self.written_after {
+            f.written_after =
+                Some(parse_writetime(t).map_err(|e| anyhow::anyhow!("--written-after {e}"))?);
+        }
+        if let Some(t) = &self.written_before {
+            f.written_before =
+                Some(parse_writetime(t).map_err(|e| anyhow::anyhow!("--written-before {e}"))?);
+        }
+        let only_table = |flag: &str, value: &str| -> Result<String> {
+            match self.table.as_slice() {
+                [one] => Ok(one.clone()),
+                _ => bail!(
+                    "{flag} {value:?}: say which table it is for (TABLE:... or SOURCE=...), since {} tables are copied",
+                    if self.table.is_empty() { "all the keyspace's".to_owned() } else { self.table.len().to_string() }
+                ),
+            }
+        };
+        for value in &self.columns {
+            let (table, list) = match value.split_once(':') {
+                Some((t, l)) => (t.trim().to_owned(), l),
+                None => (only_table("--columns", value)?, value.as_str()),
+            };
+            let names: Vec<String> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect();
+            if names.is_empty() {
+                bail!("--columns {value:?} names no column");
+            }
+            f.tables
+                .entry(table)
+                .or_default()
+                .columns
+                .get_or_insert_with(Vec::new)
+                .extend(names);
+        }
+        for value in &self.target_table {
+            let (table, target) = match value.split_once('=') {
+                Some((t, target)) => (t.trim().to_owned(), target.trim()),
+                None => (only_table("--target-table", value)?, value.trim()),
+            };
+            let (ks, name) = match target.split_once('.') {
+                Some((ks, name)) => (Some(ks.to_owned()), name.to_owned()),
+                None => (None, target.to_owned()),
+            };
+            if name.is_empty() || ks.as_deref() == Some("") {
+                bail!("--target-table {value:?}: expected KS.TABLE, TABLE or SOURCE=KS.TABLE");
+            }
+            let m = f.tables.entry(table).or_default();
+            m.target_keyspace = ks;
+            m.target_table = Some(name);
+        }
+        for value in &self.rename_column {
+            let (table, pair) = match value.split_once(':') {
+                Some((t, p)) => (t.trim().to_owned(), p),
+                None => (only_table("--rename-column", value)?, value.as_str()),
+            };
+            let Some((old, new)) = pair
+                .split_once('=')
+                .filter(|(o, n)| !o.trim().is_empty() && !n.trim().is_empty())
+            else {
+                bail!("--rename-column {value:?}: expected OLD=NEW or TABLE:OLD=NEW");
+            };
+            f.tables
+                .entry(table)
+                .or_default()
+                .renames
+                .insert(old.trim().to_owned(), new.trim().to_owned());
+        }
+        Ok(f)
     }
 
     /// The session configuration of one cluster.
@@ -565,6 +719,93 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("--keyspace"));
+    }
+
+    #[test]
+    fn filters_from_flags() {
+        let o = parse(&[
+            "-k",
+            "ks",
+            "-t",
+            "a",
+            "--token-range",
+            "-100:200",
+            "--written-after",
+            "2026-01-01T00:00:00Z",
+            "--columns",
+            "x,y",
+            "--target-table",
+            "ks2.b",
+            "--rename-column",
+            "x=xx",
+        ])
+        .copy_options()
+        .unwrap();
+        assert_eq!(o.filters.token_range, Some(("-100".into(), "200".into())));
+        assert_eq!(o.filters.written_after, Some(1_767_225_600_000_000));
+        let m = &o.filters.tables["a"];
+        assert_eq!(
+            m.columns.as_deref(),
+            Some(&["x".to_owned(), "y".to_owned()][..])
+        );
+        assert_eq!(
+            (m.target_keyspace.as_deref(), m.target_table.as_deref()),
+            (Some("ks2"), Some("b"))
+        );
+        assert_eq!(m.renames["x"], "xx");
+        let e = parse(&["-k", "ks", "--columns", "x"])
+            .copy_options()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("say which table"), "{e}");
+        let e = parse(&["-k", "ks", "--written-before", "1700000000"])
+            .copy_options()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--written-before") && e.contains("seconds"),
+            "{e}"
+        );
+        let o = parse(&[
+            "-k",
+            "ks",
+            "--columns",
+            "t1:a",
+            "--target-table",
+            "t1=t9",
+            "--claim-lease",
+            "5",
+            "--progress-table",
+            "ks.p",
+        ])
+        .copy_options()
+        .unwrap();
+        assert_eq!(o.filters.tables["t1"].target_table.as_deref(), Some("t9"));
+        assert_eq!(o.claim_lease, Duration::from_secs(5));
+        assert_eq!(o.progress_table.as_deref(), Some("ks.p"));
+    }
+
+    /// The config of the Kubernetes example only uses real options.
+    #[test]
+    fn the_kubernetes_example_config_is_valid() {
+        let yaml = include_str!("../../../deploy/kubernetes/ferry-copy-job.yaml");
+        let start = yaml.find("ferry-copy.toml: |\n").expect("the config block") + 19;
+        let toml_text: String = yaml[start..]
+            .lines()
+            .take_while(|l| l.starts_with("    ") || l.trim().is_empty())
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        let file: Args = toml::from_str(&toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
+        let merged = parse(&["--worker-id", "pod-0"]).over(file);
+        let options = merged.copy_options().unwrap();
+        assert_eq!(
+            options.progress_table.as_deref(),
+            Some("ferry.copy_progress")
+        );
+        assert_eq!(options.job_id.as_deref(), Some("shop-2026-11"));
+        assert_eq!(options.worker_id.as_deref(), Some("pod-0"));
+        assert_eq!(options.tables, ["orders", "customers"]);
+        assert!(yaml.contains("completionMode: Indexed"));
     }
 
     #[test]

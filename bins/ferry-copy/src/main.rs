@@ -121,12 +121,13 @@ async fn connect(
         })
 }
 
-/// First Ctrl-C: finish the ranges in flight, then stop (the progress file
+/// First Ctrl-C (or SIGTERM): finish the ranges in flight, then stop (the progress file
 /// then says exactly what is done). Second Ctrl-C: exit now (the ranges in
 /// flight are redone by the next run).
+/// SIGTERM (what Kubernetes and systemd send) counts as a first Ctrl-C.
 fn watch_ctrl_c(control: Arc<CopyControl>) {
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_err() {
+        if !first_stop_signal().await {
             return;
         }
         eprintln!("\nferry-copy: stopping after the ranges in flight (Ctrl-C again to stop now; rerun the same command to continue)");
@@ -136,6 +137,21 @@ fn watch_ctrl_c(control: Arc<CopyControl>) {
             std::process::exit(130);
         }
     });
+}
+
+/// Waits for Ctrl-C or SIGTERM; `false` if neither can be watched.
+async fn first_stop_signal() -> bool {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                r = tokio::signal::ctrl_c() => r.is_ok(),
+                _ = term.recv() => true,
+            };
+        }
+    }
+    tokio::signal::ctrl_c().await.is_ok()
 }
 
 fn init_logging() {

@@ -84,6 +84,22 @@ pub enum CopyError {
         /// The column.
         column: String,
     },
+    /// A renamed column is missing from the target table.
+    #[error(
+        "target table {keyspace}.{table} has no column {column:?} (source column {source_column} is renamed to it by --rename-column {rename})"
+    )]
+    MissingRenamedColumn {
+        /// The target keyspace.
+        keyspace: String,
+        /// The target table.
+        table: String,
+        /// The target column name.
+        column: String,
+        /// `ks.table.column` on the source.
+        source_column: String,
+        /// The rename, `old=new`.
+        rename: String,
+    },
     /// A column's type differs between source and target.
     #[error(
         "column {column:?} of {keyspace}.{table} is {source_type} on the source but {target_type} on the target"

@@ -10,15 +10,17 @@ use bytes::Bytes;
 use ferry_conn::session::{
     ErrorClass, PreparedStatement, QueryOptions, Session, SessionError, Values,
 };
-use ferry_conn::token::TokenRange;
+use ferry_conn::token::{Partitioner, Token, TokenRange};
 use ferry_wire::{Consistency, ProtocolVersion, RawValue};
 use futures::TryStreamExt;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
 use crate::error::{CopyError, Side};
-use crate::plan::plan_ranges;
+use crate::filter::JobFilters;
+use crate::plan::plan_ranges_within;
 use crate::progress::{unix_micros, unix_ms, JobRecord, JobState, ProgressFile, Record};
+use crate::progress_table::{Claim, ProgressTable};
 use crate::rate::{self, RateLimiter};
 use crate::schema::{check_compatible, SchemaReader};
 use crate::stats::{CopyStats, CopyStatus, CopySummary, TableStats, TableSummary};
@@ -87,6 +89,24 @@ pub struct CopyOptions {
     /// Stop (as on Ctrl-C) once this many ranges are done in this run:
     /// for tests of resuming.
     pub stop_after_ranges: Option<usize>,
+    /// Token sub-range, writetime window, column subsets, target tables
+    /// and column renames (see [`crate::filter`]).
+    pub filters: JobFilters,
+    /// Keep progress in this table of the target cluster (`ks.table`,
+    /// created if missing) instead of the progress file, so that several
+    /// processes share the job by claiming ranges (see
+    /// [`crate::progress_table`]).
+    pub progress_table: Option<String>,
+    /// The job's name in the progress table; `None`:
+    /// `ferry-copy-<keyspace>[.<tables>]`. Every worker of a job must use
+    /// the same.
+    pub job_id: Option<String>,
+    /// This process's name in the progress table; `None`: host name,
+    /// process id and clock bits.
+    pub worker_id: Option<String>,
+    /// How long a claimed range stays this worker's without renewal: a
+    /// dead worker's ranges are claimed again after it.
+    pub claim_lease: Duration,
 }
 
 impl CopyOptions {
@@ -114,7 +134,29 @@ impl CopyOptions {
             progress_file: PathBuf::new(),
             job_timestamp: None,
             stop_after_ranges: None,
+            filters: JobFilters::default(),
+            progress_table: None,
+            job_id: None,
+            worker_id: None,
+            claim_lease: Duration::from_secs(60),
         }
+    }
+
+    /// The job id in the progress table (see [`CopyOptions::job_id`]).
+    pub fn job_id(&self) -> String {
+        self.job_id.clone().unwrap_or_else(|| {
+            let file = crate::progress::default_progress_path(&self.keyspace, &self.tables);
+            let name = file.to_string_lossy();
+            name.trim_end_matches(".progress.jsonl").to_owned()
+        })
+    }
+
+    /// This worker's id (see [`CopyOptions::worker_id`]); without one set,
+    /// a new one each call.
+    pub fn worker_id(&self) -> String {
+        self.worker_id
+            .clone()
+            .unwrap_or_else(crate::progress_table::default_worker_id)
     }
 
     /// Checks the values; fills in the default progress file.
@@ -150,6 +192,15 @@ impl CopyOptions {
                 return bad("rate limits must be positive");
             }
         }
+        if self.claim_lease < Duration::from_secs(1) {
+            return bad("the claim lease must be at least 1 second");
+        }
+        let window = JobFilters {
+            written_after: self.filters.written_after,
+            written_before: self.filters.written_before,
+            ..JobFilters::default()
+        };
+        window.check(&[])?;
         if self.progress_file.as_os_str().is_empty() {
             self.progress_file =
                 crate::progress::default_progress_path(&self.keyspace, &self.tables);
@@ -216,6 +267,50 @@ struct WorkItem {
     table: usize,
     index: usize,
     range: TokenRange,
+    /// How many times the range may have been copied before: the run
+    /// (progress file) or the claim number − 1 (progress table). Lists
+    /// are written later by this much (see [`crate::writer`]).
+    redo: u32,
+}
+
+/// Where progress is recorded.
+enum Tracker {
+    /// The local progress file (one process).
+    File(ProgressFile),
+    /// The progress table (any number of processes).
+    Table(TableTracker),
+}
+
+impl Tracker {
+    fn describe(&self) -> String {
+        match self {
+            Self::File(f) => f.path().display().to_string(),
+            Self::Table(t) => format!(
+                "table {} (worker {})",
+                t.table.display_name(),
+                t.table.worker()
+            ),
+        }
+    }
+}
+
+/// The progress table and this worker's claims.
+struct TableTracker {
+    table: ProgressTable,
+    /// Ranges held: (table index, range index) → claim number.
+    held: Mutex<std::collections::HashMap<(usize, usize), (String, i32)>>,
+    /// Ranges held by others, to look at again at (ms since the epoch).
+    deferred: Mutex<Vec<(i64, WorkItem)>>,
+}
+
+impl TableTracker {
+    fn new(table: ProgressTable) -> Self {
+        Self {
+            table,
+            held: Mutex::new(Default::default()),
+            deferred: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 /// What every task of a run shares.
@@ -226,7 +321,7 @@ struct RunContext {
     tables: Vec<TableJob>,
     job_timestamp: i64,
     run: u32,
-    progress: ProgressFile,
+    tracker: Tracker,
     stats: Arc<CopyStats>,
     control: Arc<CopyControl>,
     queue: Mutex<VecDeque<WorkItem>>,
@@ -236,6 +331,10 @@ struct RunContext {
     target_rows: Option<RateLimiter>,
     errors: Mutex<Vec<String>>,
     ranges_copied: AtomicU64,
+    /// Ranges found done by other workers during this run.
+    ranges_done_elsewhere: AtomicU64,
+    /// Rows left out by the writetime window.
+    rows_filtered: AtomicU64,
 }
 
 /// Copies the tables of `options` from `source` to `target`.
@@ -262,16 +361,36 @@ pub async fn copy(
         )
     })?;
     let partitioner = ring.partitioner();
+    let within = match &options.filters.token_range {
+        None => None,
+        Some((start, end)) => Some(token_range(partitioner, start, end)?),
+    };
+
+    // The progress table, when several workers share the job.
+    let progress_table = match &options.progress_table {
+        Some(name) => Some(
+            ProgressTable::open(
+                target,
+                name,
+                &options.job_id(),
+                &options.worker_id(),
+                options.claim_lease,
+            )
+            .await?,
+        ),
+        None => None,
+    };
 
     // An existing progress file decides the job (and its tables).
-    let existing = if options.progress_file.exists() {
+    let existing = if progress_table.is_none() && options.progress_file.exists() {
         let state = ProgressFile::read(&options.progress_file)?;
-        check_same_job(&state.job, &options, source.cluster_name())?;
+        check_same_job(&state.job, &options, source.cluster_name())
+            .map_err(|m| file_error(&options, m))?;
         Some(state)
     } else {
         None
     };
-    let table_names = match &existing {
+    let mut table_names = match &existing {
         Some(state) => state.job.tables.clone(),
         None if options.tables.is_empty() => {
             let names = SchemaReader::new(source, Side::Source)
@@ -288,70 +407,95 @@ pub async fn copy(
     };
 
     // Schemas, every run: a table may have changed since the last one.
-    let nulls = if target.protocol_version() >= ProtocolVersion::V4 {
-        NullHandling::Unset
-    } else {
-        NullHandling::Omit
-    };
-    let source_schema = SchemaReader::new(source, Side::Source);
-    let target_schema = SchemaReader::new(target, Side::Target);
-    let mut warnings = Vec::new();
-    let mut writers = Vec::new();
-    for table in &table_names {
-        let s = source_schema.table(&options.keyspace, table).await?;
-        if let Some(counter) = s.columns().find(|c| c.ty.is_counter()) {
-            return Err(CopyError::CounterTable {
-                keyspace: options.keyspace.clone(),
-                table: table.clone(),
-                column: counter.name.clone(),
-            });
-        }
-        let t = target_schema.table(&options.keyspace, table).await?;
-        warnings.extend(check_compatible(&s, &t)?);
-        writers.push(Arc::new(TableWriter::new(
-            s,
-            options.preserve_writetime,
-            nulls,
-        )));
-    }
-    for w in &warnings {
-        tracing::warn!("{w}");
-    }
+    let (mut writers, mut warnings) =
+        prepare_tables(source, target, &options, &table_names).await?;
 
     // The job: new, or resumed with its timestamp and plan.
-    let (progress, state) = match existing {
-        Some(_) => ProgressFile::resume(&options.progress_file)?,
-        None => {
-            let splits = options
-                .splits
-                .unwrap_or_else(|| ring.ranges().len().max(32 * options.concurrency));
-            let plan = plan_ranges(&ring, splits);
-            let job = JobRecord {
-                format: 1,
-                job_id: job_id(),
-                created_unix_ms: unix_ms(),
-                // Taken before the first read: every source cell read later
-                // was written before this instant or is newer on the target
-                // too (the proxy writes both with later timestamps).
-                timestamp_micros: options.job_timestamp.unwrap_or_else(unix_micros),
-                keyspace: options.keyspace.clone(),
-                tables: table_names.clone(),
-                preserve_writetime: options.preserve_writetime,
-                source_cluster: source.cluster_name(),
-                partitioner: partitioner.class_name().to_owned(),
+    let new_job = |tables: &[String]| JobRecord {
+        format: 1,
+        job_id: job_id(),
+        created_unix_ms: unix_ms(),
+        // Taken before the first read: every source cell read later
+        // was written before this instant or is newer on the target
+        // too (the proxy writes both with later timestamps).
+        timestamp_micros: options.job_timestamp.unwrap_or_else(unix_micros),
+        keyspace: options.keyspace.clone(),
+        tables: tables.to_vec(),
+        preserve_writetime: options.preserve_writetime,
+        source_cluster: source.cluster_name(),
+        partitioner: partitioner.class_name().to_owned(),
+        filters: options.filters.clone(),
+    };
+    let new_plan = || {
+        let splits = options
+            .splits
+            .unwrap_or_else(|| ring.ranges().len().max(32 * options.concurrency));
+        plan_ranges_within(&ring, splits, within)
+    };
+    let (tracker, state) = match (&progress_table, existing) {
+        (Some(table), _) => {
+            let mut job = new_job(&table_names);
+            job.job_id = options.job_id();
+            let stored = table.register_job(&job).await?;
+            check_same_job(&stored, &options, source.cluster_name()).map_err(|m| {
+                CopyError::Options(format!(
+                    "progress table {}: job {:?} {m}",
+                    table.display_name(),
+                    stored.job_id
+                ))
+            })?;
+            if stored.tables != table_names {
+                // A whole-keyspace job keeps the tables it was created with.
+                table_names = stored.tables.clone();
+                (writers, warnings) =
+                    prepare_tables(source, target, &options, &table_names).await?;
+            }
+            let plan = new_plan();
+            let mut state = JobState {
+                job: stored,
+                plans: Default::default(),
+                done: Default::default(),
+                done_totals: Default::default(),
+                run: 0,
+                range_records: Vec::new(),
             };
+            for name in &table_names {
+                let plan = table.register_plan(name, &plan, partitioner).await?;
+                for range in table.states(name, plan.len()).await? {
+                    if range.done {
+                        state.done.insert((name.clone(), range.index));
+                        let t = state.done_totals.entry(name.clone()).or_default();
+                        t.0 += range.rows;
+                        t.1 += range.bytes;
+                    }
+                }
+                state.plans.insert(name.clone(), plan);
+            }
+            (Tracker::Table(TableTracker::new(table.clone())), state)
+        }
+        (None, Some(_)) => {
+            let (file, state) = ProgressFile::resume(&options.progress_file)?;
+            (Tracker::File(file), state)
+        }
+        (None, None) => {
+            let job = new_job(&table_names);
+            let plan = new_plan();
             let plans: Vec<(String, Vec<TokenRange>)> = table_names
                 .iter()
                 .map(|t| (t.clone(), plan.clone()))
                 .collect();
-            ProgressFile::create(&options.progress_file, &job, &plans)?
+            let (file, state) = ProgressFile::create(&options.progress_file, &job, &plans)?;
+            (Tracker::File(file), state)
         }
     };
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
     tracing::info!(
         job = %state.job.job_id,
         run = state.run,
         timestamp_micros = state.job.timestamp_micros,
-        progress = %options.progress_file.display(),
+        progress = %tracker.describe(),
         "copy of {} starting",
         options.keyspace
     );
@@ -392,10 +536,120 @@ pub async fn copy(
     }
 
     let copy_result = run_workers(
-        source, target, options, tables, state, progress, control, warnings,
+        source, target, options, tables, state, tracker, control, warnings,
     )
     .await;
     Ok(copy_result)
+}
+
+/// Reads and checks the schemas of `names` on both sides (column subsets,
+/// renames and target tables applied); returns their writers and warnings.
+async fn prepare_tables(
+    source: &Session,
+    target: &Session,
+    options: &CopyOptions,
+    names: &[String],
+) -> Result<(Vec<Arc<TableWriter>>, Vec<String>), CopyError> {
+    options.filters.check(names)?;
+    let nulls = if target.protocol_version() >= ProtocolVersion::V4 {
+        NullHandling::Unset
+    } else {
+        NullHandling::Omit
+    };
+    let source_schema = SchemaReader::new(source, Side::Source);
+    let target_schema = SchemaReader::new(target, Side::Target);
+    let mut warnings = Vec::new();
+    let mut writers = Vec::new();
+    for table in names {
+        let full = source_schema.table(&options.keyspace, table).await?;
+        if let Some(counter) = full.columns().find(|c| c.ty.is_counter()) {
+            return Err(CopyError::CounterTable {
+                keyspace: options.keyspace.clone(),
+                table: table.clone(),
+                column: counter.name.clone(),
+            });
+        }
+        let mapping = options.filters.mapping(table);
+        let selected = mapping.select(&full)?;
+        let expected = mapping.renamed(&selected)?;
+        let t = target_schema
+            .table(&expected.keyspace, &expected.table)
+            .await?;
+        warnings.extend(
+            check_compatible(&expected, &t).map_err(|e| explain_rename(e, &mapping, &full))?,
+        );
+        let writer = if options.filters.has_window() {
+            TableWriter::new_selecting_writetimes(selected, options.preserve_writetime, nulls)
+        } else {
+            TableWriter::new(selected, options.preserve_writetime, nulls)
+        };
+        let writer = if mapping.is_identity() {
+            writer
+        } else {
+            writer.with_target(
+                expected.keyspace.clone(),
+                expected.table.clone(),
+                mapping.renames.clone().into_iter().collect(),
+            )
+        };
+        writers.push(Arc::new(writer));
+    }
+    Ok((writers, warnings))
+}
+
+/// A schema error about a renamed column, made to say so.
+fn explain_rename(
+    e: CopyError,
+    mapping: &crate::filter::TableMapping,
+    source: &crate::schema::TableSchema,
+) -> CopyError {
+    match e {
+        CopyError::MissingColumn {
+            keyspace,
+            table,
+            column,
+        } => match mapping.renames.iter().find(|(_, new)| **new == column) {
+            Some((old, new)) => CopyError::MissingRenamedColumn {
+                keyspace,
+                table,
+                column,
+                source_column: format!("{}.{old}", source.qualified_name()),
+                rename: format!("{old}={new}"),
+            },
+            None => CopyError::MissingColumn {
+                keyspace,
+                table,
+                column,
+            },
+        },
+        other => other,
+    }
+}
+
+/// `(start, end]` of `--token-range`.
+fn token_range(partitioner: Partitioner, start: &str, end: &str) -> Result<TokenRange, CopyError> {
+    let parse = |t: &str| {
+        Token::parse(partitioner, t).map_err(|e| {
+            CopyError::Options(format!(
+                "--token-range: {t} is not a {} token: {e}",
+                partitioner.class_name()
+            ))
+        })
+    };
+    let (s, e) = (parse(start)?, parse(end)?);
+    if s == e {
+        return Err(CopyError::Options(format!(
+            "--token-range {start}:{end} is empty (to copy the whole ring, leave the option out)"
+        )));
+    }
+    TokenRange::new(s, e).map_err(|e| CopyError::Options(format!("--token-range: {e}")))
+}
+
+fn file_error(options: &CopyOptions, message: String) -> CopyError {
+    CopyError::Progress {
+        path: options.progress_file.clone(),
+        message,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -405,7 +659,7 @@ async fn run_workers(
     options: CopyOptions,
     tables: Vec<TableJob>,
     state: JobState,
-    progress: ProgressFile,
+    tracker: Tracker,
     control: Arc<CopyControl>,
     warnings: Vec<String>,
 ) -> CopySummary {
@@ -423,6 +677,7 @@ async fn run_workers(
                     table: t,
                     index,
                     range: *range,
+                    redo: state.run,
                 });
             }
         }
@@ -447,7 +702,7 @@ async fn run_workers(
         tables,
         job_timestamp: state.job.timestamp_micros,
         run: state.run,
-        progress,
+        tracker,
         stats: stats.clone(),
         control: control.clone(),
         queue: Mutex::new(queue),
@@ -457,8 +712,27 @@ async fn run_workers(
         target_rows: options.target_rows_per_second.map(RateLimiter::new),
         errors: Mutex::new(Vec::new()),
         ranges_copied: AtomicU64::new(0),
+        ranges_done_elsewhere: AtomicU64::new(0),
+        rows_filtered: AtomicU64::new(0),
         options,
     });
+    if let Tracker::Table(_) = &ctx.tracker {
+        // Workers start at different places of the queue so that their
+        // first claims rarely collide.
+        let mut queue = lock(&ctx.queue);
+        let len = queue.len().max(1);
+        let spin = match &ctx.tracker {
+            Tracker::Table(t) => t.table.worker().bytes().fold(0usize, |h, b| {
+                h.wrapping_mul(31).wrapping_add(usize::from(b))
+            }),
+            Tracker::File(_) => 0,
+        };
+        queue.rotate_left(spin % len);
+    }
+    let heartbeat = match &ctx.tracker {
+        Tracker::Table(_) => Some(tokio::spawn(renew_leases(ctx.clone()))),
+        Tracker::File(_) => None,
+    };
 
     let mut workers = JoinSet::new();
     for _ in 0..ctx.options.concurrency {
@@ -470,6 +744,9 @@ async fn run_workers(
             lock(&ctx.errors).push(format!("a copy task failed: {e}"));
             ctx.control.stop();
         }
+    }
+    if let Some(h) = heartbeat {
+        h.abort();
     }
 
     let snapshot = stats.snapshot();
@@ -508,7 +785,8 @@ async fn run_workers(
         megabytes_per_second: snapshot.bytes as f64 / elapsed / 1e6,
         ranges_total: snapshot.ranges_total,
         ranges_done: snapshot.ranges_done,
-        ranges_skipped: skipped,
+        ranges_skipped: skipped + ctx.ranges_done_elsewhere.load(Ordering::Relaxed),
+        rows_filtered: ctx.rows_filtered.load(Ordering::Relaxed),
         ranges_copied: ctx.ranges_copied.load(Ordering::Relaxed),
         writes: snapshot.writes,
         retries: snapshot.retries,
@@ -517,36 +795,82 @@ async fn run_workers(
         job_timestamp_micros: ctx.job_timestamp,
         preserve_writetime: ctx.options.preserve_writetime,
         run: ctx.run,
-        progress_file: ctx.progress.path().display().to_string(),
+        progress_file: ctx.tracker.describe(),
     }
 }
 
 /// Takes ranges from the queue until it is empty or the copy stops.
 async fn worker(ctx: Arc<RunContext>) {
     loop {
-        if ctx.control.is_stopping() {
-            return;
-        }
-        let Some(item) = lock(&ctx.queue).pop_front() else {
+        let Some(mut item) = next_item(&ctx).await else {
             return;
         };
-        match copy_range_with_retries(&ctx, item).await {
-            Ok((rows, bytes)) => {
-                let table = &ctx.stats.tables[item.table];
-                let record = Record::Range {
-                    run: ctx.run,
-                    table: table.name.clone(),
-                    index: item.index,
-                    start: item.range.start().to_string(),
-                    end: item.range.end().to_string(),
-                    rows,
-                    bytes,
-                    finished_unix_ms: unix_ms(),
-                };
-                if let Err(e) = ctx.progress.append(&record) {
+        let table_name = ctx.stats.tables[item.table].name.clone();
+        if let Tracker::Table(t) = &ctx.tracker {
+            match t.table.claim(&table_name, item.index, &item.range).await {
+                Ok(Claim::Claimed { claims }) => {
+                    item.redo = u32::try_from(claims.saturating_sub(1)).unwrap_or(0);
+                    lock(&t.held).insert((item.table, item.index), (table_name.clone(), claims));
+                }
+                Ok(Claim::Done) => {
+                    ctx.stats.tables[item.table]
+                        .ranges_done
+                        .fetch_add(1, Ordering::Relaxed);
+                    ctx.ranges_done_elsewhere.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                Ok(Claim::Busy { lease_until_ms, .. }) => {
+                    lock(&t.deferred).push((lease_until_ms + 200, item));
+                    continue;
+                }
+                Err(e) => {
                     lock(&ctx.errors).push(e.to_string());
                     ctx.control.stop();
                     return;
+                }
+            }
+        }
+        match copy_range_with_retries(&ctx, item).await {
+            Ok((rows, bytes)) => {
+                let table = &ctx.stats.tables[item.table];
+                let recorded = match &ctx.tracker {
+                    Tracker::File(file) => file
+                        .append(&Record::Range {
+                            run: ctx.run,
+                            table: table.name.clone(),
+                            index: item.index,
+                            start: item.range.start().to_string(),
+                            end: item.range.end().to_string(),
+                            rows,
+                            bytes,
+                            finished_unix_ms: unix_ms(),
+                        })
+                        .map(|()| true),
+                    Tracker::Table(t) => {
+                        let claims = lock(&t.held)
+                            .remove(&(item.table, item.index))
+                            .map_or(0, |(_, c)| c);
+                        let done = t
+                            .table
+                            .finish(&table.name, item.index, claims, rows, bytes)
+                            .await;
+                        if let Ok(false) = done {
+                            // Our lease ran out and another worker took the
+                            // range: it records it; look again later.
+                            tracing::warn!(table = %table.name, range = item.index, "range copied but taken over by another worker meanwhile; it will record it");
+                            lock(&t.deferred).push((0, item));
+                        }
+                        done
+                    }
+                };
+                match recorded {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        lock(&ctx.errors).push(e.to_string());
+                        ctx.control.stop();
+                        return;
+                    }
                 }
                 table.ranges_done.fetch_add(1, Ordering::Relaxed);
                 let copied = ctx.ranges_copied.fetch_add(1, Ordering::Relaxed) + 1;
@@ -565,8 +889,78 @@ async fn worker(ctx: Arc<RunContext>) {
                     "{}.{table} range {} {}: {e}",
                     ctx.options.keyspace, item.index, item.range
                 ));
+                if let Tracker::Table(t) = &ctx.tracker {
+                    // Give it back at once rather than after the lease.
+                    let held = lock(&t.held).remove(&(item.table, item.index));
+                    if let Some((name, claims)) = held {
+                        let _ = t.table.release(&name, item.index, claims).await;
+                    }
+                }
                 ctx.control.stop();
                 return;
+            }
+        }
+    }
+}
+
+/// The next range to copy: from the queue, or (progress table) a range
+/// another worker held, once its lease may have run out. `None` when
+/// nothing is left or the copy stops.
+async fn next_item(ctx: &RunContext) -> Option<WorkItem> {
+    loop {
+        if ctx.control.is_stopping() {
+            return None;
+        }
+        if let Some(item) = lock(&ctx.queue).pop_front() {
+            return Some(item);
+        }
+        let Tracker::Table(t) = &ctx.tracker else {
+            return None;
+        };
+        let now = i64::try_from(unix_ms()).unwrap_or(i64::MAX);
+        let wait = {
+            let mut deferred = lock(&t.deferred);
+            if deferred.is_empty() {
+                return None;
+            }
+            let (due, later): (Vec<_>, Vec<_>) = deferred.drain(..).partition(|(at, _)| *at <= now);
+            *deferred = later;
+            let next = deferred.iter().map(|(at, _)| *at).min();
+            lock(&ctx.queue).extend(due.into_iter().map(|(_, item)| item));
+            next.map_or(0, |at| at - now)
+        };
+        if lock(&ctx.queue).is_empty() {
+            // Ranges held by other workers: wait for their leases (or their
+            // end), a second at most so a stop is seen.
+            let pause = Duration::from_millis(u64::try_from(wait.clamp(50, 1000)).unwrap_or(1000));
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = ctx.control.notify.notified() => {}
+            }
+        }
+    }
+}
+
+/// Renews the leases of the ranges this worker holds, three times per
+/// lease, until the run ends (the task is aborted then).
+async fn renew_leases(ctx: Arc<RunContext>) {
+    let Tracker::Table(t) = &ctx.tracker else {
+        return;
+    };
+    let period = t.table.lease() / 3;
+    loop {
+        tokio::time::sleep(period).await;
+        let held: Vec<((usize, usize), (String, i32))> =
+            lock(&t.held).iter().map(|(k, v)| (*k, v.clone())).collect();
+        for ((_, index), (name, claims)) in held {
+            match t.table.renew(&name, index, claims).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(table = %name, range = index, "lost the claim of a range (lease ran out; another worker took it)")
+                }
+                Err(e) => {
+                    tracing::warn!(table = %name, range = index, error = %e, "cannot renew a lease")
+                }
             }
         }
     }
@@ -618,7 +1012,7 @@ async fn copy_range(
     let table = &ctx.tables[item.table];
     let writer = &table.writer;
     let stats = &ctx.stats.tables[item.table];
-    let list_offset = i64::from(ctx.run) * LIST_OFFSET_PER_RUN
+    let list_offset = i64::from(item.redo) * LIST_OFFSET_PER_RUN
         + i64::from(attempt.min(9)) * LIST_OFFSET_PER_RANGE_ATTEMPT;
     let (pk_len, value_len, selected) = (
         writer.partition_key_len(),
@@ -629,6 +1023,10 @@ async fn copy_range(
     let mut bytes = 0u64;
     let mut writes: JoinSet<Result<(), CopyError>> = JoinSet::new();
     let mut last_key: Option<Vec<Option<Bytes>>> = None;
+    // Whether the current partition's static columns are still to be
+    // written (by its first row that passes the writetime window).
+    let mut statics_pending = false;
+    let window = ctx.options.filters.has_window();
     // Writes of the current partition not yet sent, and their value bytes.
     let mut pending: Vec<(WriteOp, Arc<[Option<Bytes>]>)> = Vec::new();
     let mut pending_bytes = 0usize;
@@ -669,8 +1067,19 @@ async fn copy_range(
                     last_key = Some(cells[..pk_len].to_vec());
                     send(ctx, item.table, &mut pending, &mut writes).await?;
                     pending_bytes = 0;
+                    statics_pending = true;
                 }
-                let ops = writer.ops(&cells, first_of_partition, ctx.job_timestamp, list_offset);
+                if window
+                    && !ctx
+                        .options
+                        .filters
+                        .in_window(writer.newest_writetime(&cells))
+                {
+                    ctx.rows_filtered.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                let ops = writer.ops(&cells, statics_pending, ctx.job_timestamp, list_offset);
+                statics_pending = false;
                 rate::acquire(ctx.target_rows.as_ref(), 1).await;
                 let cells: Arc<[Option<Bytes>]> = cells.into();
                 for op in ops {
@@ -798,19 +1207,22 @@ fn backoff(attempt: u32) -> Duration {
     base.min(Duration::from_secs(10)) + jitter
 }
 
-/// Checks that a progress file belongs to the job `options` describe.
+/// Checks that a stored job (progress file or table) is the job `options`
+/// describe; the error says what differs.
 fn check_same_job(
     job: &JobRecord,
     options: &CopyOptions,
     source_cluster: Option<String>,
-) -> Result<(), CopyError> {
-    let path = &options.progress_file;
+) -> Result<(), String> {
     let differs = |what: String| {
-        Err(CopyError::Progress {
-            path: path.clone(),
-            message: format!(
+        Err(if options.progress_table.is_some() {
+            format!(
+                "belongs to another job ({what}); give another --job-id, or delete its rows to start over"
+            )
+        } else {
+            format!(
                 "it belongs to another job ({what}); give another --progress file, or delete this one to start over"
-            ),
+            )
         })
     };
     if job.keyspace != options.keyspace {
@@ -842,6 +1254,19 @@ fn check_same_job(
         if a != b {
             return differs(format!("source cluster {a:?} instead of {b:?}"));
         }
+    }
+    let normal = |f: &JobFilters| {
+        let mut f = f.clone();
+        f.tables.retain(|_, m| !m.is_identity());
+        f
+    };
+    if normal(&job.filters) != normal(&options.filters) {
+        let show = |f: &JobFilters| serde_json::to_string(&normal(f)).unwrap_or_default();
+        return differs(format!(
+            "filters {} instead of {}",
+            show(&job.filters),
+            show(&options.filters)
+        ));
     }
     Ok(())
 }
@@ -903,6 +1328,7 @@ mod tests {
             preserve_writetime: false,
             source_cluster: Some("prod".into()),
             partitioner: "Murmur3Partitioner".into(),
+            filters: Default::default(),
         };
         let mut options = CopyOptions::new("ks");
         options.validate().unwrap();

@@ -11,6 +11,10 @@
 //! - [`plan`]: the token ranges to scan, aligned with the source ring;
 //! - [`writer`]: from a scanned row to `INSERT ... USING TIMESTAMP`s;
 //! - [`progress`]: the progress file that makes a copy resumable;
+//! - [`progress_table`]: the progress table in the target cluster, through
+//!   which several processes share one job by claiming ranges;
+//! - [`filter`]: token sub-range, writetime window, column subset and
+//!   renames;
 //! - [`rate`]: rate limits; [`stats`]: counters and the summary;
 //!   [`report`]: progress output;
 //! - [`copy`]: runs it all.
@@ -26,9 +30,11 @@
 //! ```
 
 pub mod error;
+pub mod filter;
 mod job;
 pub mod plan;
 pub mod progress;
+pub mod progress_table;
 pub mod rate;
 pub mod report;
 pub mod schema;

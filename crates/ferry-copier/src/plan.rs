@@ -48,7 +48,33 @@ pub fn plan_ranges<N: Ord + Clone + std::fmt::Debug>(
     ring: &TokenRing<N>,
     target_count: usize,
 ) -> Vec<TokenRange> {
+    plan_ranges_within(ring, target_count, None)
+}
+
+/// Like [`plan_ranges`], but only the tokens of `within` (a token
+/// sub-range, `(start, end]`, which may wrap) are planned, and the
+/// `target_count` ranges are cut from them alone. The result still lies
+/// inside primary ranges and covers exactly the tokens of `within`.
+///
+/// ```
+/// use ferry_conn::token::{Partitioner, RingNode, Token, TokenRange, TokenRing};
+/// use ferry_copier::plan::plan_ranges_within;
+/// let node = |id: u8, t: i64| RingNode { id, datacenter: "dc".into(), rack: "r".into(), tokens: vec![Token::murmur3(t)] };
+/// let ring = TokenRing::new(Partitioner::Murmur3, vec![node(1, -100), node(2, 100)])?;
+/// let within = TokenRange::new(Token::murmur3(0), Token::murmur3(1000))?;
+/// let ranges = plan_ranges_within(&ring, 4, Some(within));
+/// // (0, 100] and (100, 1000]: split in proportion, 4 ranges in all.
+/// assert_eq!(ranges.len(), 4);
+/// assert_eq!(ranges.iter().map(|r| r.token_count()).sum::<u128>(), 1000);
+/// # Ok::<(), ferry_conn::token::TokenError>(())
+/// ```
+pub fn plan_ranges_within<N: Ord + Clone + std::fmt::Debug>(
+    ring: &TokenRing<N>,
+    target_count: usize,
+    within: Option<TokenRange>,
+) -> Vec<TokenRange> {
     let primaries = ring.ranges();
+    let limits: Option<Vec<TokenRange>> = within.map(|w| w.unwrap());
     let pieces: Vec<(TokenRange, N)> = primaries
         .iter()
         .flat_map(|p| {
@@ -57,7 +83,18 @@ pub fn plan_ranges<N: Ord + Clone + std::fmt::Debug>(
                 .into_iter()
                 .map(move |r| (r, p.owner.clone()))
         })
+        .flat_map(|(r, owner)| match &limits {
+            None => vec![(r, owner)],
+            Some(limits) => limits
+                .iter()
+                .filter_map(|l| intersect(&r, l))
+                .map(|r| (r, owner.clone()))
+                .collect(),
+        })
         .collect();
+    if pieces.is_empty() {
+        return Vec::new();
+    }
     let total: f64 = pieces.iter().map(|(r, _)| r.token_count() as f64).sum();
     // Parts per piece: proportional to its share, at least one, rounded by
     // largest remainder so the total is the target when it can be.
@@ -106,6 +143,15 @@ pub fn plan_ranges<N: Ord + Clone + std::fmt::Debug>(
             return out;
         }
     }
+}
+
+/// The tokens two non-wrapping ranges have in common, if any.
+fn intersect(a: &TokenRange, b: &TokenRange) -> Option<TokenRange> {
+    let start = a.start().max(b.start());
+    let end = a.end().min(b.end());
+    (start < end)
+        .then(|| TokenRange::new(start, end).ok())
+        .flatten()
 }
 
 #[cfg(test)]
@@ -172,6 +218,28 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn sub_ranges_are_covered_exactly_once() {
+        let m = Token::murmur3;
+        let r = ring(Partitioner::Murmur3, &[&[m(-5), m(7)], &[m(3)]]);
+        // A wrapping sub-range: (100, max] and (min, -1000].
+        let within = TokenRange::new(m(100), m(-1000)).unwrap();
+        let ranges = plan_ranges_within(&r, 10, Some(within));
+        assert!(ranges.len() >= 10);
+        let total: u128 = ranges.iter().map(|x| x.token_count()).sum();
+        // Every token of the sub-range but the minimum (which holds no key).
+        assert_eq!(total, within.token_count() - 1);
+        assert!(ranges.iter().all(|x| within.contains(x.end())
+            && (within.contains(x.start()) || x.start() == within.start() || x.start().is_min())));
+        let inside = TokenRange::new(m(0), m(5)).unwrap();
+        let ranges = plan_ranges_within(&r, 3, Some(inside));
+        assert_eq!(ranges.iter().map(|x| x.token_count()).sum::<u128>(), 5);
+        for x in &ranges {
+            let primary = r.range_containing(x.end()).unwrap();
+            assert!(primary.range.contains(x.start()) || primary.range.start() == x.start());
         }
     }
 

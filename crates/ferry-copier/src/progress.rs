@@ -33,6 +33,7 @@ use ferry_conn::token::{Partitioner, Token, TokenRange};
 use serde::{Deserialize, Serialize};
 
 use crate::error::CopyError;
+use crate::filter::JobFilters;
 
 /// Format version written in the job record.
 const FORMAT: u32 = 1;
@@ -59,6 +60,10 @@ pub struct JobRecord {
     pub source_cluster: Option<String>,
     /// The source partitioner class.
     pub partitioner: String,
+    /// Token sub-range, writetime window, columns and renames (absent in
+    /// files of jobs without any).
+    #[serde(default, skip_serializing_if = "JobFilters::is_empty")]
+    pub filters: JobFilters,
 }
 
 /// One line of the file.
@@ -139,6 +144,7 @@ pub struct JobState {
 ///     format: 1, job_id: "j".into(), created_unix_ms: 0, timestamp_micros: 1_700_000_000_000_000,
 ///     keyspace: "ks".into(), tables: vec!["t".into()], preserve_writetime: false,
 ///     source_cluster: None, partitioner: Partitioner::Murmur3.class_name().into(),
+///     filters: Default::default(),
 /// };
 /// let plan = vec![TokenRange::full_ring(Partitioner::Murmur3)];
 /// let (file, state) = ProgressFile::create(&path, &job, &[("t".into(), plan)])?;
@@ -442,6 +448,7 @@ mod tests {
             preserve_writetime: false,
             source_cluster: Some("src".into()),
             partitioner: "org.apache.cassandra.dht.Murmur3Partitioner".into(),
+            filters: Default::default(),
         }
     }
 

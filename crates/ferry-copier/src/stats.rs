@@ -174,6 +174,8 @@ pub struct CopySummary {
     pub ranges_skipped: u64,
     /// Ranges this run copied.
     pub ranges_copied: u64,
+    /// Rows read but not copied: outside the writetime window.
+    pub rows_filtered: u64,
     /// Statements written by this run.
     pub writes: u64,
     /// Attempts retried by this run.
@@ -214,6 +216,12 @@ impl CopySummary {
             self.writes,
             self.retries,
         );
+        if self.rows_filtered > 0 {
+            out.push_str(&format!(
+                "; {} rows outside the writetime window not copied",
+                self.rows_filtered
+            ));
+        }
         for t in &self.tables {
             out.push_str(&format!(
                 "\n  {}: {} rows this run ({} in all runs), ranges {}/{}",

@@ -136,11 +136,58 @@ pub struct TableWriter {
     preserve_writetime: bool,
     nulls: NullHandling,
     statements: Mutex<HashMap<StatementKey, PreparedStatement>>,
+    /// Where INSERTs go when the target table or columns are renamed.
+    target: Option<TargetNames>,
+}
+
+/// The target keyspace, table and column names of a renamed copy.
+#[derive(Debug, Clone)]
+struct TargetNames {
+    keyspace: String,
+    table: String,
+    /// Source column name → target name (absent: same name).
+    columns: HashMap<String, String>,
 }
 
 impl TableWriter {
     /// A writer for `schema` (which must have no counter column).
     pub fn new(schema: TableSchema, preserve_writetime: bool, nulls: NullHandling) -> Self {
+        Self::build(schema, preserve_writetime, nulls, preserve_writetime)
+    }
+
+    /// Like [`TableWriter::new`], but the scan also selects `WRITETIME(c)`
+    /// of every single-cell column even when writetimes are not preserved,
+    /// so that [`TableWriter::newest_writetime`] can filter rows.
+    pub fn new_selecting_writetimes(
+        schema: TableSchema,
+        preserve_writetime: bool,
+        nulls: NullHandling,
+    ) -> Self {
+        Self::build(schema, preserve_writetime, nulls, true)
+    }
+
+    /// Writes to `keyspace.table` on the target, naming each source column
+    /// `c` as `columns[c]` (or `c` when absent) in the INSERTs.
+    pub fn with_target(
+        mut self,
+        keyspace: impl Into<String>,
+        table: impl Into<String>,
+        columns: HashMap<String, String>,
+    ) -> Self {
+        self.target = Some(TargetNames {
+            keyspace: keyspace.into(),
+            table: table.into(),
+            columns,
+        });
+        self
+    }
+
+    fn build(
+        schema: TableSchema,
+        preserve_writetime: bool,
+        nulls: NullHandling,
+        select_writetimes: bool,
+    ) -> Self {
         let pk_len = schema.partition_key.len();
         let key_len = schema.key_len();
         let non_key: Vec<(String, bool, bool, bool)> = schema
@@ -175,7 +222,7 @@ impl TableWriter {
                 next += 1;
             }
         }
-        if preserve_writetime {
+        if select_writetimes {
             for (column, (_, _, single_cell, _)) in columns.iter_mut().zip(&non_key) {
                 if *single_cell {
                     column.writetime = Some(next);
@@ -192,7 +239,25 @@ impl TableWriter {
             preserve_writetime,
             nulls,
             statements: Mutex::new(HashMap::new()),
+            target: None,
         }
+    }
+
+    /// The newest `WRITETIME()` among the row's non-null single-cell
+    /// columns: regular ones, or static ones for a row that holds only a
+    /// partition's static values. `None` if the scan does not select
+    /// writetimes or the row has no such cell (only key columns or
+    /// non-frozen collections).
+    pub fn newest_writetime(&self, cells: &[Option<Bytes>]) -> Option<i64> {
+        let static_only = self.is_static_only(cells);
+        self.columns
+            .iter()
+            .filter(|c| c.is_static == static_only)
+            .filter(|c| cells.get(c.value).is_some_and(Option::is_some))
+            .filter_map(|c| cells.get(c.writetime?)?.as_ref())
+            .filter_map(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map(i64::from_be_bytes)
+            .max()
     }
 
     /// The table.
@@ -248,18 +313,26 @@ impl TableWriter {
     /// are UNSET).
     fn insert_cql(&self, is_static: bool, columns: &[usize]) -> String {
         let key = if is_static { self.pk_len } else { self.key_len };
+        let name = |n: &str| {
+            let renamed = self.target.as_ref().and_then(|t| t.columns.get(n));
+            quote(renamed.map_or(n, String::as_str))
+        };
         let mut names: Vec<String> = self
             .schema
             .columns()
             .take(key)
-            .map(|c| quote(&c.name))
+            .map(|c| name(&c.name))
             .collect();
-        names.extend(columns.iter().map(|&i| quote(&self.columns[i].name)));
+        names.extend(columns.iter().map(|&i| name(&self.columns[i].name)));
         let markers = vec!["?"; names.len()].join(", ");
+        let (keyspace, table) = match &self.target {
+            Some(t) => (&t.keyspace, &t.table),
+            None => (&self.schema.keyspace, &self.schema.table),
+        };
         format!(
             "INSERT INTO {}.{} ({}) VALUES ({markers}) USING TIMESTAMP ? AND TTL ?",
-            quote(&self.schema.keyspace),
-            quote(&self.schema.table),
+            quote(keyspace),
+            quote(table),
             names.join(", "),
         )
     }
@@ -701,6 +774,29 @@ mod tests {
                 has_list: false
             }]
         );
+    }
+
+    #[test]
+    fn renamed_targets_and_newest_writetimes() {
+        let renames = HashMap::from([("a".to_owned(), "alpha".to_owned())]);
+        let w = TableWriter::new_selecting_writetimes(schema(), false, NullHandling::Omit)
+            .with_target("ks2", "T2", renames);
+        assert_eq!(
+            w.insert_cql(false, &[1, 2]),
+            r#"INSERT INTO "ks2"."T2" ("k", "c", "alpha", "b") VALUES (?, ?, ?, ?) USING TIMESTAMP ? AND TTL ?"#
+        );
+        assert!(w.select_cql().contains(r#"WRITETIME("a")"#));
+        // k c s a b l | ttl(s,a,b) | wt(s,a,b)
+        let mut cells = vec![b(1), b(2), b(3), b(4), None, None, None, None, None];
+        cells.extend([b(900), b(500), b(700)]);
+        // b is null: its writetime is ignored; the static's is not the row's.
+        assert_eq!(w.newest_writetime(&cells), Some(500));
+        // Backdated: the writetimes are read, not used.
+        assert_eq!(w.ops(&cells, false, T, 0)[0].timestamp, T);
+        cells[3] = None;
+        assert_eq!(w.newest_writetime(&cells), None);
+        cells[1] = None; // static-only: the static's writetime
+        assert_eq!(w.newest_writetime(&cells), Some(900));
     }
 
     #[test]

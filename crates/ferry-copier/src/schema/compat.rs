@@ -119,7 +119,7 @@ pub fn check_compatible(
         .collect();
     if !extra.is_empty() {
         warnings.push(format!(
-            "{ks}.{table}: the target has columns the source does not ({}); the copy leaves them null",
+            "{ks}.{table}: the target has columns that are not copied ({}); the copy does not write them (new rows leave them null)",
             extra.join(", ")
         ));
     }
