@@ -101,7 +101,8 @@ pub enum NodeControlError {
 #[derive(Debug)]
 pub struct ExclusiveGroup {
     group: NodeGroup,
-    lock: LockDir,
+    /// Held (not read) until the group is released.
+    _lock: LockDir,
 }
 
 impl std::ops::Deref for ExclusiveGroup {
@@ -142,7 +143,7 @@ impl ExclusiveGroup {
         }
         ExclusiveGroup {
             group: NodeGroup::require(group),
-            lock,
+            _lock: lock,
         }
     }
 
