@@ -206,3 +206,55 @@ async fn target_stopped_mid_load_then_replayed_has_every_acknowledged_write() {
     assert_eq!(Some(rows as u64), client["acked"].as_u64());
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_frozen_for_10_s_costs_the_client_nothing_and_loses_nothing() {
+    let outage = block_in_place(|| ExclusiveGroup::acquire("outage"));
+    let source = NodeGroup::require("source");
+    let ks = unique_keyspace_name("outage_freeze");
+    create_kv(&source, &ks).await;
+    create_kv(&outage, &ks).await;
+    let dir = support::temp_dir("outage_freeze");
+    let log = dir.join("failed.log");
+    // Default settings (12 s target timeout, 5 retries), as deployed.
+    let proxy = support::start(outage_config(&source, &outage, &dir)).await;
+
+    let load = Load::start(&source, &proxy, &ks, &dir, 300, 120).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let frozen = block_in_place(|| outage.freeze_node(0)).expect("SIGSTOP the target");
+    // Connections to the target now hang instead of failing.
+    let mut deepest = 0;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        deepest = deepest.max(proxy.metrics().queue_depth());
+    }
+    frozen.thaw().expect("SIGCONT the target");
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let client = load.finish().await;
+    print_client("freeze", &client);
+    assert_eq!(client["errors"], json!(0), "{client}");
+    assert_eq!(client["acked"], client["sent"], "{client}");
+    // The writes did pile up behind the frozen target (else this test
+    // froze nothing).
+    assert!(deepest > 100, "queue depth during the freeze: {deepest}");
+
+    support::wait_queue_empty(&proxy, Duration::from_secs(120)).await;
+    let m = proxy.metrics();
+    let counters = m.counters();
+    let load_of = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    eprintln!(
+        "freeze: deepest queue {deepest}, retries {}, failures {}, logged {}",
+        load_of(&counters.target_retries),
+        load_of(&counters.target_failures),
+        m.failed_log_records()
+    );
+    let report = proxy.shutdown().await;
+    assert!(report.drain.complete);
+    let logged = log_records(&log);
+    if logged > 0 {
+        assert_eq!(replay_all(&outage, &log).await as usize, logged);
+    }
+    let rows = assert_same_kv(&source, &outage, &ks).await;
+    assert_eq!(Some(rows as u64), client["acked"].as_u64());
+    std::fs::remove_dir_all(&dir).ok();
+}
