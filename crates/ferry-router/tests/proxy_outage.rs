@@ -209,15 +209,45 @@ async fn target_stopped_mid_load_then_replayed_has_every_acknowledged_write() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn target_frozen_for_10_s_costs_the_client_nothing_and_loses_nothing() {
+    // Default settings (12 s target timeout, 5 retries), as deployed: the
+    // writes wait out the freeze.
+    frozen_target("freeze", None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_frozen_past_the_target_timeout_retries_or_logs_and_loses_nothing() {
+    // A 2 s target timeout and 2 quick retries: the writes time out during
+    // the 10 s freeze, are retried, then logged; the replay restores them.
+    frozen_target(
+        "freeze_timeout",
+        Some((
+            Duration::from_secs(2),
+            ferry_router::RetryPolicy {
+                max_retries: 2,
+                initial_backoff: Duration::from_millis(100),
+                max_backoff: Duration::from_millis(500),
+            },
+        )),
+    )
+    .await;
+}
+
+/// Freezes the target for 10 s under a write load through a proxy with
+/// `settings` (target timeout, retries) or the defaults.
+async fn frozen_target(name: &str, settings: Option<(Duration, ferry_router::RetryPolicy)>) {
     let outage = block_in_place(|| ExclusiveGroup::acquire("outage"));
     let source = NodeGroup::require("source");
-    let ks = unique_keyspace_name("outage_freeze");
+    let ks = unique_keyspace_name(&format!("outage_{name}"));
     create_kv(&source, &ks).await;
     create_kv(&outage, &ks).await;
-    let dir = support::temp_dir("outage_freeze");
+    let dir = support::temp_dir(name);
     let log = dir.join("failed.log");
-    // Default settings (12 s target timeout, 5 retries), as deployed.
-    let proxy = support::start(outage_config(&source, &outage, &dir)).await;
+    let mut config = outage_config(&source, &outage, &dir);
+    if let Some((timeout, retry)) = settings {
+        config.target_request_timeout = timeout;
+        config.retry = retry;
+    }
+    let proxy = support::start(config).await;
 
     let load = Load::start(&source, &proxy, &ks, &dir, 300, 120).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -231,7 +261,7 @@ async fn target_frozen_for_10_s_costs_the_client_nothing_and_loses_nothing() {
     frozen.thaw().expect("SIGCONT the target");
     tokio::time::sleep(Duration::from_secs(5)).await;
     let client = load.finish().await;
-    print_client("freeze", &client);
+    print_client(name, &client);
     assert_eq!(client["errors"], json!(0), "{client}");
     assert_eq!(client["acked"], client["sent"], "{client}");
     // The writes did pile up behind the frozen target (else this test
@@ -243,7 +273,7 @@ async fn target_frozen_for_10_s_costs_the_client_nothing_and_loses_nothing() {
     let counters = m.counters();
     let load_of = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
     eprintln!(
-        "freeze: deepest queue {deepest}, retries {}, failures {}, logged {}",
+        "{name}: deepest queue {deepest}, retries {}, failures {}, logged {}",
         load_of(&counters.target_retries),
         load_of(&counters.target_failures),
         m.failed_log_records()
