@@ -138,7 +138,11 @@ async fn assert_same_kv(source: &NodeGroup, target: &NodeGroup, ks: &str) -> usi
         on_source.iter().filter(|r| !on_target.contains(r)).count(),
         on_source.len()
     );
-    assert_eq!(on_source.len(), on_target.len(), "the target has extra rows");
+    assert_eq!(
+        on_source.len(),
+        on_target.len(),
+        "the target has extra rows"
+    );
     on_source.len()
 }
 
@@ -286,5 +290,101 @@ async fn frozen_target(name: &str, settings: Option<(Duration, ferry_router::Ret
     }
     let rows = assert_same_kv(&source, &outage, &ks).await;
     assert_eq!(Some(rows as u64), client["acked"].as_u64());
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Bound values `(k int, v text)`.
+fn kv_values(k: i32) -> ferry_wire::request::BoundValues {
+    use ferry_wire::RawValue;
+    ferry_wire::request::BoundValues::Positional(vec![
+        RawValue::Bytes(bytes::Bytes::copy_from_slice(&k.to_be_bytes())),
+        RawValue::Bytes(bytes::Bytes::from(format!("v{k}"))),
+    ])
+}
+
+/// EXECUTE of `prepared` with key `k`, then a BATCH with it as a child
+/// (key `k + 1`), through `conn`.
+async fn execute_and_batch(
+    conn: &ferry_conn::Connection,
+    prepared: &ferry_wire::response::Prepared,
+    k: i32,
+) {
+    use ferry_wire::request::{
+        Batch, BatchStatement, BatchStatementKind, BatchType, QueryParameters,
+    };
+    use ferry_wire::Consistency;
+    let mut params = QueryParameters::new(Consistency::One);
+    params.values = Some(kv_values(k));
+    conn.execute(prepared, params)
+        .await
+        .unwrap_or_else(|e| panic!("EXECUTE k={k}: {e}"));
+    let mut batch = Batch::new(BatchType::Logged, Consistency::One);
+    batch.statements.push(BatchStatement {
+        kind: BatchStatementKind::Prepared(prepared.id.clone()),
+        values: kv_values(k + 1),
+    });
+    conn.batch(batch)
+        .await
+        .unwrap_or_else(|e| panic!("BATCH k={}: {e}", k + 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_target_that_forgot_its_prepared_statements_is_prepared_again() {
+    let outage = block_in_place(|| ExclusiveGroup::acquire("outage"));
+    let source = NodeGroup::require("source");
+    let ks = unique_keyspace_name("outage_prepared");
+    create_kv(&source, &ks).await;
+    create_kv(&outage, &ks).await;
+    let dir = support::temp_dir("outage_prepared");
+    let mut config = outage_config(&source, &outage, &dir);
+    // Sync: the client's answer comes after the target's, and a target
+    // failure would reach the client.
+    config.write_mode = ferry_router::WriteMode::Sync;
+    let proxy = support::start(config).await;
+
+    let conn = ferry_conn::Connection::connect(
+        &ConnectionConfig::new(proxy.local_addr().to_string()).with_keyspace(ks.clone()),
+    )
+    .await
+    .expect("connect through the proxy");
+    let prepared = conn
+        .prepare("INSERT INTO kv (k, v) VALUES (?, ?)")
+        .await
+        .expect("PREPARE through the proxy");
+    execute_and_batch(&conn, &prepared, 1).await;
+
+    // The target restarts: its prepared statement cache is empty, and the
+    // proxy's target connection is gone. The client knows none of this.
+    let down = block_in_place(|| outage.stop_node(0, StopSignal::Term)).expect("stop the target");
+    let outage_now = block_in_place(|| down.restart()).expect("restart the target");
+    // The premise: the target forgot the statement. (2.1's prepared ids are
+    // MD5(keyspace + text), so the source's id is the target's.)
+    let direct = ferry_conn::Connection::connect(
+        &ConnectionConfig::new(outage_now.first().socket_addr().to_string())
+            .with_keyspace(ks.clone()),
+    )
+    .await
+    .expect("connect to the target");
+    let mut params = ferry_wire::request::QueryParameters::new(ferry_wire::Consistency::One);
+    params.values = Some(kv_values(99));
+    match direct.execute(&prepared, params).await {
+        Err(ferry_conn::ConnError::Server(e)) => {
+            assert_eq!(
+                e.code(),
+                ferry_wire::response::ErrorCode::UNPREPARED,
+                "{e:?}"
+            )
+        }
+        other => panic!("the restarted target still knows the statement: {other:?}"),
+    }
+    direct.close().await;
+    execute_and_batch(&conn, &prepared, 3).await;
+    execute_and_batch(&conn, &prepared, 5).await;
+
+    let m = proxy.metrics();
+    assert_eq!(m.failed_log_records(), 0, "{}", m.render());
+    conn.close().await;
+    proxy.shutdown().await;
+    assert_eq!(assert_same_kv(&source, &outage_now, &ks).await, 6);
     std::fs::remove_dir_all(&dir).ok();
 }

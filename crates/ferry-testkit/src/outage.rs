@@ -260,7 +260,9 @@ fn group_dir(group: &str) -> PathBuf {
 }
 
 fn count_node_dirs(dir: &Path) -> usize {
-    (1..).take_while(|i| dir.join(format!("node{i}")).is_dir()).count()
+    (1..)
+        .take_while(|i| dir.join(format!("node{i}")).is_dir())
+        .count()
 }
 
 fn read_pid(dir: &Path, index: usize) -> Result<u32, NodeControlError> {
