@@ -388,3 +388,59 @@ async fn a_restarted_target_that_forgot_its_prepared_statements_is_prepared_agai
     assert_eq!(assert_same_kv(&source, &outage_now, &ks).await, 6);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_change_while_the_target_is_frozen_does_not_time_the_client_out() {
+    // Async schema changes wait for the target, but not for a frozen one
+    // past drivers' timeouts (before the fix the Python driver got
+    // OperationTimedOut after 10 s, the proxy answering after its 12 s
+    // target timeout).
+    let outage = block_in_place(|| ExclusiveGroup::acquire("outage"));
+    let source = NodeGroup::require("source");
+    let ks = unique_keyspace_name("outage_ddl");
+    create_kv(&source, &ks).await;
+    create_kv(&outage, &ks).await;
+    let dir = support::temp_dir("outage_ddl");
+    let log = dir.join("failed.log");
+    let proxy = support::start(outage_config(&source, &outage, &dir)).await;
+    let (ready, go) = (dir.join("ready"), dir.join("go"));
+    let args = vec![
+        "127.0.0.1".to_string(),
+        proxy.local_addr().port().to_string(),
+        ks.clone(),
+        ready.display().to_string(),
+        go.display().to_string(),
+    ];
+    let client = {
+        let source = source.clone();
+        tokio::task::spawn_blocking(move || support::run_python(&source, "ddl_once.py", &args))
+    };
+    while !ready.exists() {
+        assert!(!client.is_finished(), "the client ended early");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let frozen = block_in_place(|| outage.freeze_node(0)).expect("SIGSTOP the target");
+    std::fs::write(&go, b"").unwrap();
+    let out = client.await.unwrap();
+    // Keep it frozen 10 s in all.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    frozen.thaw().expect("SIGCONT the target");
+    eprintln!("ddl during a freeze: {out}");
+    assert_eq!(out["errors"], json!([]), "{out}");
+
+    // The table and the row written after it reach the target, in order
+    // (at the thaw, or through the log).
+    support::wait_queue_empty(&proxy, Duration::from_secs(60)).await;
+    proxy.shutdown().await;
+    let logged = log_records(&log);
+    eprintln!("ddl during a freeze: {logged} record(s) logged");
+    if logged > 0 {
+        replay_all(&outage, &log).await;
+    }
+    let query = vec![format!("SELECT k, v, WRITETIME(v) FROM {ks}.t2")];
+    let on_source = support::cql(&source, query.clone()).await;
+    let on_target = support::cql(&outage, query).await;
+    assert_eq!(on_source[0].rows.len(), 1);
+    assert_eq!(on_source[0].rows, on_target[0].rows);
+    std::fs::remove_dir_all(&dir).ok();
+}
