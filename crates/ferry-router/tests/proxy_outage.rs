@@ -444,3 +444,40 @@ async fn a_schema_change_while_the_target_is_frozen_does_not_time_the_client_out
     assert_eq!(on_source[0].rows, on_target[0].rows);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_while_the_target_is_frozen_spills_to_the_log_and_replay_restores() {
+    let outage = block_in_place(|| ExclusiveGroup::acquire("outage"));
+    let source = NodeGroup::require("source");
+    let ks = unique_keyspace_name("outage_shutdown");
+    create_kv(&source, &ks).await;
+    create_kv(&outage, &ks).await;
+    let dir = support::temp_dir("outage_shutdown");
+    let log = dir.join("failed.log");
+    let mut config = outage_config(&source, &outage, &dir);
+    config.drain_timeout = Duration::from_secs(2);
+    let proxy = support::start(config).await;
+
+    let load = Load::start(&source, &proxy, &ks, &dir, 300, 120).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let frozen = block_in_place(|| outage.freeze_node(0)).expect("SIGSTOP the target");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let client = load.finish().await;
+    print_client("shutdown", &client);
+    assert_eq!(client["errors"], json!(0), "{client}");
+    let pending = proxy.metrics().queue_depth();
+    // SIGTERM-like shutdown with the target still frozen: what is pending
+    // after the drain timeout goes to the log.
+    let report = proxy.shutdown().await;
+    eprintln!("shutdown: {pending} pending at shutdown, report {report:?}");
+    assert!(report.drain.complete, "{report:?}");
+    assert!(report.drain.spilled > 0, "nothing was pending: {report:?}");
+    frozen.thaw().expect("SIGCONT the target");
+
+    let logged = log_records(&log);
+    assert!(logged as u64 >= report.drain.spilled);
+    replay_all(&outage, &log).await;
+    let rows = assert_same_kv(&source, &outage, &ks).await;
+    assert_eq!(Some(rows as u64), client["acked"].as_u64());
+    std::fs::remove_dir_all(&dir).ok();
+}
