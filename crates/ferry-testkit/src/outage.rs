@@ -4,7 +4,8 @@
 //! Three rules keep one failing test from breaking the rest of the suite:
 //!
 //! - **Exclusive use.** [`ExclusiveGroup::acquire`] takes a lock directory
-//!   next to the group's state (`.nodes/<group>.exclusive`) holding the
+//!   in the group's state directory (`.nodes/<group>/.exclusive`; not next
+//!   to it, where cassandra-nodes.sh would take it for a group) holding the
 //!   owner's pid, so every test that stops or freezes a node runs alone,
 //!   whether the other tests run as threads of the same test binary or in
 //!   other processes (cargo runs test binaries one after the other, but
@@ -120,13 +121,15 @@ impl ExclusiveGroup {
     /// If the group was never started, or cannot be repaired (test-only
     /// code: the message says what to run).
     pub fn acquire(group: &str) -> ExclusiveGroup {
-        let lock = LockDir::acquire(&workspace_root().join(".nodes"), group);
-        let state = NodeGroup::state_file(group);
-        if !state.exists() {
-            // Same panic (with the start command) as require.
+        let dir = group_dir(group);
+        if !dir.is_dir() {
+            // Never started: the same panic (with the start command) as require.
             NodeGroup::require(group);
         }
-        let dir = group_dir(group);
+        let lock = LockDir::acquire(&dir);
+        if !NodeGroup::state_file(group).exists() {
+            NodeGroup::require(group);
+        }
         let count = count_node_dirs(&dir);
         for index in 0..count {
             // A frozen node (a test killed mid-freeze) is thawed; a
@@ -331,8 +334,9 @@ struct LockDir {
 }
 
 impl LockDir {
-    fn acquire(parent: &Path, group: &str) -> LockDir {
-        let path = parent.join(format!("{group}.exclusive"));
+    /// Takes `<dir>/.exclusive`, waiting for its holder to release it.
+    fn acquire(dir: &Path) -> LockDir {
+        let path = dir.join(".exclusive");
         let start = std::time::Instant::now();
         loop {
             match std::fs::create_dir(&path) {
@@ -387,11 +391,11 @@ mod tests {
     fn the_lock_is_exclusive_and_released_on_drop() {
         let dir = std::env::temp_dir().join(format!("ferry-lockdir-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let first = LockDir::acquire(&dir, "g");
+        let first = LockDir::acquire(&dir);
         let (tx, rx) = std::sync::mpsc::channel();
         let dir2 = dir.clone();
         let waiter = std::thread::spawn(move || {
-            let _second = LockDir::acquire(&dir2, "g");
+            let _second = LockDir::acquire(&dir2);
             tx.send(()).unwrap();
         });
         assert!(rx.recv_timeout(Duration::from_millis(500)).is_err());
@@ -405,11 +409,11 @@ mod tests {
     #[test]
     fn a_lock_of_a_dead_process_is_taken_over() {
         let dir = std::env::temp_dir().join(format!("ferry-lockdir-dead-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("g.exclusive")).unwrap();
-        std::fs::write(dir.join("g.exclusive/pid"), u32::MAX.to_string()).unwrap();
-        let _lock = LockDir::acquire(&dir, "g");
+        std::fs::create_dir_all(dir.join(".exclusive")).unwrap();
+        std::fs::write(dir.join(".exclusive/pid"), u32::MAX.to_string()).unwrap();
+        let _lock = LockDir::acquire(&dir);
         assert_eq!(
-            std::fs::read_to_string(dir.join("g.exclusive/pid")).unwrap(),
+            std::fs::read_to_string(dir.join(".exclusive/pid")).unwrap(),
             std::process::id().to_string()
         );
         std::fs::remove_dir_all(&dir).ok();
