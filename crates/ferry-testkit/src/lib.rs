@@ -13,6 +13,11 @@
 //!   **stopgap** until Ferry has its own Rust CQL client (ferry-conn).
 //! - [`fake_server`]: a scriptable fake CQL server for faults and the v4/v5
 //!   paths a 2.1 node cannot exercise (not a stand-in for a real node).
+//! - [`ExclusiveGroup`]: exclusive use of a group whose nodes a test stops
+//!   ([`ExclusiveGroup::stop_node`]) or freezes
+//!   ([`ExclusiveGroup::freeze_node`]), with guards that always restart or
+//!   thaw them (the `outage` group).
+//! - [`CassandraTools`]: the bundled `cassandra-stress` and a Java 17 to run it.
 //! - [`RecordingRelay`] is a TCP relay that records every chunk in each
 //!   direction, to capture golden frames between a real driver and a real node.
 //!
@@ -28,18 +33,22 @@
 //!     .unwrap();
 //! ```
 
+mod cassandra_tools;
 mod cql_stopgap;
 pub mod fake_server;
 mod keyspace;
 mod node_group;
+mod outage;
 mod recording;
 mod relay;
 mod state_file;
 mod workspace;
 
+pub use cassandra_tools::{CassandraTools, ToolsError};
 pub use cql_stopgap::{CqlExecError, CqlRows};
 pub use keyspace::unique_keyspace_name;
 pub use node_group::{start_command, CassandraNodes, Credentials, Node, NodeGroup, NodesError};
+pub use outage::{ExclusiveGroup, NodeControlError, NodeDown, NodeFrozen, StopSignal};
 pub use recording::{read_recording, stream_bytes, Chunk, Direction};
 pub use relay::RecordingRelay;
 pub use workspace::workspace_root;

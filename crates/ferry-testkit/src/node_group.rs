@@ -274,7 +274,7 @@ fn bad(path: &Path, reason: String) -> NodesError {
 /// outlive the script that started them, so their new parent may be slow to
 /// reap) counts as gone.
 #[cfg(target_os = "linux")]
-fn process_exists(pid: u32) -> bool {
+pub(crate) fn process_exists(pid: u32) -> bool {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return false;
     };
@@ -287,7 +287,7 @@ fn process_exists(pid: u32) -> bool {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn process_exists(_pid: u32) -> bool {
+pub(crate) fn process_exists(_pid: u32) -> bool {
     // No cheap portable check; the TCP readiness check still catches dead nodes.
     true
 }

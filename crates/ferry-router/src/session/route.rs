@@ -533,6 +533,18 @@ impl ClientConn {
     ) -> Result<(), Close> {
         let (tx, rx) = oneshot::channel();
         self.state.pending().insert(stream, Pending::Divert(tx));
+        if let PairedTarget::Write {
+            leg, schema: true, ..
+        } = &target
+        {
+            if self.state.shared.config.write_mode == WriteMode::Async {
+                let ticket = leg.ticket();
+                let slot = self.state.shared.queue.track();
+                self.send_to_source(to_source, kind).await?;
+                spawn_async_schema(self.state.clone(), kind, rx, target, (ticket, slot));
+                return Ok(());
+            }
+        }
         self.send_to_source(to_source, kind).await?;
         let state = self.state.clone();
         tokio::spawn(async move {
@@ -560,6 +572,62 @@ impl ClientConn {
             .await;
         Ok(())
     }
+}
+
+/// How long an async-mode schema change waits for the target once the
+/// source answered. Normally both answer and the client gets its answer
+/// after both (so its next writes find the table on the target); but a
+/// frozen target would hold the answer for the whole target timeout
+/// (12 s), past drivers' own timeouts (Python: 10 s), and the
+/// application would see an error for a change the source applied (seen
+/// in the SIGSTOP test). After this wait the client gets the source's
+/// answer and the target part goes on in the background: this
+/// connection's later writes still wait for it on the target (it holds
+/// an order ticket), and a failure is logged as for any async write.
+const ASYNC_SCHEMA_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs an async-mode schema change's target part and answers the client
+/// (see [`ASYNC_SCHEMA_WAIT`]). `held` (its place in the connection's
+/// order, and in the queue so a shutdown drain waits for it) is released
+/// when the target part is done.
+fn spawn_async_schema(
+    state: Arc<ConnState>,
+    kind: RequestKind,
+    source: oneshot::Receiver<Frame>,
+    target: PairedTarget,
+    held: (crate::target::OrderTicket, crate::queue::QueueSlot),
+) {
+    tokio::spawn(async move {
+        state.metrics().request(kind, Cluster::Target);
+        let mut target_part = tokio::spawn(async move {
+            let outcome = target.run().await;
+            (target, outcome, held)
+        });
+        let Ok(source) = source.await else {
+            return; // the source connection is gone, and so is the client's
+        };
+        let done = match tokio::time::timeout(ASYNC_SCHEMA_WAIT, &mut target_part).await {
+            Ok(done) => done,
+            Err(_) => {
+                tracing::warn!(
+                    connection = state.id,
+                    "the target has not applied a schema change after {ASYNC_SCHEMA_WAIT:?}; \
+                     answering the client and finishing it in the background"
+                );
+                state.reply(source.clone()).await;
+                if let Ok((target, outcome, _held)) = target_part.await {
+                    // Async: the answer is the source's; this logs a failure.
+                    settle(&state, source, target, outcome).await;
+                }
+                return;
+            }
+        };
+        let answer = match done {
+            Ok((target, outcome, _held)) => settle(&state, source, target, outcome).await,
+            Err(_) => source, // the target part panicked: nothing to add
+        };
+        state.reply(answer).await;
+    });
 }
 
 /// The target half of a paired request.
