@@ -31,11 +31,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod client_tls;
 mod clock;
 mod config;
 pub mod cql;
 pub mod failed_log;
 mod framing;
+mod health;
 pub mod id_rewrite;
 mod metrics;
 mod metrics_http;
@@ -48,16 +50,19 @@ mod session;
 mod shared;
 pub mod startup_check;
 mod summary;
+mod switchboard;
 mod target;
 mod upstream;
 
+pub use client_tls::ClientTlsError;
 pub use clock::TimestampClock;
 pub use config::{
-    ClusterEndpoint, Credentials, FullQueuePolicy, ProxyConfig, RetryPolicy, WriteMode,
+    ClientTls, ClusterEndpoint, Credentials, FullQueuePolicy, ProxyConfig, RetryPolicy, WriteMode,
 };
-pub use metrics::{Cluster, Gauges, Metrics, RequestKind};
+pub use metrics::{Cluster, Gauges, Histogram, Metrics, RequestKind};
 pub use metrics_http::serve_metrics;
 pub use prepared::{PreparedCache, PreparedStatement, TargetIds};
 pub use queue::DrainReport;
 pub use server::{MetricsHandle, Proxy, ProxyError, ShutdownReport};
 pub use summary::{StatementClass, StatementSummary};
+pub use switchboard::SwitchReport;

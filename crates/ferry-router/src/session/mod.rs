@@ -16,10 +16,17 @@
 //! answer the proxy must see (a PREPARE, a USE, a mirrored write, a request
 //! answered only after the target too) leave a [`Pending`] entry under
 //! their stream id; the source reader consults it for each answer.
+//!
+//! "Source" and "target" here are the connection's *primary* and
+//! *mirror*: the [`ProxyShared`] a connection gets is oriented (see
+//! `shared.rs`), so when the target is primary the same code relays to
+//! the target and mirrors writes to the source.
 
 mod client;
 mod route;
 mod source;
+
+mod timings;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,13 +39,15 @@ use ferry_wire::frame::Frame;
 use ferry_wire::ProtocolVersion;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_rustls::server::TlsStream;
 
 use crate::config::Credentials;
 use crate::framing::{run_writer, Outbound, SharedMode};
-use crate::metrics::Metrics;
+use crate::metrics::{Cluster, Metrics};
 use crate::queue::QueueSlot;
 use crate::shared::ProxyShared;
 use crate::target::{TargetLeg, TargetRequest};
+use timings::Timings;
 
 /// Frames queued for one client before its readers wait.
 const CLIENT_QUEUE: usize = 1024;
@@ -96,6 +105,16 @@ pub(crate) struct ConnState {
     pub(crate) in_flight: AtomicUsize,
     /// Turns true when the source connection is gone.
     pub(crate) source_closed: watch::Sender<bool>,
+    /// Arrival times of forwarded requests, for the latency histograms.
+    timings: Timings,
+}
+
+/// An accepted client connection.
+pub(crate) enum ClientStream {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS (`--proxy-tls-cert`).
+    Tls(Box<TlsStream<TcpStream>>),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -142,20 +161,41 @@ impl ConnState {
 
     /// Sends a frame to the client (waits if its queue is full).
     pub(crate) async fn reply(&self, frame: Frame) {
+        if frame.header.stream >= 0 {
+            if let Some((kind, elapsed)) = self.timings.take(frame.header.stream) {
+                self.shared.metrics.observe_client(kind, elapsed);
+            }
+        }
         let _ = self.to_client.send(Outbound::Frame(frame)).await;
+    }
+
+    /// Notes a request forwarded on `stream` (it arrived at `arrived`).
+    pub(crate) fn forwarded(
+        &self,
+        stream: i16,
+        kind: crate::metrics::RequestKind,
+        arrived: std::time::Instant,
+    ) {
+        self.timings.start(stream, kind, arrived);
+    }
+
+    /// Notes the source's answer on `stream` (for its latency histogram).
+    pub(crate) fn source_answered(&self, stream: i16) {
+        if let Some((kind, elapsed)) = self.timings.peek(stream) {
+            self.shared
+                .metrics
+                .observe_cluster(kind, Cluster::Source, elapsed);
+        }
     }
 }
 
 /// Serves one accepted client connection until it closes.
-pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: TcpStream, peer: SocketAddr) {
+pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: ClientStream, peer: SocketAddr) {
     let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
     let metrics = shared.metrics.clone();
     Metrics::inc(&metrics.connections_total);
     metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-    let _ = socket.set_nodelay(true);
-    let (read_half, write_half) = socket.into_split();
     let (to_client, client_queue) = mpsc::channel(CLIENT_QUEUE);
-    let writer = tokio::spawn(run_writer(write_half, client_queue));
     let state = Arc::new(ConnState {
         id,
         peer,
@@ -170,9 +210,25 @@ pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: TcpStream, pe
         keyspace: Mutex::new(None),
         in_flight: AtomicUsize::new(0),
         source_closed: watch::channel(false).0,
+        timings: Timings::new(),
     });
     tracing::debug!(connection = id, %peer, "client connected");
-    client::ClientConn::new(state.clone()).run(read_half).await;
+    // Plain TCP keeps tokio's lock-free owned halves; TLS needs a split.
+    let writer = match socket {
+        ClientStream::Plain(socket) => {
+            let _ = socket.set_nodelay(true);
+            let (read_half, write_half) = socket.into_split();
+            let writer = tokio::spawn(run_writer(write_half, client_queue));
+            client::ClientConn::new(state.clone()).run(read_half).await;
+            writer
+        }
+        ClientStream::Tls(stream) => {
+            let (read_half, write_half) = tokio::io::split(*stream);
+            let writer = tokio::spawn(run_writer(write_half, client_queue));
+            client::ClientConn::new(state.clone()).run(read_half).await;
+            writer
+        }
+    };
     let _ = state.to_client.send(Outbound::Close).await;
     drop(state);
     let _ = writer.await;
