@@ -48,7 +48,11 @@ async fn switch(admin: SocketAddr, cluster: &str) -> Value {
 
 /// Statements through the proxy with the Python driver: a new connection
 /// each time, as a client that reconnects after a switch.
-async fn through_proxy(group: &NodeGroup, proxy: SocketAddr, statements: Vec<String>) -> Vec<CqlRows> {
+async fn through_proxy(
+    group: &NodeGroup,
+    proxy: SocketAddr,
+    statements: Vec<String>,
+) -> Vec<CqlRows> {
     let group = group.clone();
     tokio::task::spawn_blocking(move || {
         let refs: Vec<&str> = statements.iter().map(String::as_str).collect();
@@ -69,15 +73,21 @@ async fn python_writes(group: &NodeGroup, proxy: SocketAddr, ks: &str, first: i3
         n.to_string(),
         first.to_string(),
     ];
-    let out = tokio::task::spawn_blocking(move || support::run_python(&group, "simple_writes.py", &args))
-        .await
-        .unwrap();
+    let out =
+        tokio::task::spawn_blocking(move || support::run_python(&group, "simple_writes.py", &args))
+            .await
+            .unwrap();
     assert_eq!(out["errors"], json!(0), "{out}");
 }
 
 /// Which of the one-cluster-only rows the proxy serves: the primary's.
 async fn served_by(group: &NodeGroup, proxy: SocketAddr, ks: &str) -> Vec<Vec<Value>> {
-    let rows = through_proxy(group, proxy, vec![format!("SELECT v FROM {ks}.kv WHERE k IN (-1, -2)")]).await;
+    let rows = through_proxy(
+        group,
+        proxy,
+        vec![format!("SELECT v FROM {ks}.kv WHERE k IN (-1, -2)")],
+    )
+    .await;
     support::sorted(&rows[0])
 }
 
@@ -86,7 +96,10 @@ async fn rows_with_writetime(group: &NodeGroup, ks: &str, keys: &[i32]) -> Vec<V
     let list: Vec<String> = keys.iter().map(ToString::to_string).collect();
     let rows = support::cql(
         group,
-        vec![format!("SELECT k, v, WRITETIME(v) FROM {ks}.kv WHERE k IN ({})", list.join(", "))],
+        vec![format!(
+            "SELECT k, v, WRITETIME(v) FROM {ks}.kv WHERE k IN ({})",
+            list.join(", ")
+        )],
     )
     .await;
     support::sorted(&rows[0])
@@ -124,9 +137,24 @@ async fn switching_the_primary_to_the_target_and_back() {
         ],
     )
     .await;
-    support::cql(&source, vec![format!("INSERT INTO {ks}.kv (k, v) VALUES (-2, 'source only')")]).await;
-    support::cql(&target, vec![format!("INSERT INTO {ks}.kv (k, v) VALUES (-1, 'target only')")]).await;
-    assert_eq!(served_by(&source, addr, &ks).await, vec![vec![json!("source only")]]);
+    support::cql(
+        &source,
+        vec![format!(
+            "INSERT INTO {ks}.kv (k, v) VALUES (-2, 'source only')"
+        )],
+    )
+    .await;
+    support::cql(
+        &target,
+        vec![format!(
+            "INSERT INTO {ks}.kv (k, v) VALUES (-1, 'target only')"
+        )],
+    )
+    .await;
+    assert_eq!(
+        served_by(&source, addr, &ks).await,
+        vec![vec![json!("source only")]]
+    );
 
     // Before the switch: the source is primary, the target the mirror.
     python_writes(&source, addr, &ks, 0, 10).await;
@@ -137,14 +165,19 @@ async fn switching_the_primary_to_the_target_and_back() {
             .await
             .unwrap(),
     );
-    old.query(&format!("USE {ks}"), Consistency::One).await.unwrap();
+    old.query(&format!("USE {ks}"), Consistency::One)
+        .await
+        .unwrap();
     let busy: Vec<_> = (500..540)
         .map(|k| {
             let old = old.clone();
             tokio::spawn(async move {
-                old.query(&format!("INSERT INTO kv (k, v) VALUES ({k}, 'old {k}')"), Consistency::One)
-                    .await
-                    .map(|_| k)
+                old.query(
+                    &format!("INSERT INTO kv (k, v) VALUES ({k}, 'old {k}')"),
+                    Consistency::One,
+                )
+                .await
+                .map(|_| k)
             })
         })
         .collect();
@@ -155,7 +188,10 @@ async fn switching_the_primary_to_the_target_and_back() {
     assert_eq!(report["changed"], true, "{report}");
     assert_eq!(report["connections_closed"], json!(1), "{report}");
     assert_eq!(report["connections_still_open"], json!(0), "{report}");
-    assert!(report["switch_seconds"].as_f64().unwrap() >= 0.0, "{report}");
+    assert!(
+        report["switch_seconds"].as_f64().unwrap() >= 0.0,
+        "{report}"
+    );
     let mut acknowledged = Vec::new();
     for task in busy {
         if let Ok(k) = task.await.unwrap() {
@@ -173,15 +209,28 @@ async fn switching_the_primary_to_the_target_and_back() {
     assert_eq!(proxy.metrics().primary(), Cluster::Target);
 
     // After the switch: a reconnecting client is served by the target...
-    assert_eq!(served_by(&source, addr, &ks).await, vec![vec![json!("target only")]]);
+    assert_eq!(
+        served_by(&source, addr, &ks).await,
+        vec![vec![json!("target only")]]
+    );
     // ... and its writes are mirrored to the source.
     python_writes(&source, addr, &ks, 100, 10).await;
     support::wait_queue_empty(&proxy, Duration::from_secs(30)).await;
     let m = proxy.metrics();
-    assert!(m.requests(RequestKind::Read, Cluster::Target) >= 1, "{}", m.render());
+    assert!(
+        m.requests(RequestKind::Read, Cluster::Target) >= 1,
+        "{}",
+        m.render()
+    );
     let text = m.render();
-    assert!(text.contains("ferry_proxy_primary{cluster=\"target\"} 1\n"), "{text}");
-    assert!(dir.join("failed.to-source.log").exists(), "the source-bound log is opened");
+    assert!(
+        text.contains("ferry_proxy_primary{cluster=\"target\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        dir.join("failed.to-source.log").exists(),
+        "the source-bound log is opened"
+    );
 
     // Switch back; switching to the current primary does nothing.
     let report = switch(admin, "source").await;
@@ -189,7 +238,10 @@ async fn switching_the_primary_to_the_target_and_back() {
     assert_eq!(report["primary"], "source", "{report}");
     let report = switch(admin, "source").await;
     assert_eq!(report["changed"], false, "{report}");
-    assert_eq!(served_by(&source, addr, &ks).await, vec![vec![json!("source only")]]);
+    assert_eq!(
+        served_by(&source, addr, &ks).await,
+        vec![vec![json!("source only")]]
+    );
     python_writes(&source, addr, &ks, 200, 10).await;
     support::wait_queue_empty(&proxy, Duration::from_secs(30)).await;
 
@@ -205,5 +257,78 @@ async fn switching_the_primary_to_the_target_and_back() {
 
     let report = proxy.shutdown().await;
     assert!(report.drain.complete);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Per-leg settings follow the roles: with the target primary (from the
+/// start, as `--primary target`), the client's handshake goes to the
+/// target (here an authenticating node: the client must log in), and the
+/// source, now the mirror, is written with the source's settings; after a
+/// switch to the source, the target leg uses `--target-username`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_follow_the_roles() {
+    let source = NodeGroup::require("source");
+    let auth = NodeGroup::require("auth");
+    let creds = auth
+        .credentials
+        .clone()
+        .expect("the auth group has credentials");
+    let dir = support::temp_dir("primary_auth");
+    let mut config = support::config_for(
+        &source,
+        auth.first().socket_addr().to_string(),
+        &dir.join("failed.log"),
+    );
+    config.primary = Cluster::Target;
+    config.target_credentials = Some(ferry_router::Credentials::new(
+        creds.username.clone(),
+        creds.password.clone(),
+    ));
+    let proxy = support::start(config).await;
+    let addr = proxy.local_addr().to_string();
+    let ks = unique_keyspace_name("proxy_primary_auth");
+
+    // The target is primary: it asks the client to log in.
+    let anonymous = Connection::connect(&ConnectionConfig::new(addr.clone())).await;
+    assert!(anonymous.is_err(), "the target requires authentication");
+    let client = Connection::connect(
+        &ConnectionConfig::new(addr.clone()).with_credentials(&creds.username, &creds.password),
+    )
+    .await
+    .expect("the client logs in to the target through the proxy");
+    for statement in [
+        format!(
+            "CREATE KEYSPACE {ks} WITH replication = \
+             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+        ),
+        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
+        format!("INSERT INTO {ks}.kv (k, v) VALUES (1, 'while the target is primary')"),
+    ] {
+        client.query(&statement, Consistency::One).await.unwrap();
+    }
+    drop(client);
+
+    // Back to the source (no authentication): anonymous clients are fine,
+    // the target leg logs in with the configured credentials.
+    let report = proxy.set_primary(Cluster::Source).await.unwrap();
+    assert!(report.changed);
+    let client = Connection::connect(&ConnectionConfig::new(addr.clone()))
+        .await
+        .expect("the source needs no login");
+    client
+        .query(
+            &format!("INSERT INTO {ks}.kv (k, v) VALUES (2, 'while the source is primary')"),
+            Consistency::One,
+        )
+        .await
+        .unwrap();
+    support::wait_queue_empty(&proxy, Duration::from_secs(30)).await;
+    let on_source = rows_with_writetime(&source, &ks, &[1, 2]).await;
+    let on_target = rows_with_writetime(&auth, &ks, &[1, 2]).await;
+    assert_eq!(on_source.len(), 2, "{on_source:?}");
+    assert_eq!(on_source, on_target);
+    assert_eq!(proxy.metrics().failed_log_records(), 0);
+    drop(client);
+    proxy.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
 }
