@@ -8,7 +8,11 @@
 //!
 //! - [`Proxy`] / [`ProxyConfig`]: the listener and its settings
 //!   ([`WriteMode`], [`FullQueuePolicy`], [`RetryPolicy`], [`Credentials`],
-//!   [`ClusterEndpoint`]).
+//!   [`ClusterEndpoint`], [`ClientTls`] for TLS on the client side).
+//! - The primary: the cluster clients are relayed to ([`Cluster::Source`]
+//!   by default); [`Proxy::set_primary`] (or `POST /primary` on the admin
+//!   endpoint) swaps the roles at run time for the cutover, and says how
+//!   long it took ([`SwitchReport`]).
 //! - One client connection = one source connection (a raw relay of the
 //!   client's frames, handshake included, with the client's stream ids)
 //!   plus one target connection (ferry-conn, the proxy's own handshake, in
@@ -21,7 +25,9 @@
 //! - [`failed_log`] and [`replay`]: the durable log of target writes that
 //!   could not be applied, and applying it later.
 //! - [`startup_check`]: both clusters' versions before listening.
-//! - [`Metrics`], [`serve_metrics`]: Prometheus text endpoint.
+//! - [`Metrics`], [`Histogram`], [`serve_metrics`]: Prometheus text
+//!   endpoint with latency histograms, `/health/live`, `/health/ready`
+//!   (both clusters probed) and the primary switch.
 //!
 //! ```
 //! use ferry_router::cql::classify;

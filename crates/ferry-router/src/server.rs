@@ -41,9 +41,12 @@ pub enum ProxyError {
     /// The failed-write log cannot be opened (or is damaged).
     #[error(transparent)]
     FailedWriteLog(#[from] LogError),
-    /// The source's (or, as primary, the target's) TLS files are unusable.
+    /// The source's TLS files are unusable.
     #[error("TLS settings of the source: {0}")]
     SourceTls(#[from] ferry_conn::TlsError),
+    /// The target's TLS files are unusable.
+    #[error("TLS settings of the target: {0}")]
+    TargetTls(ferry_conn::TlsError),
     /// The client-side TLS files are unusable.
     #[error(transparent)]
     ClientTls(#[from] ClientTlsError),
@@ -197,7 +200,8 @@ impl Proxy {
             ),
             (
                 Cluster::Target,
-                Dialer::new(&config.target, config.connect_timeout)?,
+                Dialer::new(&config.target, config.connect_timeout)
+                    .map_err(ProxyError::TargetTls)?,
             ),
         ];
         let (shutdown, shutdown_rx) = watch::channel(false);

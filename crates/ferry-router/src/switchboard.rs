@@ -172,7 +172,12 @@ impl Switchboard {
                 "the failed-write log holds writes this cluster has not applied; run `ferry-proxy replay` once it is healthy"
             );
         }
-        let source = Dialer::new(&config.source, config.connect_timeout)?;
+        // `config.source` is the primary: the target when it is primary.
+        let source =
+            Dialer::new(&config.source, config.connect_timeout).map_err(|e| match primary {
+                Cluster::Source => ProxyError::SourceTls(e),
+                Cluster::Target => ProxyError::TargetTls(e),
+            })?;
         let metrics = self.metrics[index(primary)].clone();
         let queue = TargetQueue::new(
             config.queue_capacity,
