@@ -332,3 +332,94 @@ async fn credentials_follow_the_roles() {
     proxy.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// In sync mode an answer waits for the mirror too: a switch must still
+/// deliver every answer of a request the proxy forwarded before closing
+/// the connection. A write the client saw fail must therefore not be on
+/// the source (it was never forwarded), and every acknowledged one is on
+/// both clusters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_in_sync_mode_loses_no_answer() {
+    let source = NodeGroup::require("source");
+    let target = NodeGroup::require("target");
+    let dir = support::temp_dir("primary_sync");
+    let mut config = support::config_for(
+        &source,
+        target.first().socket_addr().to_string(),
+        &dir.join("failed.log"),
+    );
+    config.write_mode = ferry_router::WriteMode::Sync;
+    let proxy = support::start(config).await;
+    let addr = proxy.local_addr();
+    let ks = unique_keyspace_name("proxy_primary_sync");
+    let conn = Arc::new(
+        Connection::connect(&ConnectionConfig::new(addr.to_string()))
+            .await
+            .unwrap(),
+    );
+    for statement in [
+        format!(
+            "CREATE KEYSPACE {ks} WITH replication = \
+             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+        ),
+        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
+    ] {
+        conn.query(&statement, Consistency::One).await.unwrap();
+    }
+    let keys: Vec<i32> = (600..680).collect();
+    let busy: Vec<_> = keys
+        .iter()
+        .map(|&k| {
+            let conn = conn.clone();
+            let ks = ks.clone();
+            tokio::spawn(async move {
+                let r = conn
+                    .query(
+                        &format!("INSERT INTO {ks}.kv (k, v) VALUES ({k}, 'sync {k}')"),
+                        Consistency::One,
+                    )
+                    .await;
+                (k, r.map(|_| ()).map_err(|e| e.to_string()))
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let report = proxy.set_primary(Cluster::Target).await.unwrap();
+    assert_eq!(report.connections_still_open, 0, "{report:?}");
+    let (mut acknowledged, mut failed) = (Vec::new(), Vec::new());
+    for task in busy {
+        match task.await.unwrap() {
+            (k, Ok(())) => acknowledged.push(k),
+            (k, Err(e)) => failed.push((k, e)),
+        }
+    }
+    eprintln!(
+        "{} acknowledged, {} failed; switch took {:?}",
+        acknowledged.len(),
+        failed.len(),
+        report.duration
+    );
+    let on_source = rows_with_writetime(&source, &ks, &keys).await;
+    let on_target = rows_with_writetime(&target, &ks, &keys).await;
+    let present: Vec<i32> = on_source
+        .iter()
+        .map(|r| r[0].as_i64().unwrap() as i32)
+        .collect();
+    for (k, e) in &failed {
+        assert!(
+            !present.contains(k),
+            "write {k} is on the source but its answer was lost: {e}"
+        );
+    }
+    acknowledged.sort_unstable();
+    assert_eq!(
+        present, acknowledged,
+        "every acknowledged write is on the source"
+    );
+    assert_eq!(
+        on_source, on_target,
+        "and on the target, with the same write time"
+    );
+    proxy.shutdown().await;
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -131,9 +131,13 @@ impl ClientConn {
         self.state.reply(frame).await;
     }
 
+    /// Waits (up to [`CLOSE_GRACE`]) until every forwarded request has
+    /// been answered to the client, including sync-mode answers that wait
+    /// for the target.
     async fn wait_for_answers(&self) {
         let deadline = tokio::time::Instant::now() + CLOSE_GRACE;
-        while self.state.in_flight.load(Ordering::Relaxed) > 0
+        while (self.state.in_flight.load(Ordering::Relaxed) > 0
+            || self.state.owed.load(Ordering::Relaxed) > 0)
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(10)).await;

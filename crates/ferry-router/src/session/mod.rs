@@ -107,6 +107,10 @@ pub(crate) struct ConnState {
     pub(crate) source_closed: watch::Sender<bool>,
     /// Arrival times of forwarded requests, for the latency histograms.
     timings: Timings,
+    /// Forwarded requests whose answer has not gone back to the client
+    /// yet (unlike `in_flight`, this includes answers that wait for the
+    /// target in sync mode). A closing connection waits for it to be 0.
+    pub(crate) owed: AtomicUsize,
 }
 
 /// An accepted client connection.
@@ -164,6 +168,9 @@ impl ConnState {
         if frame.header.stream >= 0 {
             if let Some((kind, elapsed)) = self.timings.take(frame.header.stream) {
                 self.shared.metrics.observe_client(kind, elapsed);
+                let _ = self
+                    .owed
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
             }
         }
         let _ = self.to_client.send(Outbound::Frame(frame)).await;
@@ -176,7 +183,9 @@ impl ConnState {
         kind: crate::metrics::RequestKind,
         arrived: std::time::Instant,
     ) {
-        self.timings.start(stream, kind, arrived);
+        if self.timings.start(stream, kind, arrived) {
+            self.owed.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Notes the source's answer on `stream` (for its latency histogram).
@@ -211,6 +220,7 @@ pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: ClientStream,
         in_flight: AtomicUsize::new(0),
         source_closed: watch::channel(false).0,
         timings: Timings::new(),
+        owed: AtomicUsize::new(0),
     });
     tracing::debug!(connection = id, %peer, "client connected");
     // Plain TCP keeps tokio's lock-free owned halves; TLS needs a split.

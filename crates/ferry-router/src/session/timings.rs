@@ -46,14 +46,16 @@ impl Timings {
     }
 
     /// A request of `kind` that arrived at `arrived` went out on `stream`.
-    pub(crate) fn start(&self, stream: i16, kind: RequestKind, arrived: Instant) {
+    /// Returns whether the slot was free (false: the client reused a
+    /// stream id before its answer, or it is an event stream).
+    pub(crate) fn start(&self, stream: i16, kind: RequestKind, arrived: Instant) -> bool {
         let Some(slot) = self.slot(stream, true) else {
-            return;
+            return false;
         };
         let nanos = u64::try_from(arrived.saturating_duration_since(self.epoch).as_nanos())
             .unwrap_or(u64::MAX >> KIND_BITS);
         let kind = kind.index() as u64 + 1;
-        slot.store((nanos << KIND_BITS) | kind, Ordering::Relaxed);
+        slot.swap((nanos << KIND_BITS) | kind, Ordering::Relaxed) == 0
     }
 
     fn decode(&self, value: u64) -> Option<(RequestKind, Duration)> {
@@ -88,13 +90,14 @@ mod tests {
         let t = Timings::new();
         assert!(t.peek(5).is_none());
         let arrived = Instant::now();
-        t.start(32767, RequestKind::Batch, arrived);
-        t.start(5, RequestKind::Read, arrived);
+        assert!(t.start(32767, RequestKind::Batch, arrived));
+        assert!(t.start(5, RequestKind::Read, arrived));
+        assert!(!t.start(5, RequestKind::Read, arrived), "already taken");
         assert_eq!(t.peek(5).unwrap().0, RequestKind::Read);
         assert_eq!(t.take(32767).unwrap().0, RequestKind::Batch);
         assert!(t.take(32767).is_none());
         assert!(t.take(-1).is_none());
-        t.start(-1, RequestKind::Read, arrived); // events: ignored
+        assert!(!t.start(-1, RequestKind::Read, arrived)); // events: ignored
         assert!(t.chunks.iter().filter(|c| c.get().is_some()).count() == 2);
     }
 }
