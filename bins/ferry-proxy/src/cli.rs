@@ -94,16 +94,17 @@ pub struct ProxyArgs {
     /// --proxy-tls-key, applications must connect with TLS [default: plain
     /// TCP]. A PKCS#12 bundle must be converted to PEM first (see
     /// docs/proxy.md).
-    #[arg(long, value_name = "PEM", requires = "proxy_tls_key")]
+    #[arg(long, value_name = "PEM")]
     pub proxy_tls_cert: Option<PathBuf>,
 
     /// PEM private key of --proxy-tls-cert (PKCS#8, PKCS#1 or SEC1).
-    #[arg(long, value_name = "PEM", requires = "proxy_tls_cert")]
+    #[arg(long, value_name = "PEM")]
     pub proxy_tls_key: Option<PathBuf>,
 
     /// PEM CA bundle: applications must present a client certificate
-    /// signed by one of these CAs (needs --proxy-tls-cert).
-    #[arg(long, value_name = "PEM", requires = "proxy_tls_cert")]
+    /// signed by one of these CAs (needs --proxy-tls-cert and
+    /// --proxy-tls-key).
+    #[arg(long, value_name = "PEM")]
     pub proxy_tls_client_ca: Option<PathBuf>,
 
     /// The cluster applications are relayed to (their handshake, reads and

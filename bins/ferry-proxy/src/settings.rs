@@ -387,6 +387,12 @@ mod tests {
         let file: ProxyArgs = toml::from_str("proxy_tls_cert = \"/x.pem\"").unwrap();
         let e = resolve(merge(parse(&base), file)).unwrap_err();
         assert!(e.to_string().contains("--proxy-tls-key"), "{e}");
+        // The certificate on the command line, its key in the file.
+        let file: ProxyArgs = toml::from_str("proxy_tls_key = \"/x.key\"").unwrap();
+        let mut args = base.to_vec();
+        args.extend(["--proxy-tls-cert", "/x.pem"]);
+        let r = resolve(merge(parse(&args), file)).unwrap();
+        assert_eq!(r.proxy.client_tls.unwrap().key, PathBuf::from("/x.key"));
     }
 
     #[test]
