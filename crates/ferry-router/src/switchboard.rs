@@ -307,17 +307,28 @@ impl Switchboard {
         g
     }
 
-    /// Drains every direction's queue (see `TargetQueue::drain`).
+    /// Drains every direction's queue at once (see `TargetQueue::drain`).
     pub(crate) async fn drain(&self, timeout: Duration) -> DrainReport {
-        let mut report = DrainReport {
-            spilled: 0,
-            complete: true,
+        let queues: Vec<Arc<TargetQueue>> = self.built().map(|d| d.queue.clone()).collect();
+        let (first, second) = match queues.as_slice() {
+            [] => {
+                return DrainReport {
+                    spilled: 0,
+                    complete: true,
+                }
+            }
+            [only] => (only.drain(timeout).await, None),
+            [a, b, ..] => {
+                let (x, y) = tokio::join!(a.drain(timeout), b.drain(timeout));
+                (x, Some(y))
+            }
         };
-        for d in self.built() {
-            let r = d.queue.drain(timeout).await;
-            report.spilled += r.spilled;
-            report.complete &= r.complete;
+        match second {
+            None => first,
+            Some(second) => DrainReport {
+                spilled: first.spilled + second.spilled,
+                complete: first.complete && second.complete,
+            },
         }
-        report
     }
 }
