@@ -233,10 +233,7 @@ pub(super) async fn wait_true(flag: &mut tokio::sync::watch::Receiver<bool>) {
 }
 
 /// Waits until the primary is no longer `mine` (or the sender is gone).
-async fn wait_switched(
-    primary: &mut tokio::sync::watch::Receiver<crate::metrics::Cluster>,
-    mine: crate::metrics::Cluster,
-) {
+async fn wait_switched(primary: &mut tokio::sync::watch::Receiver<Cluster>, mine: Cluster) {
     let _ = primary.wait_for(|p| *p != mine).await;
 }
 

@@ -25,7 +25,6 @@
 mod client;
 mod route;
 mod source;
-
 mod timings;
 
 use std::collections::HashMap;
@@ -41,13 +40,13 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_rustls::server::TlsStream;
 
+use self::timings::Timings;
 use crate::config::Credentials;
 use crate::framing::{run_writer, Outbound, SharedMode};
-use crate::metrics::{Cluster, Metrics};
+use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::queue::QueueSlot;
 use crate::shared::ProxyShared;
 use crate::target::{TargetLeg, TargetRequest};
-use timings::Timings;
 
 /// Frames queued for one client before its readers wait.
 const CLIENT_QUEUE: usize = 1024;
@@ -177,12 +176,7 @@ impl ConnState {
     }
 
     /// Notes a request forwarded on `stream` (it arrived at `arrived`).
-    pub(crate) fn forwarded(
-        &self,
-        stream: i16,
-        kind: crate::metrics::RequestKind,
-        arrived: std::time::Instant,
-    ) {
+    pub(crate) fn forwarded(&self, stream: i16, kind: RequestKind, arrived: std::time::Instant) {
         if self.timings.start(stream, kind, arrived) {
             self.owed.fetch_add(1, Ordering::Relaxed);
         }
