@@ -423,3 +423,76 @@ async fn a_switch_in_sync_mode_loses_no_answer() {
     proxy.shutdown().await;
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// While the target is primary, a write the source (the mirror) cannot
+/// take goes to the source-bound log (`failed.to-source.log`), not to the
+/// target's; `replay` of that log onto the source gives both clusters the
+/// same rows and write times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_the_source_misses_go_to_its_own_log_and_replay_there() {
+    let source = NodeGroup::require("source");
+    let target = NodeGroup::require("target");
+    let dir = support::temp_dir("primary_to_source_log");
+    let ks = unique_keyspace_name("proxy_primary_log");
+    let schema = vec![
+        format!(
+            "CREATE KEYSPACE {ks} WITH replication = \
+             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+        ),
+        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
+    ];
+    support::cql(&source, schema.clone()).await;
+    support::cql(&target, schema).await;
+
+    // The source is down (a closed port); the target is primary.
+    let closed = {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let mut config = ferry_router::ProxyConfig::new(
+        ferry_router::ClusterEndpoint::plain(closed),
+        ferry_router::ClusterEndpoint::plain(target.first().socket_addr().to_string()),
+        dir.join("failed.log"),
+    );
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.primary = Cluster::Target;
+    config.retry.max_retries = 0;
+    let proxy = support::start(config).await;
+    let conn = Connection::connect(&ConnectionConfig::new(proxy.local_addr().to_string()))
+        .await
+        .expect("served by the target although the source is down");
+    for k in 0..5 {
+        conn.query(
+            &format!("INSERT INTO {ks}.kv (k, v) VALUES ({k}, 'while the source was down')"),
+            Consistency::One,
+        )
+        .await
+        .unwrap();
+    }
+    support::wait_queue_empty(&proxy, Duration::from_secs(30)).await;
+    assert_eq!(proxy.metrics().failed_log_records(), 5);
+    drop(conn);
+    proxy.shutdown().await;
+    let to_source = dir.join("failed.to-source.log");
+    assert!(
+        !dir.join("failed.log").exists(),
+        "nothing is meant for the target"
+    );
+
+    let options = ferry_router::replay::ReplayOptions::new(ConnectionConfig::new(
+        source.first().socket_addr().to_string(),
+    ));
+    let report = ferry_router::replay::replay(&to_source, &options)
+        .await
+        .unwrap();
+    assert_eq!(report.applied, 5, "{report:?}");
+    let keys: Vec<i32> = (0..5).collect();
+    let on_source = rows_with_writetime(&source, &ks, &keys).await;
+    let on_target = rows_with_writetime(&target, &ks, &keys).await;
+    assert_eq!(on_source.len(), 5);
+    assert_eq!(
+        on_source, on_target,
+        "same rows and write times after the replay"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
