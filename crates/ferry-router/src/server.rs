@@ -85,6 +85,14 @@ impl std::fmt::Debug for Proxy {
     }
 }
 
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        // The health probe exists only for this proxy (a dropped proxy
+        // without shutdown keeps its listener task, as before).
+        self.prober.abort();
+    }
+}
+
 /// What [`Proxy::shutdown`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ShutdownReport {
