@@ -11,7 +11,10 @@ use clap::{Args, Parser, Subcommand};
 /// request goes to SOURCE and the application gets SOURCE's answers; every
 /// write (INSERT, UPDATE, DELETE, BATCH, TRUNCATE, schema changes) is also
 /// applied to TARGET, with the same write timestamp, so both clusters hold
-/// the same cells. Reads go to SOURCE only.
+/// the same cells. Reads go to SOURCE only. For the cutover, --primary
+/// target (or POST /primary?cluster=target on the metrics port) turns the
+/// roles around: applications are served by TARGET and writes are mirrored
+/// to SOURCE, so a rollback stays possible.
 ///
 /// Example: ferry-proxy 10.0.0.1 10.0.1.1 --source-ca ca.pem --target-ca ca.pem
 /// --failed-write-log /var/lib/ferry/failed.log --metrics-port 28000
@@ -82,10 +85,46 @@ pub struct ProxyArgs {
     pub proxy_port: Option<u16>,
 
     /// Address the proxy listens on [default: 127.0.0.1]. Use 0.0.0.0 (or
-    /// a specific interface) for applications on other hosts; client-side
-    /// TLS is not implemented yet, so keep it on a trusted network.
+    /// a specific interface) for applications on other hosts, with
+    /// --proxy-tls-cert/--proxy-tls-key unless the network is trusted.
     #[arg(long, value_name = "ADDRESS")]
     pub bind: Option<String>,
+
+    /// PEM certificate chain the proxy presents to applications: with
+    /// --proxy-tls-key, applications must connect with TLS [default: plain
+    /// TCP]. A PKCS#12 bundle must be converted to PEM first (see
+    /// docs/proxy.md).
+    #[arg(long, value_name = "PEM")]
+    pub proxy_tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --proxy-tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "PEM")]
+    pub proxy_tls_key: Option<PathBuf>,
+
+    /// PEM CA bundle: applications must present a client certificate
+    /// signed by one of these CAs (needs --proxy-tls-cert and
+    /// --proxy-tls-key).
+    #[arg(long, value_name = "PEM")]
+    pub proxy_tls_client_ca: Option<PathBuf>,
+
+    /// The cluster applications are relayed to (their handshake, reads and
+    /// answers) [default: source]. The other one gets the mirrored writes.
+    /// `target` is the cutover phase: the source stays in sync, so a
+    /// rollback stays possible. Switch at run time without a restart with
+    /// `curl -X POST 'http://127.0.0.1:METRICS_PORT/primary?cluster=target'`.
+    #[arg(long, value_name = "CLUSTER")]
+    pub primary: Option<String>,
+
+    /// The failed-write log for writes mirrored to the source while the
+    /// target is primary [default: the --failed-write-log path with
+    /// `.to-source` before its extension]. Replay it to the source.
+    #[arg(long, value_name = "PATH")]
+    pub source_failed_write_log: Option<PathBuf>,
+
+    /// How often /health/ready probes both clusters, in milliseconds
+    /// [default: 2000].
+    #[arg(long, value_name = "MS")]
+    pub health_interval_ms: Option<u64>,
 
     /// Connect to the source without TLS (TLS is on by default).
     #[arg(long)]
@@ -115,8 +154,10 @@ pub struct ProxyArgs {
     #[arg(long)]
     pub target_skip_hostname_check: bool,
 
-    /// User for the target. Without it, the proxy logs in to the target
-    /// with the credentials each application connection sends the source.
+    /// User for the target while it is the mirror (the default). Without
+    /// it, the proxy logs in to the target with the credentials each
+    /// application connection sends the source. (While the target is
+    /// primary, applications log in to it themselves.)
     #[arg(long, value_name = "USER")]
     pub target_username: Option<String>,
 
@@ -134,13 +175,16 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "FILE")]
     pub target_password_file: Option<PathBuf>,
 
-    /// User for the startup check on the source (only needed if the
-    /// source requires authentication; applications' own credentials are
-    /// relayed to the source as they are).
+    /// User for the source, for the startup check and for mirroring writes
+    /// to it while the target is primary (only needed if the source
+    /// requires authentication and applications' own credentials should
+    /// not be reused; while the source is primary, applications'
+    /// credentials are relayed to it as they are).
     #[arg(long, value_name = "USER")]
     pub source_username: Option<String>,
 
-    /// Password for the startup check on the source.
+    /// Password for --source-username. Prefer FERRY_SOURCE_PASSWORD or
+    /// --source-password-file.
     #[arg(
         long,
         value_name = "PASSWORD",
@@ -149,7 +193,7 @@ pub struct ProxyArgs {
     )]
     pub source_password: Option<String>,
 
-    /// File holding the source password for the startup check.
+    /// File holding the source password (first line).
     #[arg(long, value_name = "FILE")]
     pub source_password_file: Option<PathBuf>,
 
@@ -240,12 +284,15 @@ pub struct ProxyArgs {
     #[arg(long)]
     pub replace_time_functions: bool,
 
-    /// Serve Prometheus metrics on http://127.0.0.1:PORT/metrics (and
-    /// /health/live) [default: off].
+    /// Serve the metrics and admin endpoint on http://127.0.0.1:PORT
+    /// [default: off]: GET /metrics (Prometheus), GET /health/live, GET
+    /// /health/ready (200 when both clusters answer, else 503 with a JSON
+    /// reason), POST /primary?cluster=source|target (switch the primary).
     #[arg(long, value_name = "PORT")]
     pub metrics_port: Option<u16>,
 
-    /// Address of the metrics endpoint [default: 127.0.0.1].
+    /// Address of the metrics endpoint [default: 127.0.0.1]. Anyone who
+    /// can reach it can switch the primary: keep it local or firewalled.
     #[arg(long, value_name = "ADDRESS")]
     pub metrics_bind: Option<String>,
 

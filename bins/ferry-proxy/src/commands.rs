@@ -59,7 +59,11 @@ pub async fn run_proxy(cli: ProxyArgs) -> Result<ExitCode> {
         let (bound, serve) = ferry_router::serve_metrics(addr, proxy.metrics())
             .await
             .with_context(|| format!("cannot serve metrics on {addr}"))?;
-        tracing::info!(%bound, "metrics on http://{bound}/metrics");
+        tracing::info!(
+            %bound,
+            "metrics on http://{bound}/metrics, health on /health/live and /health/ready, \
+             primary switch with POST http://{bound}/primary?cluster=source|target"
+        );
         tokio::spawn(serve);
     }
     wait_for_signal().await;

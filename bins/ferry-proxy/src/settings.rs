@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use ferry_conn::{ConnectionConfig, TlsOptions};
-use ferry_router::{ClusterEndpoint, Credentials, ProxyConfig, ProxyTopology, RetryPolicy};
+use ferry_router::{
+    ClientTls, ClusterEndpoint, Credentials, ProxyConfig, ProxyTopology, RetryPolicy,
+};
 use ferry_wire::ProtocolVersion;
 
 use crate::cli::ProxyArgs;
@@ -28,7 +30,9 @@ pub fn merge(cli: ProxyArgs, file: ProxyArgs) -> ProxyArgs {
         source_password, source_password_file, protocol_version, cql_version, write_mode,
         queue_capacity, full_queue, max_retries, failed_write_log, prepared_cache_size,
         target_timeout_ms, drain_timeout_secs, metrics_port, metrics_bind, log_level,
-        proxy_topology_addresses, proxy_topology_index, mirror_reads_max_in_flight;
+        proxy_topology_addresses, proxy_topology_index, mirror_reads_max_in_flight,
+        proxy_tls_cert, proxy_tls_key, proxy_tls_client_ca, primary, source_failed_write_log,
+        health_interval_ms;
         disable_source_tls, disable_target_tls, source_skip_hostname_check,
         target_skip_hostname_check, skip_startup_check, mirror_reads, replace_time_functions
     )
@@ -169,6 +173,13 @@ pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
         args.source_password_file.as_ref(),
         "source",
     )?;
+    let source_credentials = match (&args.source_username, &source_password) {
+        (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password.clone())),
+        (Some(_), None) => bail!(
+            "--source-username needs a password: FERRY_SOURCE_PASSWORD, --source-password-file or --source-password"
+        ),
+        _ => None,
+    };
     let bind: IpAddr = args
         .bind
         .as_deref()
@@ -194,6 +205,32 @@ pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
     );
     proxy.listen = listen;
     proxy.target_credentials = target_credentials.clone();
+    proxy.source_credentials = source_credentials;
+    proxy.client_tls = match (&args.proxy_tls_cert, &args.proxy_tls_key) {
+        (Some(cert), Some(key)) => {
+            let mut tls = ClientTls::new(cert, key);
+            if let Some(ca) = &args.proxy_tls_client_ca {
+                tls = tls.requiring_client_certs(ca);
+            }
+            Some(tls)
+        }
+        (None, None) if args.proxy_tls_client_ca.is_some() => {
+            bail!("--proxy-tls-client-ca needs --proxy-tls-cert and --proxy-tls-key")
+        }
+        (None, None) => None,
+        _ => bail!(
+            "--proxy-tls-cert and --proxy-tls-key go together (the certificate and its key, PEM)"
+        ),
+    };
+    if let Some(primary) = &args.primary {
+        proxy.primary = primary
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--primary: {e}"))?;
+    }
+    proxy.source_failed_write_log = args.source_failed_write_log.clone();
+    if let Some(ms) = args.health_interval_ms {
+        proxy.health_probe_interval = Duration::from_millis(ms);
+    }
     if let Some(v) = args.protocol_version {
         proxy.max_protocol_version = ProtocolVersion::from_number(v)
             .with_context(|| format!("--protocol-version {v}: expected 2 to 5"))?;
@@ -386,6 +423,50 @@ mod tests {
         assert_eq!(r.proxy.topology.unwrap().index(), 0);
         assert_eq!(r.proxy.mirror_reads_max_in_flight, 8);
         assert!(r.proxy.replace_time_functions);
+    }
+
+    #[test]
+    fn tls_primary_and_health_settings_from_the_file() {
+        let file: ProxyArgs = toml::from_str(
+            r#"
+            source = "a"
+            target = "b"
+            disable_source_tls = true
+            disable_target_tls = true
+            proxy_tls_cert = "/etc/ferry/proxy.pem"
+            proxy_tls_key = "/etc/ferry/proxy.key"
+            proxy_tls_client_ca = "/etc/ferry/clients.pem"
+            primary = "target"
+            health_interval_ms = 500
+            "#,
+        )
+        .unwrap();
+        let r = resolve(merge(parse(&["ferry-proxy"]), file)).unwrap();
+        let tls = r.proxy.client_tls.unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/etc/ferry/proxy.pem"));
+        assert_eq!(tls.client_ca, Some(PathBuf::from("/etc/ferry/clients.pem")));
+        assert_eq!(r.proxy.primary, ferry_router::Cluster::Target);
+        assert_eq!(r.proxy.health_probe_interval, Duration::from_millis(500));
+        let base = [
+            "ferry-proxy",
+            "a",
+            "b",
+            "--disable-source-tls",
+            "--disable-target-tls",
+        ];
+        let mut args = base.to_vec();
+        args.extend(["--primary", "both"]);
+        let e = resolve(parse(&args)).unwrap_err();
+        assert!(e.to_string().contains("--primary"), "{e}");
+        let file: ProxyArgs = toml::from_str("proxy_tls_cert = \"/x.pem\"").unwrap();
+        let e = resolve(merge(parse(&base), file)).unwrap_err();
+        assert!(e.to_string().contains("--proxy-tls-key"), "{e}");
+        // The certificate on the command line, its key in the file.
+        let file: ProxyArgs = toml::from_str("proxy_tls_key = \"/x.key\"").unwrap();
+        let mut args = base.to_vec();
+        args.extend(["--proxy-tls-cert", "/x.pem"]);
+        let r = resolve(merge(parse(&args), file)).unwrap();
+        assert_eq!(r.proxy.client_tls.unwrap().key, PathBuf::from("/x.key"));
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::time::Duration;
 use ferry_conn::TlsOptions;
 use ferry_wire::ProtocolVersion;
 
+use crate::metrics::Cluster;
+
 /// When the client gets its answer for a write that also goes to the target.
 ///
 /// ```
@@ -290,6 +292,58 @@ pub struct ProxyConfig {
     /// Replace `now()` and `uuid()` in writes with values the proxy
     /// generates, so both clusters store the same ids.
     pub replace_time_functions: bool,
+    /// TLS for the applications' connections to the proxy; `None`: plain
+    /// TCP.
+    pub client_tls: Option<ClientTls>,
+    /// The cluster client connections are relayed to (their handshake and
+    /// answers); the other one gets the mirrored writes. Switch it at run
+    /// time with [`Proxy::set_primary`](crate::Proxy::set_primary).
+    pub primary: Cluster,
+    /// Credentials for the source leg while the source is the mirror
+    /// (target primary). `None`: the client's own SASL PLAIN credentials.
+    pub source_credentials: Option<Credentials>,
+    /// The failed-write log of writes mirrored to the *source* (while the
+    /// target is primary). `None`: `failed_write_log` with `.to-source`
+    /// before its extension.
+    pub source_failed_write_log: Option<PathBuf>,
+    /// How often `/health/ready` probes both clusters.
+    pub health_probe_interval: Duration,
+}
+
+/// TLS on the client side of the proxy: its certificate and key, and
+/// optionally the CA client certificates must be signed by.
+///
+/// ```
+/// use ferry_router::ClientTls;
+/// let tls = ClientTls::new("/etc/ferry/proxy.pem", "/etc/ferry/proxy.key")
+///     .requiring_client_certs("/etc/ferry/clients-ca.pem");
+/// assert!(tls.client_ca.is_some());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientTls {
+    /// PEM certificate chain the proxy presents (leaf first).
+    pub cert: PathBuf,
+    /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+    /// PEM CA bundle; when set, clients must present a certificate it signed.
+    pub client_ca: Option<PathBuf>,
+}
+
+impl ClientTls {
+    /// A certificate and key, no client certificates asked for.
+    pub fn new(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        Self {
+            cert: cert.into(),
+            key: key.into(),
+            client_ca: None,
+        }
+    }
+
+    /// Requires client certificates signed by a CA in `ca`.
+    pub fn requiring_client_certs(mut self, ca: impl Into<PathBuf>) -> Self {
+        self.client_ca = Some(ca.into());
+        self
+    }
 }
 
 impl ProxyConfig {
@@ -325,7 +379,54 @@ impl ProxyConfig {
             mirror_reads: false,
             mirror_reads_max_in_flight: 1024,
             replace_time_functions: false,
+            client_tls: None,
+            primary: Cluster::Source,
+            source_credentials: None,
+            source_failed_write_log: None,
+            health_probe_interval: Duration::from_secs(2),
         }
+    }
+
+    /// The failed-write log of writes meant for `cluster`.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use ferry_router::{Cluster, ClusterEndpoint, ProxyConfig};
+    /// let c = ProxyConfig::new(ClusterEndpoint::plain("a:9042"), ClusterEndpoint::plain("b:9042"), "/var/ferry/failed.log");
+    /// assert_eq!(c.failed_write_log_for(Cluster::Target), Path::new("/var/ferry/failed.log"));
+    /// assert_eq!(c.failed_write_log_for(Cluster::Source), Path::new("/var/ferry/failed.to-source.log"));
+    /// ```
+    pub fn failed_write_log_for(&self, cluster: Cluster) -> PathBuf {
+        match cluster {
+            Cluster::Target => self.failed_write_log.clone(),
+            Cluster::Source => self.source_failed_write_log.clone().unwrap_or_else(|| {
+                let log = &self.failed_write_log;
+                let stem = log
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "ferry-failed-writes".to_owned());
+                let name = match log.extension() {
+                    Some(ext) => format!("{stem}.to-source.{}", ext.to_string_lossy()),
+                    None => format!("{stem}.to-source"),
+                };
+                log.with_file_name(name)
+            }),
+        }
+    }
+
+    /// This configuration as seen by the session code when `primary` is
+    /// the relayed cluster: `source` is then the primary's endpoint,
+    /// `target` the mirror's, with the mirror's credentials and log.
+    pub(crate) fn oriented(&self, primary: Cluster) -> ProxyConfig {
+        let mut c = self.clone();
+        if primary == Cluster::Target {
+            std::mem::swap(&mut c.source, &mut c.target);
+            c.target_credentials = self.source_credentials.clone();
+            c.source_credentials = self.target_credentials.clone();
+            c.failed_write_log = self.failed_write_log_for(Cluster::Source);
+        }
+        c.primary = primary;
+        c
     }
 
     /// Checks the settings that would otherwise fail later in odd ways.
@@ -348,6 +449,15 @@ impl ProxyConfig {
         if let Some(topology) = &self.topology {
             topology.validate()?;
         }
+        if self.health_probe_interval.is_zero() {
+            return Err("health_probe_interval must be longer than zero".into());
+        }
+        if self.failed_write_log_for(Cluster::Source) == self.failed_write_log {
+            return Err(
+                "the failed-write logs for the source and the target must be different files"
+                    .into(),
+            );
+        }
         Ok(())
     }
 }
@@ -361,6 +471,32 @@ mod tests {
         assert_eq!(host_of("10.0.0.1:9042"), "10.0.0.1");
         assert_eq!(host_of("[::1]:9042"), "::1");
         assert_eq!(host_of("node1"), "node1");
+    }
+
+    #[test]
+    fn orienting_for_the_target_swaps_legs_credentials_and_logs() {
+        let mut c = ProxyConfig::new(
+            ClusterEndpoint::plain("s:9042"),
+            ClusterEndpoint::plain("t:9042"),
+            "/x/failed.log",
+        );
+        c.target_credentials = Some(Credentials::new("tu", "tp"));
+        c.source_credentials = Some(Credentials::new("su", "sp"));
+        let same = c.oriented(Cluster::Source);
+        assert_eq!(same.source.address, "s:9042");
+        assert_eq!(same.target_credentials.as_ref().unwrap().username(), "tu");
+        let swapped = c.oriented(Cluster::Target);
+        assert_eq!(swapped.source.address, "t:9042");
+        assert_eq!(swapped.target.address, "s:9042");
+        assert_eq!(
+            swapped.target_credentials.as_ref().unwrap().username(),
+            "su"
+        );
+        assert_eq!(
+            swapped.failed_write_log,
+            PathBuf::from("/x/failed.to-source.log")
+        );
+        assert_eq!(swapped.primary, Cluster::Target);
     }
 
     #[test]

@@ -8,7 +8,11 @@
 //!
 //! - [`Proxy`] / [`ProxyConfig`]: the listener and its settings
 //!   ([`WriteMode`], [`FullQueuePolicy`], [`RetryPolicy`], [`Credentials`],
-//!   [`ClusterEndpoint`]).
+//!   [`ClusterEndpoint`], [`ClientTls`] for TLS on the client side).
+//! - The primary: the cluster clients are relayed to ([`Cluster::Source`]
+//!   by default); [`Proxy::set_primary`] (or `POST /primary` on the admin
+//!   endpoint) swaps the roles at run time for the cutover, and says how
+//!   long it took ([`SwitchReport`]).
 //! - One client connection = one source connection (a raw relay of the
 //!   client's frames, handshake included, with the client's stream ids)
 //!   plus one target connection (ferry-conn, the proxy's own handshake, in
@@ -21,7 +25,9 @@
 //! - [`failed_log`] and [`replay`]: the durable log of target writes that
 //!   could not be applied, and applying it later.
 //! - [`startup_check`]: both clusters' versions before listening.
-//! - [`Metrics`], [`serve_metrics`]: Prometheus text endpoint.
+//! - [`Metrics`], [`Histogram`], [`serve_metrics`]: Prometheus text
+//!   endpoint with latency histograms, `/health/live`, `/health/ready`
+//!   (both clusters probed) and the primary switch.
 //! - [`topology`]: answering `system.local`/`system.peers` with the proxy
 //!   instances ([`ProxyTopology`]).
 //! - Mirrored reads ([`MirroredReadMetrics`]) and `now()`/`uuid()`
@@ -35,11 +41,13 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod client_tls;
 mod clock;
 mod config;
 pub mod cql;
 pub mod failed_log;
 mod framing;
+mod health;
 pub mod id_rewrite;
 mod metrics;
 mod metrics_http;
@@ -53,21 +61,24 @@ mod session;
 mod shared;
 pub mod startup_check;
 mod summary;
+mod switchboard;
 mod target;
 mod time_functions;
 pub mod topology;
 mod upstream;
 
+pub use client_tls::ClientTlsError;
 pub use clock::TimestampClock;
 pub use config::{
-    ClusterEndpoint, Credentials, FullQueuePolicy, ProxyConfig, RetryPolicy, WriteMode,
+    ClientTls, ClusterEndpoint, Credentials, FullQueuePolicy, ProxyConfig, RetryPolicy, WriteMode,
 };
-pub use metrics::{Cluster, Gauges, Metrics, RequestKind};
+pub use metrics::{Cluster, Gauges, Histogram, Metrics, RequestKind};
 pub use metrics_http::serve_metrics;
 pub use mirror_reads::MirroredReadMetrics;
 pub use prepared::{PreparedCache, PreparedStatement, TargetIds};
 pub use queue::DrainReport;
 pub use server::{MetricsHandle, Proxy, ProxyError, ShutdownReport};
 pub use summary::{StatementClass, StatementSummary};
+pub use switchboard::SwitchReport;
 pub use time_functions::TimeUuids;
 pub use topology::{ProxyTopology, TopologyError};

@@ -1,5 +1,15 @@
-//! A minimal HTTP endpoint for the metrics: `GET /metrics` (Prometheus
-//! text format) and `GET /health/live`. One request per connection.
+//! A minimal HTTP endpoint for operations, one request per connection:
+//!
+//! - `GET /metrics`: Prometheus text format;
+//! - `GET /health/live`: 200 while the process runs;
+//! - `GET /health/ready`: 200 when both clusters answered the last health
+//!   probe, else 503 with a JSON reason;
+//! - `POST /primary?cluster=target` (or `source`): switch the primary,
+//!   answered with a JSON report once the old connections are closed
+//!   (409 with a JSON reason if it could not be done).
+//!
+//! It is bound to 127.0.0.1 by default: anyone who can reach it can
+//! switch the primary.
 
 use std::io;
 use std::net::SocketAddr;
@@ -8,6 +18,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::metrics::Cluster;
 use crate::server::MetricsHandle;
 
 /// Largest request head read.
@@ -59,14 +70,57 @@ async fn answer(mut socket: TcpStream, metrics: MetricsHandle) -> io::Result<()>
     let line = String::from_utf8_lossy(line);
     let mut parts = line.split_whitespace();
     let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, content_type, body) = match (method, path) {
+    let (route, query) = path.split_once('?').unwrap_or((path, ""));
+    let (status, content_type, body) = match (method, route) {
         ("GET", "/metrics") => ("200 OK", "text/plain; version=0.0.4", metrics.render()),
         ("GET", "/health/live") => ("200 OK", "text/plain", "ok\n".to_owned()),
+        ("GET", "/health/ready") => match metrics.readiness() {
+            Ok(()) => (
+                "200 OK",
+                "application/json",
+                format!("{{\"ready\":true,\"primary\":\"{}\"}}\n", metrics.primary()),
+            ),
+            Err(why) => (
+                "503 Service Unavailable",
+                "application/json",
+                format!(
+                    "{{\"ready\":false,\"primary\":\"{}\",\"reason\":{}}}\n",
+                    metrics.primary(),
+                    json_string(&why)
+                ),
+            ),
+        },
+        ("POST", "/primary") => match query_param(query, "cluster").map(str::parse::<Cluster>) {
+            Some(Ok(cluster)) => match metrics.set_primary(cluster).await {
+                Ok(report) => ("200 OK", "application/json", report.to_json() + "\n"),
+                Err(e) => (
+                    "409 Conflict",
+                    "application/json",
+                    format!("{{\"error\":{}}}\n", json_string(&e.to_string())),
+                ),
+            },
+            Some(Err(why)) => (
+                "400 Bad Request",
+                "application/json",
+                format!("{{\"error\":{}}}\n", json_string(&why)),
+            ),
+            None => (
+                "400 Bad Request",
+                "application/json",
+                "{\"error\":\"expected POST /primary?cluster=source or ?cluster=target\"}\n"
+                    .to_owned(),
+            ),
+        },
+        ("GET", "/primary") => (
+            "200 OK",
+            "application/json",
+            format!("{{\"primary\":\"{}\"}}\n", metrics.primary()),
+        ),
         ("GET", _) => ("404 Not Found", "text/plain", "not found\n".to_owned()),
         _ => (
             "405 Method Not Allowed",
             "text/plain",
-            "GET only\n".to_owned(),
+            "GET, or POST /primary?cluster=...\n".to_owned(),
         ),
     };
     let response = format!(
@@ -75,4 +129,44 @@ async fn answer(mut socket: TcpStream, metrics: MetricsHandle) -> io::Result<()>
     );
     socket.write_all(response.as_bytes()).await?;
     socket.shutdown().await
+}
+
+/// The value of `name` in a query string (no percent-decoding: the values
+/// used here are plain words).
+fn query_param<'a>(query: &'a str, name: &str) -> Option<&'a str> {
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_and_json_helpers() {
+        assert_eq!(query_param("cluster=target", "cluster"), Some("target"));
+        assert_eq!(query_param("a=1&cluster=source", "cluster"), Some("source"));
+        assert_eq!(query_param("", "cluster"), None);
+        assert_eq!(json_string("a \"b\"\n\\"), "\"a \\\"b\\\"\\n\\\\\"");
+    }
 }

@@ -95,38 +95,40 @@ impl MirroredReadMetrics {
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
-    /// Appends the Prometheus text of these counters to `out`.
-    pub fn render_into(&self, out: &mut String) {
+    /// Appends the Prometheus text of `parts` (one per routing direction),
+    /// added up, to `out`.
+    pub fn render_into(parts: &[&MirroredReadMetrics], out: &mut String) {
+        let sum = |f: fn(&MirroredReadMetrics) -> u64| parts.iter().map(|m| f(m)).sum::<u64>();
         let lines: [(&str, &str, &str, f64); 5] = [
             (
                 "mirrored_reads_total",
                 "counter",
                 "Reads mirrored to the target that finished.",
-                self.completed() as f64,
+                sum(Self::completed) as f64,
             ),
             (
                 "mirrored_read_errors_total",
                 "counter",
                 "Mirrored reads the target failed (error, timeout, no connection).",
-                self.errors() as f64,
+                sum(Self::errors) as f64,
             ),
             (
                 "mirrored_reads_dropped_total",
                 "counter",
                 "Reads not mirrored because too many were in flight.",
-                self.dropped() as f64,
+                sum(Self::dropped) as f64,
             ),
             (
                 "mirrored_read_latency_seconds_total",
                 "counter",
                 "Sum of the target latencies of mirrored reads (divide by mirrored_reads_total).",
-                self.latency_micros_total() as f64 / 1e6,
+                sum(Self::latency_micros_total) as f64 / 1e6,
             ),
             (
                 "mirrored_reads_in_flight",
                 "gauge",
                 "Mirrored reads waiting for the target.",
-                self.in_flight() as f64,
+                sum(Self::in_flight) as f64,
             ),
         ];
         for (name, kind, help, value) in lines {
@@ -187,7 +189,7 @@ mod tests {
         m.record(Duration::from_millis(1500), true);
         m.record(Duration::from_millis(500), false);
         let mut out = String::new();
-        m.render_into(&mut out);
+        MirroredReadMetrics::render_into(&[&m], &mut out);
         assert!(
             out.contains("ferry_proxy_mirrored_reads_total 2\n"),
             "{out}"

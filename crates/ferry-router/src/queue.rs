@@ -182,7 +182,13 @@ impl TargetQueue {
         let mut retry = 0;
         loop {
             self.metrics.request(req.kind, Cluster::Target);
-            match leg.send(req).await {
+            let sent = Instant::now();
+            let result = leg.send(req).await;
+            if matches!(result, Ok(_) | Err(TargetError::Server(_))) {
+                self.metrics
+                    .observe_cluster(req.kind, Cluster::Target, sent.elapsed());
+            }
+            match result {
                 Ok(_) => return Ok(()),
                 Err(e) if e.is_retryable(req.idempotent) && retry < self.retry.max_retries => {
                     Metrics::inc(&self.metrics.target_retries);

@@ -1,4 +1,11 @@
-//! State shared by every client connection of one proxy.
+//! State shared by the client connections of one routing direction.
+//!
+//! A proxy has one [`ProxyShared`] per primary cluster it has used (see
+//! [`Switchboard`](crate::switchboard::Switchboard)). Its `config` is
+//! *oriented*: `config.source` is the cluster the connections are relayed
+//! to (the primary), `config.target` the one writes are mirrored to, so
+//! the session code reads "source" as "primary" and "target" as "mirror"
+//! whichever cluster is primary.
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -9,26 +16,38 @@ use tokio::sync::watch;
 
 use crate::clock::TimestampClock;
 use crate::config::{Credentials, ProxyConfig};
-use crate::metrics::{Gauges, Metrics};
+use crate::metrics::{Cluster, Metrics};
 use crate::prepared::PreparedCache;
 use crate::queue::TargetQueue;
 use crate::upstream::Dialer;
 
-/// One proxy's configuration and shared components.
+/// One routing direction's configuration and components.
 pub(crate) struct ProxyShared {
+    /// Oriented: `source` is the primary, `target` the mirror.
     pub(crate) config: ProxyConfig,
+    /// The actual cluster the connections are relayed to.
+    pub(crate) primary: Cluster,
+    /// This direction's metrics (they file legs under actual names).
     pub(crate) metrics: Arc<Metrics>,
+    /// Primary ids → statements and mirror ids (per direction: ids are
+    /// the primary's).
     pub(crate) prepared: Arc<PreparedCache>,
+    /// Mirrored writes, and the failed-write log of the mirror cluster.
     pub(crate) queue: Arc<TargetQueue>,
-    pub(crate) clock: TimestampClock,
+    /// Shared by both directions: timestamps stay increasing across a switch.
+    pub(crate) clock: Arc<TimestampClock>,
+    /// Dials the primary.
     pub(crate) source: Dialer,
     /// Turns true when the proxy shuts down.
     pub(crate) shutdown: watch::Receiver<bool>,
-    pub(crate) next_connection_id: AtomicU64,
+    /// The primary for new connections; connections of this direction
+    /// close (after their answers) when it is no longer `primary`.
+    pub(crate) current_primary: watch::Receiver<Cluster>,
+    pub(crate) next_connection_id: Arc<AtomicU64>,
 }
 
 impl ProxyShared {
-    /// The target connection settings for a client that negotiated
+    /// The mirror connection settings for a client that negotiated
     /// `version`, with `credentials` (the configured ones win).
     pub(crate) fn target_config(
         &self,
@@ -49,21 +68,5 @@ impl ProxyShared {
             config = config.with_credentials(creds.username(), creds.password());
         }
         config
-    }
-
-    /// The gauges for the metrics endpoint.
-    pub(crate) fn gauges(&self) -> Gauges {
-        Gauges {
-            queue_depth: self.queue.depth() as u64,
-            queue_capacity: self.queue.capacity() as u64,
-            oldest_pending_seconds: self
-                .queue
-                .oldest_pending()
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0),
-            failed_log_bytes: self.queue.log.size_bytes(),
-            prepared_entries: self.prepared.len() as u64,
-            prepared_evictions: self.prepared.evictions(),
-        }
     }
 }

@@ -3,14 +3,14 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use ferry_wire::compression::Compression;
 use ferry_wire::frame::{BodyExtras, Frame};
 use ferry_wire::request::{AuthResponse, Startup};
 use ferry_wire::response::ErrorResponse;
 use ferry_wire::{Opcode, ProtocolVersion};
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::AsyncRead;
 use tokio::sync::mpsc;
 
 use super::{source, ConnState, SOURCE_QUEUE};
@@ -30,6 +30,8 @@ pub(super) struct Close;
 pub(super) struct ClientConn {
     pub(super) state: Arc<ConnState>,
     source: Option<mpsc::Sender<Outbound>>,
+    /// When the frame being routed arrived (for the latency histograms).
+    arrived: Instant,
 }
 
 impl ClientConn {
@@ -37,20 +39,30 @@ impl ClientConn {
         Self {
             state,
             source: None,
+            arrived: Instant::now(),
         }
     }
 
     /// Reads and routes the client's frames until it leaves, breaks the
-    /// protocol, the source goes away, or the proxy shuts down.
-    pub(super) async fn run(mut self, mut input: OwnedReadHalf) {
+    /// protocol, the source goes away, the proxy shuts down, or the
+    /// primary is switched away from this connection's (then it closes
+    /// once its requests are answered, and the driver reconnects).
+    pub(super) async fn run<R: AsyncRead + Unpin>(mut self, mut input: R) {
         let mut reader = FrameReader::new(self.state.shared.config.max_frame_len);
         let mut source_closed = self.state.source_closed.subscribe();
         let mut shutdown = self.state.shared.shutdown.clone();
+        let mut primary = self.state.shared.current_primary.clone();
+        let mine = self.state.shared.primary;
         loop {
             let next = tokio::select! {
                 r = reader.next(&mut input, Some(&self.state.client_mode)) => r,
                 () = wait_true(&mut source_closed) => break,
                 () = wait_true(&mut shutdown) => {
+                    self.wait_for_answers().await;
+                    break;
+                }
+                () = wait_switched(&mut primary, mine) => {
+                    tracing::debug!(connection = self.state.id, "primary switched: closing after the answers");
                     self.wait_for_answers().await;
                     break;
                 }
@@ -119,9 +131,13 @@ impl ClientConn {
         self.state.reply(frame).await;
     }
 
+    /// Waits (up to [`CLOSE_GRACE`]) until every forwarded request has
+    /// been answered to the client, including sync-mode answers that wait
+    /// for the target.
     async fn wait_for_answers(&self) {
         let deadline = tokio::time::Instant::now() + CLOSE_GRACE;
-        while self.state.in_flight.load(Ordering::Relaxed) > 0
+        while (self.state.in_flight.load(Ordering::Relaxed) > 0
+            || self.state.owed.load(Ordering::Relaxed) > 0)
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -129,6 +145,7 @@ impl ClientConn {
     }
 
     async fn on_frame(&mut self, frame: Frame) -> Result<(), Close> {
+        self.arrived = Instant::now();
         if frame.header.is_response {
             self.bad_bytes("a response frame from a client").await;
             return Err(Close);
@@ -190,6 +207,7 @@ impl ClientConn {
         };
         self.state.metrics().request(kind, Cluster::Source);
         if stream >= 0 {
+            self.state.forwarded(stream, kind, self.arrived);
             self.state.in_flight.fetch_add(1, Ordering::Relaxed);
         }
         tx.send(Outbound::Frame(frame)).await.map_err(|_| Close)
@@ -212,6 +230,11 @@ impl ClientConn {
 /// Waits until a watched flag is true (or its sender is gone).
 pub(super) async fn wait_true(flag: &mut tokio::sync::watch::Receiver<bool>) {
     let _ = flag.wait_for(|v| *v).await;
+}
+
+/// Waits until the primary is no longer `mine` (or the sender is gone).
+async fn wait_switched(primary: &mut tokio::sync::watch::Receiver<Cluster>, mine: Cluster) {
+    let _ = primary.wait_for(|p| *p != mine).await;
 }
 
 /// The compression a STARTUP asks for.

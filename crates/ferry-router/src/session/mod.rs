@@ -16,10 +16,16 @@
 //! answer the proxy must see (a PREPARE, a USE, a topology query, a mirrored write, a request
 //! answered only after the target too) leave a [`Pending`] entry under
 //! their stream id; the source reader consults it for each answer.
+//!
+//! "Source" and "target" here are the connection's *primary* and
+//! *mirror*: the [`ProxyShared`] a connection gets is oriented (see
+//! `shared.rs`), so when the target is primary the same code relays to
+//! the target and mirrors writes to the source.
 
 mod client;
 mod route;
 mod source;
+mod timings;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -32,10 +38,12 @@ use ferry_wire::frame::Frame;
 use ferry_wire::ProtocolVersion;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_rustls::server::TlsStream;
 
+use self::timings::Timings;
 use crate::config::Credentials;
 use crate::framing::{run_writer, Outbound, SharedMode};
-use crate::metrics::Metrics;
+use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::queue::QueueSlot;
 use crate::shared::ProxyShared;
 use crate::target::{TargetLeg, TargetRequest};
@@ -108,6 +116,20 @@ pub(crate) struct ConnState {
     pub(crate) source_closed: watch::Sender<bool>,
     /// Values for `now()`/`uuid()` (`--replace-time-functions`).
     pub(crate) time_ids: crate::time_functions::TimeUuids,
+    /// Arrival times of forwarded requests, for the latency histograms.
+    timings: Timings,
+    /// Forwarded requests whose answer has not gone back to the client
+    /// yet (unlike `in_flight`, this includes answers that wait for the
+    /// target in sync mode). A closing connection waits for it to be 0.
+    pub(crate) owed: AtomicUsize,
+}
+
+/// An accepted client connection.
+pub(crate) enum ClientStream {
+    /// Plain TCP.
+    Plain(TcpStream),
+    /// TLS (`--proxy-tls-cert`).
+    Tls(Box<TlsStream<TcpStream>>),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -154,20 +176,41 @@ impl ConnState {
 
     /// Sends a frame to the client (waits if its queue is full).
     pub(crate) async fn reply(&self, frame: Frame) {
+        if frame.header.stream >= 0 {
+            if let Some((kind, elapsed)) = self.timings.take(frame.header.stream) {
+                self.shared.metrics.observe_client(kind, elapsed);
+                let _ = self
+                    .owed
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            }
+        }
         let _ = self.to_client.send(Outbound::Frame(frame)).await;
+    }
+
+    /// Notes a request forwarded on `stream` (it arrived at `arrived`).
+    pub(crate) fn forwarded(&self, stream: i16, kind: RequestKind, arrived: std::time::Instant) {
+        if self.timings.start(stream, kind, arrived) {
+            self.owed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Notes the source's answer on `stream` (for its latency histogram).
+    pub(crate) fn source_answered(&self, stream: i16) {
+        if let Some((kind, elapsed)) = self.timings.peek(stream) {
+            self.shared
+                .metrics
+                .observe_cluster(kind, Cluster::Source, elapsed);
+        }
     }
 }
 
 /// Serves one accepted client connection until it closes.
-pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: TcpStream, peer: SocketAddr) {
+pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: ClientStream, peer: SocketAddr) {
     let id = shared.next_connection_id.fetch_add(1, Ordering::Relaxed);
     let metrics = shared.metrics.clone();
     Metrics::inc(&metrics.connections_total);
     metrics.connections_open.fetch_add(1, Ordering::Relaxed);
-    let _ = socket.set_nodelay(true);
-    let (read_half, write_half) = socket.into_split();
     let (to_client, client_queue) = mpsc::channel(CLIENT_QUEUE);
-    let writer = tokio::spawn(run_writer(write_half, client_queue));
     let state = Arc::new(ConnState {
         id,
         peer,
@@ -183,9 +226,26 @@ pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: TcpStream, pe
         in_flight: AtomicUsize::new(0),
         source_closed: watch::channel(false).0,
         time_ids: crate::time_functions::TimeUuids::new(),
+        timings: Timings::new(),
+        owed: AtomicUsize::new(0),
     });
     tracing::debug!(connection = id, %peer, "client connected");
-    client::ClientConn::new(state.clone()).run(read_half).await;
+    // Plain TCP keeps tokio's lock-free owned halves; TLS needs a split.
+    let writer = match socket {
+        ClientStream::Plain(socket) => {
+            let _ = socket.set_nodelay(true);
+            let (read_half, write_half) = socket.into_split();
+            let writer = tokio::spawn(run_writer(write_half, client_queue));
+            client::ClientConn::new(state.clone()).run(read_half).await;
+            writer
+        }
+        ClientStream::Tls(stream) => {
+            let (read_half, write_half) = tokio::io::split(*stream);
+            let writer = tokio::spawn(run_writer(write_half, client_queue));
+            client::ClientConn::new(state.clone()).run(read_half).await;
+            writer
+        }
+    };
     let _ = state.to_client.send(Outbound::Close).await;
     drop(state);
     let _ = writer.await;

@@ -549,7 +549,15 @@ impl ClientConn {
         let state = self.state.clone();
         tokio::spawn(async move {
             state.metrics().request(kind, Cluster::Target);
-            let (source, target_result) = tokio::join!(rx, target.run());
+            let timed_target = async {
+                let sent = std::time::Instant::now();
+                let outcome = target.run().await;
+                state
+                    .metrics()
+                    .observe_cluster(kind, Cluster::Target, sent.elapsed());
+                outcome
+            };
+            let (source, target_result) = tokio::join!(rx, timed_target);
             let Ok(source) = source else {
                 return; // the source connection is gone, and so is the client's
             };

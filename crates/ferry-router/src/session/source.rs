@@ -40,6 +40,7 @@ pub(super) async fn run(
             }
         };
         if frame.header.stream >= 0 {
+            state.source_answered(frame.header.stream);
             let _ = state
                 .in_flight
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));

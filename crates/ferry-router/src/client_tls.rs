@@ -1,0 +1,133 @@
+//! TLS on the client side: the proxy's certificate, and optionally the
+//! client certificates it requires (`--proxy-tls-*`).
+//!
+//! Same rustls version and crypto provider (ring) as ferry-conn's client
+//! side. The files are read once at startup, so a bad file stops the proxy
+//! before it listens, with the file named.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::WebPkiClientVerifier;
+use rustls::{RootCertStore, ServerConfig};
+use tokio_rustls::TlsAcceptor;
+
+use crate::config::ClientTls;
+
+/// Why the client-side TLS settings are unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientTlsError {
+    /// A file could not be read or holds no usable PEM item.
+    #[error("client-side TLS: {what} file {path}: {message}")]
+    File {
+        /// "certificate", "private key" or "client CA".
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// rustls refused the combination (a key that does not match the
+    /// certificate, an unusable CA...).
+    #[error("client-side TLS: {0}")]
+    Config(String),
+}
+
+impl ClientTls {
+    /// Reads the files and builds the acceptor.
+    pub(crate) fn acceptor(&self) -> Result<TlsAcceptor, ClientTlsError> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| ClientTlsError::Config(e.to_string()))?;
+        let builder = match &self.client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = RootCertStore::empty();
+                for cert in certs(ca, "client CA")? {
+                    roots.add(cert).map_err(|e| ClientTlsError::File {
+                        what: "client CA",
+                        path: ca.clone(),
+                        message: format!("not a usable CA certificate: {e}"),
+                    })?;
+                }
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                        .build()
+                        .map_err(|e| ClientTlsError::Config(e.to_string()))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let chain = certs(&self.cert, "certificate")?;
+        let key = key(&self.key)?;
+        let mut config = builder.with_single_cert(chain, key).map_err(|e| {
+            ClientTlsError::Config(format!(
+                "certificate {} with key {}: {e}",
+                self.cert.display(),
+                self.key.display()
+            ))
+        })?;
+        // CQL is not negotiated with ALPN; leave it empty.
+        config.alpn_protocols.clear();
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+}
+
+fn read(path: &Path, what: &'static str) -> Result<Vec<u8>, ClientTlsError> {
+    std::fs::read(path).map_err(|e| ClientTlsError::File {
+        what,
+        path: path.to_owned(),
+        message: e.to_string(),
+    })
+}
+
+fn certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>, ClientTlsError> {
+    let pem = read(path, what)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ClientTlsError::File {
+            what,
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(ClientTlsError::File {
+            what,
+            path: path.to_owned(),
+            message: "no PEM certificate in it (\"-----BEGIN CERTIFICATE-----\"); a PKCS#12 \
+                      file must be converted first, see docs/proxy.md"
+                .into(),
+        });
+    }
+    Ok(certs)
+}
+
+fn key(path: &Path) -> Result<PrivateKeyDer<'static>, ClientTlsError> {
+    let pem = read(path, "private key")?;
+    PrivateKeyDer::from_pem_slice(&pem).map_err(|e| ClientTlsError::File {
+        what: "private key",
+        path: path.to_owned(),
+        message: match e {
+            rustls::pki_types::pem::Error::NoItemsFound => {
+                "no PEM private key in it (PKCS#8, PKCS#1 or SEC1)".to_owned()
+            }
+            other => other.to_string(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_files_are_named() {
+        let e = ClientTls::new("/nonexistent/proxy.pem", "/nonexistent/proxy.key")
+            .acceptor()
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("/nonexistent/proxy.pem"), "{e}");
+    }
+}
