@@ -66,7 +66,7 @@ case "$profile" in release|debug) ;; *) ferry_die "--profile must be release or 
 # Volumes: historical rows loaded before the migration, and the workload's
 # pace (operations per second, requests in flight).
 if [ "$small" = 1 ]; then
-    users=3000 orders=6000 rate=150 in_flight=16 warmup=2 after_cutover=2
+    users=2000 orders=4000 rate=100 in_flight=8 warmup=2 after_cutover=2
 else
     users=20000 orders=40000 rate=300 in_flight=32 warmup=5 after_cutover=4
 fi
