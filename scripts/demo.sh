@@ -257,7 +257,11 @@ scripts/cassandra-nodes.sh stop-node --name demo-target --node 1
 sleep "$outage_secs"
 scripts/cassandra-nodes.sh start-node --name demo-target --node 1
 target_stopped=0
-# Writes still being retried finish (or are logged) before the log is replayed.
+workload_alive
+
+phase catch-up "the proxy applies the writes it queued while the target was down"
+# Writes still queued or being retried are applied (or logged) before the
+# log is replayed.
 wait_queue_empty
 workload_alive
 
@@ -275,23 +279,42 @@ if [ -f "$failed_log" ]; then run_replay; else ferry_log "no failed-write log: n
 workload_alive
 
 # ----------------------------------------------------------- cutover --
-cutover_status=skipped
-if "$proxy_bin" --help | grep -q -- '--primary'; then
-    phase cutover "the proxy makes the target the primary (POST $metrics/primary?cluster=target)"
-    now >"$demo_dir/cutover.tmp" && mv "$demo_dir/cutover.tmp" "$demo_dir/cutover"
-    curl -fsS --max-time 10 -X POST "$metrics/primary?cluster=target" >"$demo_dir/cutover.response" 2>&1 ||
-        { cat "$demo_dir/cutover.response" >&2; ferry_die "POST $metrics/primary?cluster=target failed"; }
-    cutover_status=requested
+# The proxy's runtime switch (ferry-proxy --primary and POST /primary):
+# existing client connections are closed once their in-flight requests are
+# answered, the driver reconnects, and new connections use the new primary.
+# The workload times each switch: from the decision (written to
+# .demo/switches just before the POST) to the first write acknowledged on a
+# connection opened after it. Three switches: the cutover to the target, a
+# rollback drill back to the source, and the final cutover.
+cutover_status=skipped switch_seq=0
+switch_primary() {  # switch_primary CLUSTER: prints the seconds, or "none"
+    local cluster="$1" i
+    switch_seq=$((switch_seq + 1))
+    { cat "$demo_dir/switches" 2>/dev/null || true; printf '%s %s %s\n' "$switch_seq" "$(now)" "$cluster"; } \
+        >"$demo_dir/switches.tmp"
+    mv "$demo_dir/switches.tmp" "$demo_dir/switches"
+    ferry_log "curl -fsS -X POST '$metrics/primary?cluster=$cluster'"
+    curl -fsS --max-time 10 -X POST "$metrics/primary?cluster=$cluster" >"$demo_dir/switch-$switch_seq.response" 2>&1 ||
+        { cat "$demo_dir/switch-$switch_seq.response" >&2; ferry_die "POST $metrics/primary?cluster=$cluster failed"; }
     for ((i = 0; i < 300; i++)); do
-        [ -f "$demo_dir/cutover-done" ] && { cutover_status=done; break; }
+        if [ -f "$demo_dir/switch-$switch_seq.done" ]; then
+            ferry_log "first write acknowledged with $cluster as primary $(cat "$demo_dir/switch-$switch_seq.done") s after the decision"
+            return 0
+        fi
         sleep 0.1
     done
-    if [ "$cutover_status" = done ]; then
-        ferry_log "first write acknowledged with the target as primary $(cat "$demo_dir/cutover-done") s after the decision"
-        sleep "$after_cutover"
-    else
-        ferry_log "no write acknowledged on a new connection within 30 s of the switch"
-    fi
+    ferry_log "no write acknowledged with $cluster as primary within 30 s of the switch"
+    cutover_status=incomplete
+}
+if "$proxy_bin" --help | grep -q -- '--primary'; then
+    phase cutover "the target becomes the primary (POST /primary?cluster=target), a rollback drill, and the final cutover"
+    cutover_status=done
+    switch_primary target
+    sleep "$after_cutover"
+    switch_primary source
+    sleep "$after_cutover"
+    switch_primary target
+    sleep "$after_cutover"
 else
     say "cutover: not available in this build (ferry-proxy has no --primary); skipped"
 fi

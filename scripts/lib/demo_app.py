@@ -12,11 +12,14 @@ A small shop: `users` (one row per partition, with a set) and `orders`
                             updates, deletes and reads, prepared and simple
                             statements, until DIR/stop exists. Every
                             acknowledged write is appended to
-                            DIR/acked-writes.jsonl. If DIR/cutover appears
-                            (the demo wrote its decision time into it), the
-                            first write acknowledged on a connection opened
-                            after that time is the first one with the target
-                            as primary; its delay is the cutover time.
+                            DIR/acked-writes.jsonl. Primary switches: each
+                            line "SEQ TIME CLUSTER" the demo appends to
+                            DIR/switches (before its POST /primary) starts a
+                            measurement: the first write acknowledged on a
+                            connection opened after TIME is the first one
+                            with CLUSTER as primary (the proxy closes the
+                            older connections); its delay is written to
+                            DIR/switch-SEQ.done.
   check HOST KS DIR         rebuild the expected contents (initial rows +
                             every acknowledged write, in order) and compare
                             them with what HOST holds; prints JSON.
@@ -168,10 +171,8 @@ class Workload:
         self.stats = {"writes_acked": 0, "reads": 0, "reads_mismatched": 0, "retries": 0,
                       "errors": {}, "by_op": {}}
         self.model = initial_state(users, orders)  # key -> expected row (None = deleted)
-        self.cutover_at = None
-        self.cutover_first_ack = None
-        self.cutover_first_ack_op = None
-        self.writes_after_cutover = 0
+        self.switches = []  # {"seq", "cluster", "at", "first_ack_at", "seconds", "first_op"}
+        self.switch_lines = 0
         p = session.prepare
         self.stmts = {
             "insert_user": p("INSERT INTO users (id, name, email, score, tags) VALUES (?, ?, ?, ?, ?)"),
@@ -241,16 +242,16 @@ class Workload:
                 apply_write(self.model, key, effect[0], effect[1])
                 self.acked.write(json.dumps({"t": round(now, 6), "op": kind, "key": list(key),
                                              "effect": effect[0], "row": effect[1]}) + "\n")
-                if self.cutover_at is not None:
+                sw = self.switches[-1] if self.switches else None
+                if sw is not None and sw["first_ack_at"] is None:
                     conn = getattr(fut, "_connection", None)
                     opened = getattr(conn, "ferry_opened_at", None)
-                    if opened is not None and opened > self.cutover_at:
-                        self.writes_after_cutover += 1
-                        if self.cutover_first_ack is None:
-                            self.cutover_first_ack = now
-                            self.cutover_first_ack_op = kind
-                            with open(os.path.join(self.out_dir, "cutover-done"), "w") as f:
-                                f.write("%.3f\n" % (now - self.cutover_at))
+                    if opened is not None and opened > sw["at"]:
+                        sw["first_ack_at"] = now
+                        sw["seconds"] = round(now - sw["at"], 3)
+                        sw["first_op"] = kind
+                        with open(os.path.join(self.out_dir, "switch-%d.done" % sw["seq"]), "w") as f:
+                            f.write("%.3f\n" % sw["seconds"])
             self.busy.discard(key)
         self.slots.release()
 
@@ -261,6 +262,16 @@ class Workload:
             self.stats["retries"] += 1
             self.retry.append(op)  # the key stays busy until it is acknowledged
         self.slots.release()
+
+    def read_switches(self, path):
+        with open(path) as f:
+            lines = [l.split() for l in f.read().splitlines() if l.strip()]
+        for seq, at, cluster in lines[self.switch_lines:]:
+            with self.lock:
+                self.switches.append({"seq": int(seq), "cluster": cluster, "at": float(at),
+                                      "first_ack_at": None, "seconds": None, "first_op": None})
+            log("primary switch %s to %s seen" % (seq, cluster))
+        self.switch_lines = len(lines)
 
     def check_read(self, key, rows):
         got = None
@@ -273,17 +284,13 @@ class Workload:
 
     def run(self):
         stop_file = os.path.join(self.out_dir, "stop")
-        cutover_file = os.path.join(self.out_dir, "cutover")
+        switch_file = os.path.join(self.out_dir, "switches")
         interval = 1.0 / self.rate
         next_at = time.time()
         last_report = time.time()
         while not os.path.exists(stop_file):
-            if self.cutover_at is None and os.path.exists(cutover_file):
-                try:
-                    self.cutover_at = float(open(cutover_file).read().strip())
-                    log("cutover decision seen (t=%.3f)" % self.cutover_at)
-                except ValueError:
-                    pass
+            if os.path.exists(switch_file):
+                self.read_switches(switch_file)
             now = time.time()
             if now < next_at:
                 time.sleep(min(next_at - now, 0.05))
@@ -336,12 +343,7 @@ class Workload:
         self.acked.close()
         out = dict(self.stats)
         out["unfinished"] = unfinished
-        out["cutover_requested_at"] = self.cutover_at
-        out["cutover_first_ack_at"] = self.cutover_first_ack
-        out["cutover_first_ack_op"] = self.cutover_first_ack_op
-        out["cutover_seconds"] = (round(self.cutover_first_ack - self.cutover_at, 3)
-                                  if self.cutover_first_ack else None)
-        out["writes_after_cutover"] = self.writes_after_cutover
+        out["switches"] = self.switches
         return out
 
 

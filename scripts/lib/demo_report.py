@@ -131,7 +131,7 @@ def main():
 
     source_writes = sum(v for k, v in metrics.items()
                         if k.startswith("ferry_proxy_requests_total{") and 'cluster="source"' in k
-                        and 'kind="read"' not in k)
+                        and ('kind="write"' in k or 'kind="batch"' in k))
     # Lag while the target was up (workload running, outside the outage and
     # the replay), and during the outage (writes pile up, then are logged).
     wl_start = ph.get("workload", {}).get("start")
@@ -152,11 +152,9 @@ def main():
     if vt:
         differences = sum(int(vt.get(k, 0)) for k in
                           ("missing_on_target", "extra_on_target", "differing", "static_differing"))
-    cutover_secs = None
-    try:
-        cutover_secs = float(open(os.path.join(d, "cutover-done")).read().strip())
-    except (OSError, ValueError):
-        pass
+    switches = workload.get("switches") or []
+    for sw in switches:
+        sw["role"] = {1: "cutover", 2: "rollback drill", 3: "final cutover"}.get(sw.get("seq"), "switch")
 
     report = {
         "profile": a.profile,
@@ -194,11 +192,19 @@ def main():
                     "(outage_recovery_point_seconds: from the outage to the end of the replay)",
         },
         "outage": {"target_stopped_seconds": a.outage_secs,
-                   "seconds_until_target_back": outage.get("seconds")},
+                   "seconds_until_target_back": outage.get("seconds"),
+                   "catch_up_seconds": ph.get("catch-up", {}).get("seconds")},
         "replay": {"runs": replays, "applied": replayed_applied, "failed": replay_failed},
-        "cutover": {"status": a.cutover, "seconds": cutover_secs,
-                    "first_write_op": workload.get("cutover_first_ack_op"),
-                    "writes_after_cutover": workload.get("writes_after_cutover")},
+        "cutover": {
+            "status": a.cutover,
+            "seconds": switches[0]["seconds"] if switches else None,
+            "rollback_seconds": switches[1]["seconds"] if len(switches) > 1 else None,
+            "switches": [{k: sw.get(k) for k in ("seq", "role", "cluster", "seconds", "first_op")}
+                         for sw in switches],
+            "note": "from the decision (just before POST /primary) to the first write "
+                    "acknowledged on a connection opened after it (new connections use the new "
+                    "primary)",
+        },
         "validation": {"exit_code": a.validate_exit, "status": validate.get("status"),
                        "differences": differences, "totals": vt},
         "acknowledged_writes": {
@@ -233,8 +239,8 @@ def main():
     if replay_failed or replayed_applied < logged:
         failures.append("replay: %d of %d logged write(s) applied, %d failed"
                         % (replayed_applied, logged, replay_failed))
-    if a.cutover == "requested":
-        failures.append("cutover: no write acknowledged with the target as primary within 30 s")
+    if a.cutover == "incomplete" or any(sw.get("seconds") is None for sw in switches):
+        failures.append("cutover: a primary switch saw no acknowledged write on a new connection within 30 s")
     report["verdict"] = {"passed": not failures, "failures": failures}
 
     with open(os.path.join(d, "report.json"), "w") as f:
@@ -259,17 +265,21 @@ def print_summary(r):
     if up.get("samples"):
         print("  target lag, target up           max %.2fs, p95 %.2fs, p50 %.2fs; queue depth max %d" % (
             up["max_seconds"], up["p95_seconds"], up["p50_seconds"], up["max_queue_depth"]))
-    print("  target outage                   stopped %ss, back after %ss; recovery point %ss" % (
-        r["outage"]["target_stopped_seconds"],
-        r["outage"]["seconds_until_target_back"] and round(r["outage"]["seconds_until_target_back"], 1),
-        lag["outage_recovery_point_seconds"]))
+    o = r["outage"]
+    print("  target outage                   stopped %ss, answering again after %ss, queue drained %ss later" % (
+        o["target_stopped_seconds"], o["seconds_until_target_back"], o["catch_up_seconds"]))
+    out_lag = lag["during_outage_and_replay"]
+    if out_lag.get("samples"):
+        print("  target lag, outage + catch-up   max %.1fs, queue depth max %d; recovery point %ss" % (
+            out_lag["max_seconds"], out_lag["max_queue_depth"], lag["outage_recovery_point_seconds"]))
     print("  failed target writes            %s logged, %s replayed, %s replay failures" % (
         p["failed_writes_logged"], r["replay"]["applied"], r["replay"]["failed"]))
     if cut["status"] == "skipped":
         print("  cutover                         not available in this build (ferry-proxy has no --primary)")
     else:
-        print("  cutover                         %s: first write on the target as primary %ss after the decision" % (
-            cut["status"], cut["seconds"]))
+        for sw in cut["switches"]:
+            print("  %-31s %s as primary: first write acknowledged %ss after the decision" % (
+                sw["role"], sw["cluster"], sw["seconds"]))
     print("  differences (ferry-validate)    %s (exit %s)" % (r["validation"]["differences"], r["validation"]["exit_code"]))
     t = ack["target"]
     print("  acknowledged writes on target   %s recorded; %s keys checked: %s missing, %s differing, %s extra" % (
