@@ -293,7 +293,7 @@ switch_primary() {  # switch_primary CLUSTER: prints the seconds, or "none"
     { cat "$demo_dir/switches" 2>/dev/null || true; printf '%s %s %s\n' "$switch_seq" "$(now)" "$cluster"; } \
         >"$demo_dir/switches.tmp"
     mv "$demo_dir/switches.tmp" "$demo_dir/switches"
-    ferry_log "curl -fsS -X POST '$metrics/primary?cluster=$cluster'"
+    ferry_log "curl -fsS --max-time 10 -X POST '$metrics/primary?cluster=$cluster'"
     curl -fsS --max-time 10 -X POST "$metrics/primary?cluster=$cluster" >"$demo_dir/switch-$switch_seq.response" 2>&1 ||
         { cat "$demo_dir/switch-$switch_seq.response" >&2; ferry_die "POST $metrics/primary?cluster=$cluster failed"; }
     for ((i = 0; i < 300; i++)); do
