@@ -287,7 +287,7 @@ workload_alive
 # connection opened after it. Three switches: the cutover to the target, a
 # rollback drill back to the source, and the final cutover.
 cutover_status=skipped switch_seq=0
-switch_primary() {  # switch_primary CLUSTER: prints the seconds, or "none"
+switch_primary() {  # switch_primary CLUSTER: POST, then wait (30 s at most) for the first write on a new connection
     local cluster="$1" i
     switch_seq=$((switch_seq + 1))
     { cat "$demo_dir/switches" 2>/dev/null || true; printf '%s %s %s\n' "$switch_seq" "$(now)" "$cluster"; } \
