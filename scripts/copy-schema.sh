@@ -14,7 +14,10 @@ set -euo pipefail
 # shellcheck source=scripts/lib/deps.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/deps.sh"
 
-[ $# -ge 3 ] && [ $# -le 4 ] || { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+if [ $# -lt 3 ] || [ $# -gt 4 ]; then
+    sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+fi
 source_host="$1" target_host="$2" keyspace="$3" file="${4:-./$3.schema.cql}"
 ferry_ensure_python_driver
 "$FERRY_PYTHON" "$FERRY_ROOT/scripts/lib/cql_schema.py" describe "$source_host" "$keyspace" >"$file.tmp"

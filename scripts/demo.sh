@@ -95,7 +95,7 @@ phase_end() {
 
 # ----------------------------------------------------------- cleanup --
 started="$(mktemp)"
-proxy_pid="" workload_pid="" sampler_pid="" target_stopped=0
+proxy_pid="" workload_pid="" sampler_pid="" target_stopped=0 src_start="" tgt_start=""
 stop_pid() {  # stop_pid PID NAME: SIGTERM, then SIGKILL after 40 s
     local pid="$1" i
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
@@ -113,6 +113,10 @@ cleanup() {
     stop_pid "$sampler_pid" "metrics sampler"
     stop_pid "$workload_pid" "workload"
     stop_pid "$proxy_pid" "ferry-proxy"
+    # Node starts still running (Ctrl-C during the nodes phase: background
+    # jobs ignore SIGINT) record their group when done; wait, then stop it.
+    if [ -n "$src_start" ]; then wait "$src_start" 2>/dev/null || true; fi
+    if [ -n "$tgt_start" ]; then wait "$tgt_start" 2>/dev/null || true; fi
     # A target we stopped for the outage, in a group we did not start: start
     # it again (we leave other runs' groups as we found them).
     if [ "$target_stopped" = 1 ] && ! grep -qx demo-target "$started"; then
@@ -154,6 +158,7 @@ ferry_start_node_group demo-target "$started" >"$demo_dir/nodes-target.log" 2>&1
 nodes_rc=0
 wait "$src_start" || nodes_rc=1
 wait "$tgt_start" || nodes_rc=1
+src_start="" tgt_start=""
 cat "$demo_dir/nodes-source.log" "$demo_dir/nodes-target.log" >&2
 [ "$nodes_rc" = 0 ] || ferry_die "starting the demo node groups failed (see above)"
 
@@ -308,7 +313,7 @@ switch_primary() {  # switch_primary CLUSTER: POST, then wait (30 s at most) for
 }
 if "$proxy_bin" --help | grep -q -- '--primary'; then
     phase cutover "the target becomes the primary (POST /primary?cluster=target), a rollback drill, and the final cutover"
-    cutover_status=done
+    cutover_status=complete
     switch_primary target
     sleep "$after_cutover"
     switch_primary source
@@ -332,7 +337,8 @@ stop_pid "$proxy_pid" "ferry-proxy"; proxy_pid=""
 # Writes logged after the first replay (none, unless the target failed
 # again): replay the whole log once more. Records carry their timestamps,
 # so writes replayed twice leave the same cells.
-logged_total="$( ([ -f "$failed_log" ] && "$proxy_bin" dump "$failed_log" || true) | wc -l)"
+logged_total=0
+if [ -f "$failed_log" ]; then logged_total="$("$proxy_bin" dump "$failed_log" | wc -l)"; fi
 replayed_first=0
 [ "${#replays[@]}" -gt 0 ] && replayed_first="$(awk '{print $1}' <<<"${replays[0]}")"
 if [ "$logged_total" -gt "$replayed_first" ]; then
