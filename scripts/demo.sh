@@ -311,7 +311,10 @@ switch_primary() {  # switch_primary CLUSTER: POST, then wait (30 s at most) for
     ferry_log "no write acknowledged with $cluster as primary within 30 s of the switch"
     cutover_status=incomplete
 }
-if "$proxy_bin" --help | grep -q -- '--primary'; then
+# (The help is captured first: `grep -q` on a pipe could SIGPIPE the writer,
+# which pipefail would report as "not found".)
+proxy_help="$("$proxy_bin" --help)"
+if grep -q -- '--primary' <<<"$proxy_help"; then
     phase cutover "the target becomes the primary (POST /primary?cluster=target), a rollback drill, and the final cutover"
     cutover_status=complete
     switch_primary target
