@@ -273,14 +273,18 @@ workload_alive
 # ------------------------------------------------------------ replay --
 phase replay "ferry-proxy replay of the failed-write log onto the target"
 replays=()
-run_replay() {
+run_replay() {  # run_replay LOG HOST CLUSTER: apply LOG to HOST; records "CLUSTER <summary line>"
     local out
-    out="$("$proxy_bin" replay "$failed_log" --target "$target_host" --disable-target-tls --log-level warn)" ||
-        { printf '%s\n' "$out" >&2; ferry_die "ferry-proxy replay failed"; }
+    out="$("$proxy_bin" replay "$1" --target "$2" --disable-target-tls --log-level warn)" ||
+        { printf '%s\n' "$out" >&2; ferry_die "ferry-proxy replay of $1 failed"; }
     printf '  %s\n' "$out"
-    replays+=("$(head -n 1 <<<"$out")")
+    replays+=("$3 $(head -n 1 <<<"$out")")
 }
-if [ -f "$failed_log" ]; then run_replay; else ferry_log "no failed-write log: nothing to replay"; fi
+if [ -f "$failed_log" ]; then
+    run_replay "$failed_log" "$target_host" target
+else
+    ferry_log "no failed-write log: nothing to replay"
+fi
 workload_alive
 
 # ----------------------------------------------------------- cutover --
@@ -343,10 +347,18 @@ stop_pid "$proxy_pid" "ferry-proxy"; proxy_pid=""
 logged_total=0
 if [ -f "$failed_log" ]; then logged_total="$("$proxy_bin" dump "$failed_log" | wc -l)"; fi
 replayed_first=0
-[ "${#replays[@]}" -gt 0 ] && replayed_first="$(awk '{print $1}' <<<"${replays[0]}")"
+[ "${#replays[@]}" -gt 0 ] && replayed_first="$(awk '{print $2}' <<<"${replays[0]}")"
 if [ "$logged_total" -gt "$replayed_first" ]; then
     ferry_log "$((logged_total - replayed_first)) write(s) were logged after the replay: replaying the log again"
-    run_replay
+    run_replay "$failed_log" "$target_host" target
+fi
+# While the target was primary, writes mirrored to the source that failed
+# went to the proxy's second log (--source-failed-write-log, by default the
+# same name with .to-source): replay it onto the source.
+source_failed_log="$demo_dir/failed-writes.to-source.log"
+if [ -f "$source_failed_log" ] && [ "$("$proxy_bin" dump "$source_failed_log" | wc -l)" -gt 0 ]; then
+    ferry_log "writes meant for the source were logged while the target was primary: replaying them onto the source"
+    run_replay "$source_failed_log" "$source_host" source
 fi
 
 phase validate "ferry-validate compares the source and the target"

@@ -77,12 +77,22 @@ def read_metrics(path):
 
 
 def parse_replay(line):
-    # "N record(s): A applied (X not idempotent), S skipped, F failed"
-    m = re.match(r"(\d+) record\(s\): (\d+) applied \((\d+) not idempotent\), (\d+) skipped, (\d+) failed", line)
+    # "CLUSTER N record(s): A applied (X not idempotent), S skipped, F failed"
+    cluster, _, rest = line.partition(" ")
+    m = re.match(r"(\d+) record\(s\): (\d+) applied \((\d+) not idempotent\), (\d+) skipped, (\d+) failed", rest)
     if not m:
-        return {"raw": line}
+        return {"onto": cluster, "raw": rest}
     n, a, x, s, f = map(int, m.groups())
-    return {"records": n, "applied": a, "not_idempotent": x, "skipped": s, "failed": f}
+    return {"onto": cluster, "records": n, "applied": a, "not_idempotent": x, "skipped": s, "failed": f}
+
+
+def replayed_writes(replays):
+    """Distinct writes applied by the replays: each run applies its whole
+    log again, so per log the largest run counts."""
+    best = {}
+    for r in replays:
+        best[r["onto"]] = max(best.get(r["onto"], 0), r.get("applied", 0))
+    return sum(best.values())
 
 
 def lag_stats(samples, t0=None, t1=None):
@@ -139,7 +149,7 @@ def main():
     normal = [s for s in samples if wl_start and s["t"] >= wl_start
               and not (outage and outage["start"] <= s["t"] <= ph.get("replay", outage)["end"])]
     logged = m("ferry_proxy_failed_write_log_records_total")
-    replayed_applied = max((r.get("applied", 0) for r in replays), default=0)
+    replayed_applied = replayed_writes(replays)
     replay_failed = sum(r.get("failed", 0) for r in replays)
     # Recovery point during the outage: writes missing on the target from
     # the moment it stopped until the replay had applied them.
@@ -155,6 +165,9 @@ def main():
     switches = workload.get("switches") or []
     for sw in switches:
         sw["role"] = {1: "cutover", 2: "rollback drill", 3: "final cutover"}.get(sw.get("seq"), "switch")
+        # The proxy's own answer to the POST (switch_seconds: until the old
+        # connections were closed).
+        sw["proxy_answer"] = load_json(os.path.join(d, "switch-%s.response" % sw.get("seq")))
 
     report = {
         "profile": a.profile,
@@ -199,7 +212,7 @@ def main():
             "status": a.cutover,
             "seconds": switches[0]["seconds"] if switches else None,
             "rollback_seconds": switches[1]["seconds"] if len(switches) > 1 else None,
-            "switches": [{k: sw.get(k) for k in ("seq", "role", "cluster", "seconds", "first_op")}
+            "switches": [{k: sw.get(k) for k in ("seq", "role", "cluster", "seconds", "first_op", "proxy_answer")}
                          for sw in switches],
             "note": "from the decision (just before POST /primary) to the first write "
                     "acknowledged on a connection opened after it (new connections use the new "
