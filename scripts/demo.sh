@@ -73,6 +73,9 @@ fi
 keyspace=ferry_demo
 source_host=127.0.0.11 target_host=127.0.0.12
 demo_dir="$FERRY_ROOT/.demo"
+# The same directory, relative (the script runs from the repository root):
+# the commands docs/migration-guide.md shows are exactly these.
+rel=.demo
 bin_dir="$FERRY_ROOT/target/$profile"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -175,7 +178,7 @@ cql "$source_host" "DROP KEYSPACE IF EXISTS $keyspace"
 cql "$target_host" "DROP KEYSPACE IF EXISTS $keyspace"
 "$FERRY_PYTHON" scripts/lib/demo_app.py schema "$source_host" "$keyspace"
 "$FERRY_PYTHON" scripts/lib/demo_app.py load "$source_host" "$keyspace" "$users" "$orders"
-scripts/copy-schema.sh "$source_host" "$target_host" "$keyspace" "$demo_dir/$keyspace.schema.cql"
+scripts/copy-schema.sh "$source_host" "$target_host" "$keyspace" "$rel/$keyspace.schema.cql"
 
 # ------------------------------------------------------------- proxy --
 phase proxy "ferry-proxy in front of both clusters"
@@ -185,7 +188,7 @@ socks = [socket.socket() for _ in range(2)]
 for s in socks: s.bind(("127.0.0.1", 0))
 print(*[s.getsockname()[1] for s in socks])')
 metrics="http://127.0.0.1:$metrics_port"
-failed_log="$demo_dir/failed-writes.log"
+failed_log="$rel/failed-writes.log"
 proxy_cmd=("$proxy_bin" "$source_host" "$target_host" --disable-source-tls --disable-target-tls
     --proxy-port "$proxy_port" --metrics-port "$metrics_port" --failed-write-log "$failed_log")
 printf '%q ' "${proxy_cmd[@]}" | sed "s|$FERRY_ROOT/||g" >"$demo_dir/proxy.cmd"
@@ -251,8 +254,8 @@ workload_alive() {
 phase copy "ferry-copy of the historical rows, while the application writes"
 rm -f "$demo_dir/copy.progress.jsonl"
 "$copy_bin" --source "$source_host" --target "$target_host" --disable-source-tls --disable-target-tls \
-    --keyspace "$keyspace" --progress "$demo_dir/copy.progress.jsonl" \
-    --summary-json "$demo_dir/copy.json" 2>&1 | sed 's/^/  /'
+    --keyspace "$keyspace" --progress "$rel/copy.progress.jsonl" \
+    --summary-json "$rel/copy.json" 2>&1 | sed 's/^/  /'
 workload_alive
 
 # ------------------------------------------------------------ outage --
@@ -355,7 +358,7 @@ fi
 # While the target was primary, writes mirrored to the source that failed
 # went to the proxy's second log (--source-failed-write-log, by default the
 # same name with .to-source): replay it onto the source.
-source_failed_log="$demo_dir/failed-writes.to-source.log"
+source_failed_log="$rel/failed-writes.to-source.log"
 if [ -f "$source_failed_log" ] && [ "$("$proxy_bin" dump "$source_failed_log" | wc -l)" -gt 0 ]; then
     ferry_log "writes meant for the source were logged while the target was primary: replaying them onto the source"
     run_replay "$source_failed_log" "$source_host" source
@@ -364,7 +367,7 @@ fi
 phase validate "ferry-validate compares the source and the target"
 validate_rc=0
 "$validate_bin" --source "$source_host" --target "$target_host" --keyspace "$keyspace" \
-    --recheck-delay 2 --report-json "$demo_dir/validate.json" >"$demo_dir/validate.out" 2>&1 || validate_rc=$?
+    --recheck-delay 2 --report-json "$rel/validate.json" >"$demo_dir/validate.out" 2>&1 || validate_rc=$?
 sed 's/^/  /' "$demo_dir/validate.out"
 
 phase check "every acknowledged write is on the target (and on the source)"
