@@ -37,10 +37,14 @@ ferry_start_node_group() {
     ferry_die "node group $wanted is not listed in ${FERRY_NODE_GROUPS_CONF#"$FERRY_ROOT"/}"
 }
 
-# Starts every configured group that is not running (see ferry_start_node_group).
+# Starts every configured group that is not running (see ferry_start_node_group),
+# except the demo's own groups (demo-*): scripts/demo.sh starts and stops
+# those itself, and no cargo test uses them, so the test suite does not keep
+# two more JVMs busy while it runs.
 ferry_start_node_groups() {
     local started_file="$1" name options
     while read -r name options; do
+        case "$name" in demo-*) continue ;; esac
         ferry_start_node_group "$name" "$started_file"
     done < <(ferry_node_group_lines)
 }
