@@ -238,26 +238,37 @@ mod tests {
     use super::*;
     use crate::position::PartitionPosition;
     use crate::schema::{ColumnDef, ColumnKind, TableSchema};
+    use ferry_conn::schema::{CqlType, NativeType};
     use ferry_conn::token::{Partitioner, Token};
 
     fn projection(metadata: bool) -> Arc<Projection> {
-        let col = |name: &str, ty: ColumnType, kind| ColumnDef {
+        let col = |name: &str, ty: CqlType, kind| ColumnDef {
             name: name.into(),
-            multi_cell: matches!(ty, ColumnType::Set(_)),
-            column_type: ty,
+            ty,
             kind,
         };
         let table = TableSchema {
             keyspace: "ks".into(),
             table: "t".into(),
-            partition_key: vec![col("k", ColumnType::Int, ColumnKind::PartitionKey)],
+            partition_key: vec![col(
+                "k",
+                CqlType::Native(NativeType::Int),
+                ColumnKind::PartitionKey,
+            )],
             clustering: vec![],
             statics: vec![],
-            regular: vec![
-                col("d", ColumnType::Double, ColumnKind::Regular),
+            regulars: vec![
+                col(
+                    "d",
+                    CqlType::Native(NativeType::Double),
+                    ColumnKind::Regular,
+                ),
                 col(
                     "s",
-                    ColumnType::Set(Box::new(ColumnType::Int)),
+                    CqlType::Set {
+                        element: Box::new(CqlType::Native(NativeType::Int)),
+                        frozen: false,
+                    },
                     ColumnKind::Regular,
                 ),
             ],

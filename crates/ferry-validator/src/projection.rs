@@ -15,7 +15,7 @@ use ferry_wire::types::ColumnType;
 
 use crate::error::{Side, ValidateError};
 use crate::position::PartitionPosition;
-use crate::schema::{quote_identifier, ColumnDef, TableSchema};
+use crate::schema::{quote, ColumnDef, TableSchema};
 
 /// A static or regular column and where its cells are in a row.
 #[derive(Debug, Clone)]
@@ -95,12 +95,12 @@ impl Projection {
         let mut selectors = Vec::new();
         let mut types = Vec::new();
         for c in table.primary_key() {
-            selectors.push(quote_identifier(&c.name));
-            types.push(c.column_type.clone());
+            selectors.push(quote(&c.name));
+            types.push(c.ty.to_column_type());
         }
         let value_column = |c: &ColumnDef, selectors: &mut Vec<String>, types: &mut Vec<_>| {
-            selectors.push(quote_identifier(&c.name));
-            types.push(c.column_type.clone());
+            selectors.push(quote(&c.name));
+            types.push(c.ty.to_column_type());
             ValueColumn {
                 def: c.clone(),
                 index: selectors.len() - 1,
@@ -114,7 +114,7 @@ impl Projection {
             .map(|c| value_column(c, &mut selectors, &mut types))
             .collect();
         let mut regular: Vec<ValueColumn> = table
-            .regular
+            .regulars
             .iter()
             .map(|c| value_column(c, &mut selectors, &mut types))
             .collect();
@@ -123,7 +123,7 @@ impl Projection {
                 if !v.def.has_cell_metadata() {
                     continue;
                 }
-                let name = quote_identifier(&v.def.name);
+                let name = quote(&v.def.name);
                 selectors.push(format!("WRITETIME({name})"));
                 types.push(ColumnType::Bigint);
                 v.writetime = Some(selectors.len() - 1);
@@ -154,7 +154,7 @@ impl Projection {
         table
             .partition_key
             .iter()
-            .map(|c| quote_identifier(&c.name))
+            .map(|c| quote(&c.name))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -163,7 +163,7 @@ impl Projection {
         format!(
             "SELECT {} FROM {}",
             self.selectors.join(", "),
-            self.table.qualified_name()
+            self.table.cql_name()
         )
     }
 
@@ -182,7 +182,7 @@ impl Projection {
         let restrictions: Vec<String> = self
             .table
             .primary_key()
-            .map(|c| format!("{} = ?", quote_identifier(&c.name)))
+            .map(|c| format!("{} = ?", quote(&c.name)))
             .collect();
         format!("{} WHERE {}", self.select(), restrictions.join(" AND "))
     }
@@ -194,7 +194,7 @@ impl Projection {
             .table
             .partition_key
             .iter()
-            .map(|c| format!("{} = ?", quote_identifier(&c.name)))
+            .map(|c| format!("{} = ?", quote(&c.name)))
             .collect();
         format!(
             "{} WHERE {} LIMIT 1",
@@ -285,13 +285,13 @@ impl Projection {
 mod tests {
     use super::*;
     use crate::schema::ColumnKind;
+    use ferry_conn::schema::{CqlType, NativeType};
 
-    fn col(name: &str, ty: ColumnType, kind: ColumnKind) -> ColumnDef {
+    fn col(name: &str, ty: NativeType, kind: ColumnKind) -> ColumnDef {
         ColumnDef {
             name: name.into(),
-            column_type: ty,
+            ty: CqlType::Native(ty),
             kind,
-            multi_cell: false,
         }
     }
 
@@ -300,18 +300,24 @@ mod tests {
             keyspace: "ks".into(),
             table: "t".into(),
             partition_key: vec![
-                col("a", ColumnType::Int, ColumnKind::PartitionKey),
-                col("B", ColumnType::Varchar, ColumnKind::PartitionKey),
+                col("a", NativeType::Int, ColumnKind::PartitionKey),
+                col("B", NativeType::Text, ColumnKind::PartitionKey),
             ],
-            clustering: vec![col("c", ColumnType::Int, ColumnKind::Clustering)],
-            statics: vec![col("s", ColumnType::Int, ColumnKind::Static)],
-            regular: vec![
-                col("v", ColumnType::Varchar, ColumnKind::Regular),
+            clustering: vec![col(
+                "c",
+                NativeType::Int,
+                ColumnKind::Clustering { descending: false },
+            )],
+            statics: vec![col("s", NativeType::Int, ColumnKind::Static)],
+            regulars: vec![
+                col("v", NativeType::Text, ColumnKind::Regular),
                 ColumnDef {
                     name: "l".into(),
-                    column_type: ColumnType::List(Box::new(ColumnType::Int)),
+                    ty: CqlType::List {
+                        element: Box::new(CqlType::Native(NativeType::Int)),
+                        frozen: false,
+                    },
                     kind: ColumnKind::Regular,
-                    multi_cell: true,
                 },
             ],
         }
