@@ -127,8 +127,8 @@ impl RowComparator {
             .types
             .get(index)
             .unwrap_or(&ColumnType::Blob);
-        let cell = row.cells.get(index).and_then(Option::as_ref);
-        decode(ty, cell, self.version(side)).map_err(|source| ValidateError::Decode {
+        let cell = row.value_bytes(index);
+        decode(ty, cell.as_ref(), self.version(side)).map_err(|source| ValidateError::Decode {
             side,
             column: self.projection.selector(index).to_owned(),
             source,
@@ -222,7 +222,7 @@ impl RowComparator {
 /// Whether cell `index` has the same bytes (or is null) in both rows: then
 /// it is equal under every rule, with no decoding.
 fn same_cell(a: &ScanRow, b: &ScanRow, index: usize) -> bool {
-    a.cells.get(index) == b.cells.get(index)
+    a.cell(index) == b.cell(index)
 }
 
 fn decode(
@@ -283,10 +283,10 @@ mod tests {
     }
 
     fn row(cells: Vec<Option<Bytes>>) -> ScanRow {
-        ScanRow {
-            position: PartitionPosition::new(Token::murmur3(0), Bytes::from_static(&[0, 0, 0, 1])),
-            cells,
-        }
+        ScanRow::new(
+            PartitionPosition::new(Token::murmur3(0), Bytes::from_static(&[0, 0, 0, 1])),
+            &cells,
+        )
     }
 
     #[test]

@@ -344,12 +344,12 @@ where
         }
         match (s, t) {
             (None, None) => break,
-            (Some(a), Some(b)) if projection.ck(&a) == projection.ck(&b) => {
+            (Some(a), Some(b)) if projection.same_ck(&a, &b) => {
                 pair(comparator, a, b, limits, out)?;
             }
             (s, t) => {
                 if let Some(a) = s {
-                    let key: ClusteringKey = projection.ck(&a).to_vec();
+                    let key: ClusteringKey = projection.ck(&a);
                     match waiting_target.remove(&key) {
                         Some((_, b)) => pair(comparator, a, b, limits, out)?,
                         None => {
@@ -359,7 +359,7 @@ where
                     }
                 }
                 if let Some(b) = t {
-                    let key: ClusteringKey = projection.ck(&b).to_vec();
+                    let key: ClusteringKey = projection.ck(&b);
                     match waiting_source.remove(&key) {
                         Some((_, a)) => pair(comparator, a, b, limits, out)?,
                         None => {
@@ -439,16 +439,16 @@ mod tests {
     /// A row of partition `k` with token `token` (tests choose tokens, so
     /// they can collide).
     fn row(token: i64, k: i32, c: Option<i32>, s: Option<i32>, v: Option<i32>) -> ScanRow {
-        ScanRow {
-            position: PartitionPosition::new(Token::murmur3(token), int(k).unwrap()),
-            cells: vec![
+        ScanRow::new(
+            PartitionPosition::new(Token::murmur3(token), int(k).unwrap()),
+            &[
                 int(k),
                 c.and_then(int),
                 s.and_then(int),
                 v.and_then(int),
                 Some(Bytes::copy_from_slice(&token.to_be_bytes())),
             ],
-        }
+        )
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -483,7 +483,7 @@ mod tests {
             .iter()
             .map(|f| {
                 let row = f.any_row().unwrap();
-                let k = i32::from_be_bytes(row.cells[0].as_ref().unwrap()[..].try_into().unwrap());
+                let k = i32::from_be_bytes(row.value(0).unwrap().try_into().unwrap());
                 let c = p.ck(row)[0]
                     .as_ref()
                     .map(|b| i32::from_be_bytes(b[..].try_into().unwrap()));

@@ -105,13 +105,13 @@ impl TableContext {
         let mut refused = Vec::new();
         let mut writes = Vec::new();
         for column in candidates {
-            match source.cells.get(column.index).cloned().flatten() {
+            match source.value_bytes(column.index) {
                 Some(value) => writes.push((column, value)),
                 None => {
                     let target_has = found
                         .target
                         .as_ref()
-                        .and_then(|t| t.cells.get(column.index).cloned().flatten())
+                        .and_then(|t| t.value_bytes(column.index))
                         .is_some();
                     if target_has {
                         refused.push(column.def.name.clone());
@@ -157,7 +157,7 @@ impl TableContext {
         let key_cells = if partition_level {
             p.pk(source)
         } else {
-            source.cells.get(..p.pk_len + p.ck_len).unwrap_or_default()
+            p.primary_key(source)
         };
         let key_columns: Vec<&str> = p
             .table

@@ -202,10 +202,7 @@ impl TableContext {
         let (statement, cells) = if partition_level {
             (&statements.partition, self.projection.pk(row))
         } else {
-            (
-                &statements.row,
-                &row.cells[..self.projection.pk_len + self.projection.ck_len],
-            )
+            (&statements.row, self.projection.primary_key(row))
         };
         let values: Vec<RawValue> = cells
             .iter()
@@ -295,7 +292,7 @@ impl TableContext {
                 let value = match self.comparator.decode(side, row, i) {
                     Ok(Some(v)) => v.cql_literal_typed(&p.types[i]),
                     Ok(None) => "null".to_owned(),
-                    Err(_) => hex(row.cells.get(i).cloned().flatten()),
+                    Err(_) => hex(row.value_bytes(i)),
                 };
                 primary_key.push(KeyPart {
                     column: column.name.clone(),
