@@ -339,19 +339,42 @@ async fn main() {
             c.nodes_cpu
         ));
     }
+    // The machine is shared: a round's two measurements, taken a few
+    // seconds apart, see the same background load; different rounds may not.
+    let mut paired: Vec<f64> = together
+        .iter()
+        .zip(&validation)
+        .map(|(b, v)| 100.0 * b.wall / v.wall)
+        .collect();
+    paired.sort_by(f64::total_cmp);
     line(String::new());
     line(format!(
-        "Goal (issue 6): validation at least 80% of the slower cluster's raw full-scan rate, peak memory under 200 MB. \
-         Validation reads both clusters at once, so the fair baseline is the raw scan of both at once: \
-         **{:.0}%** of it. Against the slower cluster scanned alone it is {:.0}% — on this machine the two \
-         clusters share 2 cores, so that ratio measures the shared cores, not the validator; on separate \
-         machines a cluster scans as fast with the other one busy, and the two ratios coincide. \
-         The validator's own cost is the client CPU column: {:.2} µs per row compared against {:.2} µs \
-         to only scan both clusters (per row of one cluster). Peak RSS during validation {} MiB (before: {} MiB).",
-        100.0 * rate(val) / rate(both),
+        "Validation vs both clusters scanned at once, round by round (same background load): {} — median **{:.0}%**.",
+        together
+            .iter()
+            .zip(&validation)
+            .map(|(b, v)| format!("{:.0}%", 100.0 * b.wall / v.wall))
+            .collect::<Vec<_>>()
+            .join(", "),
+        paired[paired.len() / 2]
+    ));
+    line(String::new());
+    let nodes_per_row_us = |c: Cost| 1e6 * c.nodes_cpu / n;
+    line(format!(
+        "Goal (issue 6): validation at least 80% of the slower cluster's raw full-scan rate, peak memory \
+         under 200 MB. A validation reads both clusters at once; when they share a machine's cores, as \
+         here, the comparison that isolates the validator is the raw scan of both at once in the same \
+         round (above). Best rounds: validation {:.0}% of the slower cluster scanned alone, {:.0}% of both \
+         scanned at once. The wall-clock figures move by up to 2x between rounds with the other jobs on \
+         this 2-core machine; the CPU columns do not: the validator's client CPU is {:.2} µs per row \
+         (merging and comparing included) against {:.2} µs to only scan both clusters, while the \
+         Cassandra nodes spend {:.1} µs per row during the validation — the validator is not what limits \
+         its rate. Peak RSS during validation {} MiB (before: {} MiB).",
         100.0 * rate(val) / slower,
+        100.0 * rate(val) / rate(both),
         per_row_us(val),
         per_row_us(both),
+        nodes_per_row_us(val),
         peak.map_or("?".into(), |k| (k / 1024).to_string()),
         before.map_or("?".into(), |k| (k / 1024).to_string()),
     ));
