@@ -537,7 +537,13 @@ impl Cli {
             (Some(p), _) => Some(p.to_owned()),
             (None, Some(file)) => Some(
                 std::fs::read_to_string(file)
-                    .with_context(|| format!("cannot read {}", file.display()))?
+                    .with_context(|| {
+                        format!(
+                            "--{}-password-file {}: cannot read it",
+                            s.name,
+                            file.display()
+                        )
+                    })?
                     .trim_end_matches(['\r', '\n'])
                     .to_owned(),
             ),

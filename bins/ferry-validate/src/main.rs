@@ -2,6 +2,7 @@
 //! source holds; see `ferry-validate --help` and docs/validate.md.
 
 mod cli;
+mod hints;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use ferry_conn::session::Session;
+use ferry_conn::session::{Session, SessionConfig};
 use ferry_conn::token::{Token, TokenRange};
 use ferry_validator::{Progress, Validator};
 
@@ -50,11 +51,10 @@ async fn run(cli: Cli) -> Result<u8> {
     let source_config = cli.session_config(Side::Source)?.with_prefetch(true);
     let target_config = cli.session_config(Side::Target)?.with_prefetch(true);
     let (source, target) = tokio::join!(
-        Session::connect(source_config),
-        Session::connect(target_config)
+        connect("source", source_config),
+        connect("target", target_config)
     );
-    let source = source.context("cannot connect to the source")?;
-    let target = target.context("cannot connect to the target")?;
+    let (source, target) = (source?, target?);
     if !cli.token_range.is_empty() {
         let partitioner = source
             .partitioner()
@@ -108,6 +108,20 @@ async fn run(cli: Cli) -> Result<u8> {
     validator.source().close().await;
     validator.target().close().await;
     Ok(report.exit_code() as u8)
+}
+
+/// Connects to one side; a failure says which flag to check when it is
+/// about credentials or TLS.
+async fn connect(side: &str, config: SessionConfig) -> Result<Session> {
+    let tls = config.connection.tls.is_some();
+    Session::connect(config)
+        .await
+        .map_err(|e| match hints::connect_hint(side, tls, &e) {
+            Some(hint) => {
+                anyhow::anyhow!("cannot connect to the {side}: {e}\n  what to do: {hint}")
+            }
+            None => anyhow::Error::new(e).context(format!("cannot connect to the {side}")),
+        })
 }
 
 /// A progress line on stderr: redrawn every second on a terminal, a new

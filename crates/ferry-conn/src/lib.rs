@@ -15,6 +15,9 @@
 //! - [`session`]: a whole cluster: discovery, per-node pools, token-aware
 //!   routing, retries, prepared statements on every node, paged row
 //!   streams and token range scans ([`Session`], [`SessionConfig`]).
+//! - [`schema`]: table metadata from either schema layout (2.x and 3.0+):
+//!   columns by role, CQL types ([`schema::SchemaReader`]).
+//! - [`rate_limit`]: a token bucket shared by the tasks of a bulk job.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), ferry_conn::ConnError> {
@@ -34,6 +37,8 @@ mod config;
 mod connection;
 mod error;
 mod handshake;
+pub mod rate_limit;
+pub mod schema;
 pub mod session;
 mod tls;
 pub mod token;

@@ -127,8 +127,8 @@ impl RowComparator {
             .types
             .get(index)
             .unwrap_or(&ColumnType::Blob);
-        let cell = row.cells.get(index).and_then(Option::as_ref);
-        decode(ty, cell, self.version(side)).map_err(|source| ValidateError::Decode {
+        let cell = row.value_bytes(index);
+        decode(ty, cell.as_ref(), self.version(side)).map_err(|source| ValidateError::Decode {
             side,
             column: self.projection.selector(index).to_owned(),
             source,
@@ -222,7 +222,7 @@ impl RowComparator {
 /// Whether cell `index` has the same bytes (or is null) in both rows: then
 /// it is equal under every rule, with no decoding.
 fn same_cell(a: &ScanRow, b: &ScanRow, index: usize) -> bool {
-    a.cells.get(index) == b.cells.get(index)
+    a.cell(index) == b.cell(index)
 }
 
 fn decode(
@@ -238,26 +238,37 @@ mod tests {
     use super::*;
     use crate::position::PartitionPosition;
     use crate::schema::{ColumnDef, ColumnKind, TableSchema};
+    use ferry_conn::schema::{CqlType, NativeType};
     use ferry_conn::token::{Partitioner, Token};
 
     fn projection(metadata: bool) -> Arc<Projection> {
-        let col = |name: &str, ty: ColumnType, kind| ColumnDef {
+        let col = |name: &str, ty: CqlType, kind| ColumnDef {
             name: name.into(),
-            multi_cell: matches!(ty, ColumnType::Set(_)),
-            column_type: ty,
+            ty,
             kind,
         };
         let table = TableSchema {
             keyspace: "ks".into(),
             table: "t".into(),
-            partition_key: vec![col("k", ColumnType::Int, ColumnKind::PartitionKey)],
+            partition_key: vec![col(
+                "k",
+                CqlType::Native(NativeType::Int),
+                ColumnKind::PartitionKey,
+            )],
             clustering: vec![],
             statics: vec![],
-            regular: vec![
-                col("d", ColumnType::Double, ColumnKind::Regular),
+            regulars: vec![
+                col(
+                    "d",
+                    CqlType::Native(NativeType::Double),
+                    ColumnKind::Regular,
+                ),
                 col(
                     "s",
-                    ColumnType::Set(Box::new(ColumnType::Int)),
+                    CqlType::Set {
+                        element: Box::new(CqlType::Native(NativeType::Int)),
+                        frozen: false,
+                    },
                     ColumnKind::Regular,
                 ),
             ],
@@ -272,10 +283,10 @@ mod tests {
     }
 
     fn row(cells: Vec<Option<Bytes>>) -> ScanRow {
-        ScanRow {
-            position: PartitionPosition::new(Token::murmur3(0), Bytes::from_static(&[0, 0, 0, 1])),
-            cells,
-        }
+        ScanRow::new(
+            PartitionPosition::new(Token::murmur3(0), Bytes::from_static(&[0, 0, 0, 1])),
+            &cells,
+        )
     }
 
     #[test]

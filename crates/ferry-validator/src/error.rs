@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use ferry_conn::schema::SchemaError;
 use ferry_conn::session::SessionError;
 use ferry_conn::token::TokenError;
 use ferry_wire::DecodeError;
@@ -60,6 +61,16 @@ pub enum ValidateError {
         /// What failed.
         #[source]
         source: SessionError,
+    },
+    /// A table's schema could not be read on one cluster (the table or
+    /// keyspace does not exist there, the schema tables could not be read).
+    #[error("{side}: {source}")]
+    SchemaRead {
+        /// The cluster.
+        side: Side,
+        /// What failed.
+        #[source]
+        source: SchemaError,
     },
     /// The table's schema is missing, unreadable, or differs between the
     /// clusters in a way that makes a row-by-row comparison meaningless

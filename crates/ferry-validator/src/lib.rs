@@ -61,7 +61,6 @@ mod position;
 mod progress;
 mod projection;
 pub mod ranges;
-mod rate;
 mod repair;
 mod report;
 pub mod schema;
@@ -73,13 +72,12 @@ pub use compare::{Aspect, CompareOptions};
 pub use config::{TableRef, ValidatorConfig};
 pub use equality::{values_equal, Equality};
 pub use error::{Side, ValidateError};
+pub use ferry_conn::schema::{ColumnDef, ColumnKind, TableSchema};
 pub use merge::DifferenceKind;
 pub use position::PartitionPosition;
 pub use progress::{Progress, ProgressSnapshot};
-pub use rate::RateLimiter;
 pub use report::{
     ColumnDifference, Counts, DifferenceRecord, KeyPart, RepairCounts, RepairNote, RepairStatus,
     Report, Status, TableReport,
 };
-pub use schema::{ColumnDef, ColumnKind, TableSchema};
 pub use validator::Validator;

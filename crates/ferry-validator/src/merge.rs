@@ -150,13 +150,19 @@ where
         }
     }
 
-    /// The position of the next row.
-    async fn peek(&mut self) -> Result<Option<PartitionPosition>, ValidateError> {
+    /// Reads the next row into the lookahead, if it is empty.
+    ///
+    /// Positions are compared, not cloned, on the per-row path: a
+    /// partition's rows share one position, and cloning it (reference
+    /// counts on the page buffer) for every row was measurable.
+    async fn fill(&mut self) -> Result<(), ValidateError> {
         if self.ahead.is_none() && !self.done {
             match self.stream.next().await {
                 Some(Ok(row)) => {
-                    if let Some(last) = &self.last {
-                        if row.position < *last {
+                    match &self.last {
+                        // Another row of the same partition.
+                        Some(last) if row.position == *last => {}
+                        Some(last) if row.position < *last => {
                             return Err(ValidateError::Protocol {
                                 side: self.side,
                                 message: format!(
@@ -165,15 +171,20 @@ where
                                 ),
                             });
                         }
+                        _ => self.last = Some(row.position.clone()),
                     }
-                    self.last = Some(row.position.clone());
                     self.ahead = Some(row);
                 }
                 Some(Err(e)) => return Err(e),
                 None => self.done = true,
             }
         }
-        Ok(self.ahead.as_ref().map(|r| r.position.clone()))
+        Ok(())
+    }
+
+    /// The position of the row in the lookahead (after [`Cursor::fill`]).
+    fn position(&self) -> Option<&PartitionPosition> {
+        self.ahead.as_ref().map(|r| &r.position)
     }
 
     /// The next row if it belongs to the partition at `position`.
@@ -181,8 +192,9 @@ where
         &mut self,
         position: &PartitionPosition,
     ) -> Result<Option<ScanRow>, ValidateError> {
-        match self.peek().await? {
-            Some(p) if p == *position => {
+        self.fill().await?;
+        match self.position() {
+            Some(p) if p == position => {
                 self.rows += 1;
                 Ok(self.ahead.take())
             }
@@ -210,15 +222,19 @@ where
     let mut out = RangeResult::default();
     loop {
         // Both at once: each side's next page may be on its way.
-        let (s, t) = tokio::join!(src.peek(), tgt.peek());
-        let (s, t) = (s?, t?);
-        let (position, order) = match (s, t) {
+        let (s, t) = tokio::join!(src.fill(), tgt.fill());
+        s?;
+        t?;
+        let (position, order) = match (src.position(), tgt.position()) {
             (None, None) => break,
-            (Some(p), None) => (p, Ordering::Less),
-            (None, Some(p)) => (p, Ordering::Greater),
+            (Some(p), None) => (p.clone(), Ordering::Less),
+            (None, Some(p)) => (p.clone(), Ordering::Greater),
             (Some(a), Some(b)) => {
-                let order = a.cmp(&b);
-                (if order == Ordering::Greater { b } else { a }, order)
+                let order = a.cmp(b);
+                (
+                    if order == Ordering::Greater { b } else { a }.clone(),
+                    order,
+                )
             }
         };
         match order {
@@ -328,12 +344,12 @@ where
         }
         match (s, t) {
             (None, None) => break,
-            (Some(a), Some(b)) if projection.ck(&a) == projection.ck(&b) => {
+            (Some(a), Some(b)) if projection.same_ck(&a, &b) => {
                 pair(comparator, a, b, limits, out)?;
             }
             (s, t) => {
                 if let Some(a) = s {
-                    let key: ClusteringKey = projection.ck(&a).to_vec();
+                    let key: ClusteringKey = projection.ck(&a);
                     match waiting_target.remove(&key) {
                         Some((_, b)) => pair(comparator, a, b, limits, out)?,
                         None => {
@@ -343,7 +359,7 @@ where
                     }
                 }
                 if let Some(b) = t {
-                    let key: ClusteringKey = projection.ck(&b).to_vec();
+                    let key: ClusteringKey = projection.ck(&b);
                     match waiting_source.remove(&key) {
                         Some((_, a)) => pair(comparator, a, b, limits, out)?,
                         None => {
@@ -385,8 +401,8 @@ mod tests {
     use crate::compare::CompareOptions;
     use crate::projection::Projection;
     use crate::schema::{ColumnDef, ColumnKind, TableSchema};
+    use ferry_conn::schema::{CqlType, NativeType};
     use ferry_conn::token::{Partitioner, Token};
-    use ferry_wire::types::ColumnType;
     use ferry_wire::ProtocolVersion;
     use proptest::prelude::*;
     use std::collections::BTreeMap;
@@ -396,17 +412,16 @@ mod tests {
     fn comparator() -> RowComparator {
         let col = |name: &str, kind| ColumnDef {
             name: name.into(),
-            column_type: ColumnType::Int,
+            ty: CqlType::Native(NativeType::Int),
             kind,
-            multi_cell: false,
         };
         let table = TableSchema {
             keyspace: "ks".into(),
             table: "t".into(),
             partition_key: vec![col("k", ColumnKind::PartitionKey)],
-            clustering: vec![col("c", ColumnKind::Clustering)],
+            clustering: vec![col("c", ColumnKind::Clustering { descending: false })],
             statics: vec![col("s", ColumnKind::Static)],
-            regular: vec![col("v", ColumnKind::Regular)],
+            regulars: vec![col("v", ColumnKind::Regular)],
         };
         let projection = Arc::new(Projection::new(table, Partitioner::Murmur3, false));
         RowComparator::new(
@@ -424,16 +439,16 @@ mod tests {
     /// A row of partition `k` with token `token` (tests choose tokens, so
     /// they can collide).
     fn row(token: i64, k: i32, c: Option<i32>, s: Option<i32>, v: Option<i32>) -> ScanRow {
-        ScanRow {
-            position: PartitionPosition::new(Token::murmur3(token), int(k).unwrap()),
-            cells: vec![
+        ScanRow::new(
+            PartitionPosition::new(Token::murmur3(token), int(k).unwrap()),
+            &[
                 int(k),
                 c.and_then(int),
                 s.and_then(int),
                 v.and_then(int),
                 Some(Bytes::copy_from_slice(&token.to_be_bytes())),
             ],
-        }
+        )
     }
 
     fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -468,7 +483,7 @@ mod tests {
             .iter()
             .map(|f| {
                 let row = f.any_row().unwrap();
-                let k = i32::from_be_bytes(row.cells[0].as_ref().unwrap()[..].try_into().unwrap());
+                let k = i32::from_be_bytes(row.value(0).unwrap().try_into().unwrap());
                 let c = p.ck(row)[0]
                     .as_ref()
                     .map(|b| i32::from_be_bytes(b[..].try_into().unwrap()));

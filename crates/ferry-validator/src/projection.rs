@@ -15,7 +15,7 @@ use ferry_wire::types::ColumnType;
 
 use crate::error::{Side, ValidateError};
 use crate::position::PartitionPosition;
-use crate::schema::{quote_identifier, ColumnDef, TableSchema};
+use crate::schema::{quote, ColumnDef, TableSchema};
 
 /// A static or regular column and where its cells are in a row.
 #[derive(Debug, Clone)]
@@ -46,44 +46,104 @@ pub(crate) struct Projection {
 
 /// One row as read: its partition's position and its cells (in projection
 /// order, `None` = null).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The cells are ranges of one shared buffer (the page the row came in)
+/// rather than a [`Bytes`] handle each: every handle costs two atomic
+/// reference-count updates on the page buffer, which was a quarter of the
+/// validator's CPU per row. A row kept for later is [`detach`](Self::detach)ed.
+#[derive(Debug, Clone)]
 pub(crate) struct ScanRow {
     pub(crate) position: PartitionPosition,
-    pub(crate) cells: Vec<Option<Bytes>>,
+    data: Bytes,
+    /// `(start, end)` of each cell in `data`; `None` for null.
+    spans: Vec<Option<(u32, u32)>>,
 }
 
+impl PartialEq for ScanRow {
+    fn eq(&self, other: &Self) -> bool {
+        self.position == other.position
+            && self.width() == other.width()
+            && (0..self.width()).all(|i| self.cell(i) == other.cell(i))
+    }
+}
+
+impl Eq for ScanRow {}
+
 impl ScanRow {
+    /// A row of `cells`, copied into one buffer of its own.
+    #[cfg(test)]
+    pub(crate) fn new(position: PartitionPosition, cells: &[Option<Bytes>]) -> ScanRow {
+        Self::copied(position, cells.iter().map(|c| c.as_deref()))
+    }
+
+    fn copied<'c>(
+        position: PartitionPosition,
+        cells: impl ExactSizeIterator<Item = Option<&'c [u8]>> + Clone,
+    ) -> ScanRow {
+        let total: usize = position.key.len()
+            + cells
+                .clone()
+                .map(|c| c.map_or(0, <[u8]>::len))
+                .sum::<usize>();
+        let mut buf = BytesMut::with_capacity(total);
+        buf.extend_from_slice(&position.key);
+        let mut spans = Vec::with_capacity(cells.len());
+        for cell in cells {
+            spans.push(cell.map(|c| {
+                let start = buf.len();
+                buf.extend_from_slice(c);
+                // A row held in memory is far below 4 GiB (frames are
+                // capped well under it).
+                (start as u32, buf.len() as u32)
+            }));
+        }
+        let data = buf.freeze();
+        ScanRow {
+            position: PartitionPosition::new(position.token, data.slice(0..position.key.len())),
+            data,
+            spans,
+        }
+    }
+
+    /// Number of cells.
+    pub(crate) fn width(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Cell `index`: `None` past the last cell, `Some(None)` for null.
+    pub(crate) fn cell(&self, index: usize) -> Option<Option<&[u8]>> {
+        let span = self.spans.get(index)?;
+        Some(span.and_then(|(a, b)| self.data.get(a as usize..b as usize)))
+    }
+
+    /// The value of cell `index` (`None` for null or past the last cell).
+    pub(crate) fn value(&self, index: usize) -> Option<&[u8]> {
+        self.cell(index).flatten()
+    }
+
+    /// The value of cell `index` as its own handle on the buffer.
+    pub(crate) fn value_bytes(&self, index: usize) -> Option<Bytes> {
+        let (a, b) = (*self.spans.get(index)?)?;
+        let (a, b) = (a as usize, b as usize);
+        (b <= self.data.len() && a <= b).then(|| self.data.slice(a..b))
+    }
+
+    /// Cells `range` as handles (for statements that bind them).
+    pub(crate) fn values_bytes(&self, range: std::ops::Range<usize>) -> Vec<Option<Bytes>> {
+        range
+            .filter(|i| *i < self.width())
+            .map(|i| self.value_bytes(i))
+            .collect()
+    }
+
     /// The same row in freshly allocated memory: a row read from a page
     /// shares the page's buffer, which a row kept for later (a difference
     /// to re-check, a row waiting for its match) must not pin.
     pub(crate) fn detach(&self) -> ScanRow {
-        let total: usize = self.position.key.len()
-            + self
-                .cells
-                .iter()
-                .map(|c| c.as_ref().map_or(0, Bytes::len))
-                .sum::<usize>();
-        let mut buf = BytesMut::with_capacity(total);
-        buf.extend_from_slice(&self.position.key);
-        let mut spans = Vec::with_capacity(self.cells.len());
-        for cell in &self.cells {
-            spans.push(cell.as_ref().map(|c| {
-                let start = buf.len();
-                buf.extend_from_slice(c);
-                (start, buf.len())
-            }));
-        }
-        let buf = buf.freeze();
-        ScanRow {
-            position: PartitionPosition::new(
-                self.position.token,
-                buf.slice(0..self.position.key.len()),
-            ),
-            cells: spans
-                .into_iter()
-                .map(|s| s.map(|(a, b)| buf.slice(a..b)))
-                .collect(),
-        }
+        Self::copied(
+            self.position.clone(),
+            (0..self.width()).map(|i| self.value(i)),
+        )
     }
 }
 
@@ -95,12 +155,12 @@ impl Projection {
         let mut selectors = Vec::new();
         let mut types = Vec::new();
         for c in table.primary_key() {
-            selectors.push(quote_identifier(&c.name));
-            types.push(c.column_type.clone());
+            selectors.push(quote(&c.name));
+            types.push(c.ty.to_column_type());
         }
         let value_column = |c: &ColumnDef, selectors: &mut Vec<String>, types: &mut Vec<_>| {
-            selectors.push(quote_identifier(&c.name));
-            types.push(c.column_type.clone());
+            selectors.push(quote(&c.name));
+            types.push(c.ty.to_column_type());
             ValueColumn {
                 def: c.clone(),
                 index: selectors.len() - 1,
@@ -114,7 +174,7 @@ impl Projection {
             .map(|c| value_column(c, &mut selectors, &mut types))
             .collect();
         let mut regular: Vec<ValueColumn> = table
-            .regular
+            .regulars
             .iter()
             .map(|c| value_column(c, &mut selectors, &mut types))
             .collect();
@@ -123,7 +183,7 @@ impl Projection {
                 if !v.def.has_cell_metadata() {
                     continue;
                 }
-                let name = quote_identifier(&v.def.name);
+                let name = quote(&v.def.name);
                 selectors.push(format!("WRITETIME({name})"));
                 types.push(ColumnType::Bigint);
                 v.writetime = Some(selectors.len() - 1);
@@ -154,7 +214,7 @@ impl Projection {
         table
             .partition_key
             .iter()
-            .map(|c| quote_identifier(&c.name))
+            .map(|c| quote(&c.name))
             .collect::<Vec<_>>()
             .join(", ")
     }
@@ -163,7 +223,7 @@ impl Projection {
         format!(
             "SELECT {} FROM {}",
             self.selectors.join(", "),
-            self.table.qualified_name()
+            self.table.cql_name()
         )
     }
 
@@ -182,7 +242,7 @@ impl Projection {
         let restrictions: Vec<String> = self
             .table
             .primary_key()
-            .map(|c| format!("{} = ?", quote_identifier(&c.name)))
+            .map(|c| format!("{} = ?", quote(&c.name)))
             .collect();
         format!("{} WHERE {}", self.select(), restrictions.join(" AND "))
     }
@@ -194,7 +254,7 @@ impl Projection {
             .table
             .partition_key
             .iter()
-            .map(|c| format!("{} = ?", quote_identifier(&c.name)))
+            .map(|c| format!("{} = ?", quote(&c.name)))
             .collect();
         format!(
             "{} WHERE {} LIMIT 1",
@@ -209,21 +269,30 @@ impl Projection {
     }
 
     /// The partition key cells of `row`.
-    pub(crate) fn pk<'r>(&self, row: &'r ScanRow) -> &'r [Option<Bytes>] {
-        row.cells.get(..self.pk_len).unwrap_or_default()
+    pub(crate) fn pk(&self, row: &ScanRow) -> Vec<Option<Bytes>> {
+        row.values_bytes(0..self.pk_len)
     }
 
-    /// The clustering cells of `row`.
-    pub(crate) fn ck<'r>(&self, row: &'r ScanRow) -> &'r [Option<Bytes>] {
-        row.cells
-            .get(self.pk_len..self.pk_len + self.ck_len)
-            .unwrap_or_default()
+    /// The primary key cells of `row` (partition key, clustering).
+    pub(crate) fn primary_key(&self, row: &ScanRow) -> Vec<Option<Bytes>> {
+        row.values_bytes(0..self.pk_len + self.ck_len)
+    }
+
+    /// The clustering cells of `row`, as a key.
+    pub(crate) fn ck(&self, row: &ScanRow) -> Vec<Option<Bytes>> {
+        row.values_bytes(self.pk_len..self.pk_len + self.ck_len)
+    }
+
+    /// Whether two rows have the same clustering cells (without copying
+    /// them).
+    pub(crate) fn same_ck(&self, a: &ScanRow, b: &ScanRow) -> bool {
+        (self.pk_len..self.pk_len + self.ck_len).all(|i| a.cell(i) == b.cell(i))
     }
 
     /// Whether `row` is the row a partition with static columns but no
     /// clustering rows is returned as (every clustering column null).
     pub(crate) fn is_static_only(&self, row: &ScanRow) -> bool {
-        self.ck_len > 0 && self.ck(row).iter().all(Option::is_none)
+        self.ck_len > 0 && (self.pk_len..self.pk_len + self.ck_len).all(|i| row.value(i).is_none())
     }
 
     /// Names of the selected cells, for messages.
@@ -231,51 +300,77 @@ impl Projection {
         self.selectors.get(index).map_or("?", String::as_str)
     }
 
-    /// A row from its cells, as sent by `side`.
-    pub(crate) fn row(
+    /// A row from its cells (ranges of `data`), as sent by `side`.
+    fn row(
         &self,
         side: Side,
-        cells: Vec<Option<Bytes>>,
+        data: &Bytes,
+        spans: Vec<Option<(u32, u32)>>,
     ) -> Result<ScanRow, ValidateError> {
         let protocol = |message: String| ValidateError::Protocol { side, message };
-        if cells.len() != self.width() {
+        if spans.len() != self.width() {
             return Err(protocol(format!(
                 "rows have {} cells, {} were selected",
-                cells.len(),
+                spans.len(),
                 self.width()
             )));
         }
-        let token_cell = cells
-            .get(self.token_index)
-            .and_then(Option::as_ref)
-            .ok_or_else(|| protocol("a row without a token".into()))?;
+        let cell = |i: usize| {
+            spans
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|(a, b)| data.get(a as usize..b as usize))
+        };
+        let token_cell =
+            cell(self.token_index).ok_or_else(|| protocol("a row without a token".into()))?;
         let token = Token::from_cql_bytes(self.partitioner, token_cell)?;
-        let key_cells = cells.get(..self.pk_len).unwrap_or_default();
-        let mut components = Vec::with_capacity(key_cells.len());
-        for (cell, column) in key_cells.iter().zip(&self.table.partition_key) {
-            components.push(cell.clone().ok_or_else(|| {
+        let mut components = Vec::with_capacity(self.pk_len);
+        for (i, column) in self.table.partition_key.iter().enumerate() {
+            components.push(cell(i).ok_or_else(|| {
                 protocol(format!("partition key column {} is null", column.name))
             })?);
         }
-        let key = match components.as_slice() {
-            [single] => single.clone(),
+        let key = match (components.as_slice(), spans.first().copied().flatten()) {
+            ([_], Some((a, b))) => data.slice(a as usize..b as usize),
             _ => Bytes::from(serialize_partition_key(&components)?),
         };
         Ok(ScanRow {
             position: PartitionPosition::new(token, key),
-            cells,
+            data: data.clone(),
+            spans,
         })
     }
 
     /// The rows of a result.
     pub(crate) fn rows(&self, side: Side, rows: &Rows) -> Result<Vec<ScanRow>, ValidateError> {
+        let data = rows.raw_content();
+        let base = data.as_ptr() as usize;
         let mut out = Vec::with_capacity(rows.row_count());
         for view in rows.rows() {
             let view = view.map_err(|e| ValidateError::Protocol {
                 side,
                 message: e.to_string(),
             })?;
-            out.push(self.row(side, view.cells().collect())?);
+            // Each cell's place in the page: its slice's offset from the
+            // start of the content it borrows from.
+            let mut spans = Vec::with_capacity(self.width());
+            for cell in view.raw_cells() {
+                spans.push(match cell {
+                    None => None,
+                    Some(c) => {
+                        let start = (c.as_ptr() as usize)
+                            .checked_sub(base)
+                            .filter(|s| s + c.len() <= data.len())
+                            .ok_or_else(|| ValidateError::Protocol {
+                                side,
+                                message: "a cell outside its page".into(),
+                            })?;
+                        Some((start as u32, (start + c.len()) as u32))
+                    }
+                });
+            }
+            out.push(self.row(side, data, spans)?);
         }
         Ok(out)
     }
@@ -285,13 +380,13 @@ impl Projection {
 mod tests {
     use super::*;
     use crate::schema::ColumnKind;
+    use ferry_conn::schema::{CqlType, NativeType};
 
-    fn col(name: &str, ty: ColumnType, kind: ColumnKind) -> ColumnDef {
+    fn col(name: &str, ty: NativeType, kind: ColumnKind) -> ColumnDef {
         ColumnDef {
             name: name.into(),
-            column_type: ty,
+            ty: CqlType::Native(ty),
             kind,
-            multi_cell: false,
         }
     }
 
@@ -300,18 +395,24 @@ mod tests {
             keyspace: "ks".into(),
             table: "t".into(),
             partition_key: vec![
-                col("a", ColumnType::Int, ColumnKind::PartitionKey),
-                col("B", ColumnType::Varchar, ColumnKind::PartitionKey),
+                col("a", NativeType::Int, ColumnKind::PartitionKey),
+                col("B", NativeType::Text, ColumnKind::PartitionKey),
             ],
-            clustering: vec![col("c", ColumnType::Int, ColumnKind::Clustering)],
-            statics: vec![col("s", ColumnType::Int, ColumnKind::Static)],
-            regular: vec![
-                col("v", ColumnType::Varchar, ColumnKind::Regular),
+            clustering: vec![col(
+                "c",
+                NativeType::Int,
+                ColumnKind::Clustering { descending: false },
+            )],
+            statics: vec![col("s", NativeType::Int, ColumnKind::Static)],
+            regulars: vec![
+                col("v", NativeType::Text, ColumnKind::Regular),
                 ColumnDef {
                     name: "l".into(),
-                    column_type: ColumnType::List(Box::new(ColumnType::Int)),
+                    ty: CqlType::List {
+                        element: Box::new(CqlType::Native(NativeType::Int)),
+                        frozen: false,
+                    },
                     kind: ColumnKind::Regular,
-                    multi_cell: true,
                 },
             ],
         }
@@ -340,22 +441,52 @@ mod tests {
         assert_eq!(plain.width(), 7);
     }
 
+    /// A page of `rows` as a server would send it.
+    fn page(width: usize, rows: &[Vec<Option<Bytes>>]) -> Rows {
+        let mut b = ferry_wire::response::RowsBuilder::new(
+            ferry_wire::response::RowsMetadata::without_columns(width),
+        );
+        for row in rows {
+            b.push_row(row.iter().map(|c| c.as_deref())).unwrap();
+        }
+        b.build()
+    }
+
     #[test]
     fn rows_carry_token_and_composite_key() {
         let p = Projection::new(table(), Partitioner::Murmur3, false);
         let cell = |b: &[u8]| Some(Bytes::copy_from_slice(b));
         let mut cells = vec![cell(&[0, 0, 0, 1]), cell(b"x"), None, None, None, None];
         cells.push(cell(&(-7i64).to_be_bytes()));
-        let row = p.row(Side::Source, cells).unwrap();
+        let mut second = vec![cell(&[0, 0, 0, 2]), cell(b""), cell(&[0, 0, 0, 3]), None];
+        second.extend([cell(b"v"), None, cell(&(9i64).to_be_bytes())]);
+        let rows = p
+            .rows(Side::Source, &page(7, &[cells.clone(), second.clone()]))
+            .unwrap();
+        let row = &rows[0];
         assert_eq!(row.position.token, Token::murmur3(-7));
         assert_eq!(&row.position.key[..], &[0, 4, 0, 0, 0, 1, 0, 0, 1, b'x', 0]);
-        assert!(p.is_static_only(&row));
+        assert!(p.is_static_only(row));
         let detached = row.detach();
-        assert_eq!(detached, row);
+        assert_eq!(&detached, row);
+        // Every cell is where the page has it, nulls and empty values apart.
+        for (row, cells) in rows.iter().zip([&cells, &second]) {
+            assert_eq!(row.width(), 7);
+            for (i, c) in cells.iter().enumerate() {
+                assert_eq!(row.value(i), c.as_deref(), "cell {i}");
+                assert_eq!(row.value_bytes(i).as_deref(), c.as_deref(), "cell {i}");
+            }
+            assert_eq!(row.cell(7), None, "past the last cell");
+        }
+        assert_eq!(rows[1].value(1), Some(&b""[..]), "empty, not null");
+        assert!(!p.is_static_only(&rows[1]));
+        assert!(!p.same_ck(&rows[0], &rows[1]));
+        assert_eq!(p.ck(&rows[1]), vec![cell(&[0, 0, 0, 3])]);
+        assert_eq!(p.primary_key(&rows[1]).len(), 3);
 
         let mut no_token = vec![cell(&[0, 0, 0, 1]), cell(b"x"), None, None, None, None];
         no_token.push(None);
-        assert!(p.row(Side::Target, no_token).is_err());
-        assert!(p.row(Side::Target, vec![None]).is_err());
+        assert!(p.rows(Side::Target, &page(7, &[no_token])).is_err());
+        assert!(p.rows(Side::Target, &page(1, &[vec![None]])).is_err());
     }
 }

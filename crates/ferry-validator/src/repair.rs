@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use ferry_conn::session::{QueryOptions, Values};
-use ferry_wire::types::{ColumnType, CqlValue};
+use ferry_wire::types::CqlValue;
 use ferry_wire::RawValue;
 
 use crate::compare::Scope;
@@ -34,7 +34,7 @@ use crate::error::{Side, ValidateError};
 use crate::merge::{DifferenceKind, Found};
 use crate::projection::ValueColumn;
 use crate::report::{RepairNote, RepairStatus};
-use crate::schema::quote_identifier;
+use crate::schema::quote;
 use crate::table::TableContext;
 
 /// What repairing one difference did.
@@ -105,13 +105,13 @@ impl TableContext {
         let mut refused = Vec::new();
         let mut writes = Vec::new();
         for column in candidates {
-            match source.cells.get(column.index).cloned().flatten() {
+            match source.value_bytes(column.index) {
                 Some(value) => writes.push((column, value)),
                 None => {
                     let target_has = found
                         .target
                         .as_ref()
-                        .and_then(|t| t.cells.get(column.index).cloned().flatten())
+                        .and_then(|t| t.value_bytes(column.index))
                         .is_some();
                     if target_has {
                         refused.push(column.def.name.clone());
@@ -157,7 +157,7 @@ impl TableContext {
         let key_cells = if partition_level {
             p.pk(source)
         } else {
-            source.cells.get(..p.pk_len + p.ck_len).unwrap_or_default()
+            p.primary_key(source)
         };
         let key_columns: Vec<&str> = p
             .table
@@ -211,9 +211,7 @@ impl TableContext {
             };
             // A list written twice gets its elements twice (each element's
             // cell name is made at write time): not idempotent.
-            let idempotent = !columns
-                .iter()
-                .any(|(c, _)| matches!(c.def.column_type, ColumnType::List(_)) && c.def.multi_cell);
+            let idempotent = !columns.iter().any(|(c, _)| c.def.ty.is_multi_cell_list());
             let statement = target
                 .prepare(&cql)
                 .await
@@ -286,11 +284,7 @@ impl TableContext {
     /// `INSERT INTO t (key..., columns...) VALUES (?...) [USING [TIMESTAMP ? AND] TTL ?]`;
     /// `timestamp`: `None` for no `USING` at all.
     fn insert_cql(&self, key: &[&str], columns: &[&str], timestamp: Option<bool>) -> String {
-        let names: Vec<String> = key
-            .iter()
-            .chain(columns)
-            .map(|c| quote_identifier(c))
-            .collect();
+        let names: Vec<String> = key.iter().chain(columns).map(|c| quote(c)).collect();
         let markers = vec!["?"; names.len()].join(", ");
         let using = match timestamp {
             None => String::new(),
@@ -299,7 +293,7 @@ impl TableContext {
         };
         format!(
             "INSERT INTO {} ({}) VALUES ({markers}){using}",
-            self.projection.table.qualified_name(),
+            self.projection.table.cql_name(),
             names.join(", ")
         )
     }
@@ -308,15 +302,12 @@ impl TableContext {
     fn update_cql(&self, key: &[&str], columns: &[&str], timestamp: bool) -> String {
         let set: Vec<String> = columns
             .iter()
-            .map(|c| format!("{} = ?", quote_identifier(c)))
+            .map(|c| format!("{} = ?", quote(c)))
             .collect();
-        let restrictions: Vec<String> = key
-            .iter()
-            .map(|c| format!("{} = ?", quote_identifier(c)))
-            .collect();
+        let restrictions: Vec<String> = key.iter().map(|c| format!("{} = ?", quote(c))).collect();
         format!(
             "UPDATE {} USING {}TTL ? SET {} WHERE {}",
-            self.projection.table.qualified_name(),
+            self.projection.table.cql_name(),
             if timestamp { "TIMESTAMP ? AND " } else { "" },
             set.join(", "),
             restrictions.join(" AND ")

@@ -17,8 +17,8 @@ use crate::error::{Side, ValidateError};
 use crate::merge::{merge_range, DifferenceKind, Found, MergeLimits, RangeResult};
 use crate::progress::Progress;
 use crate::projection::{Projection, ScanRow};
-use crate::rate::RateLimiter;
 use crate::report::{ColumnDifference, DifferenceRecord, KeyPart};
+use ferry_conn::rate_limit::RateLimiter;
 
 /// Statements of one table on one cluster.
 #[derive(Debug, Clone)]
@@ -202,10 +202,7 @@ impl TableContext {
         let (statement, cells) = if partition_level {
             (&statements.partition, self.projection.pk(row))
         } else {
-            (
-                &statements.row,
-                &row.cells[..self.projection.pk_len + self.projection.ck_len],
-            )
+            (&statements.row, self.projection.primary_key(row))
         };
         let values: Vec<RawValue> = cells
             .iter()
@@ -293,9 +290,9 @@ impl TableContext {
             };
             for (i, column) in p.table.primary_key().take(columns).enumerate() {
                 let value = match self.comparator.decode(side, row, i) {
-                    Ok(Some(v)) => v.cql_literal_typed(&column.column_type),
+                    Ok(Some(v)) => v.cql_literal_typed(&p.types[i]),
                     Ok(None) => "null".to_owned(),
-                    Err(_) => hex(row.cells.get(i).cloned().flatten()),
+                    Err(_) => hex(row.value_bytes(i)),
                 };
                 primary_key.push(KeyPart {
                     column: column.name.clone(),
@@ -311,7 +308,7 @@ impl TableContext {
                     .table
                     .value_columns()
                     .find(|c| c.name == d.column)
-                    .map(|c| c.column_type.clone());
+                    .map(|c| c.ty.to_column_type());
                 let literal = |v: &Option<ferry_wire::types::CqlValue>| {
                     v.as_ref().map(|v| {
                         let text = match (&ty, d.aspect) {

@@ -15,11 +15,11 @@ use crate::merge::Found;
 use crate::progress::Progress;
 use crate::projection::Projection;
 use crate::ranges::{plan_ranges, sample_ranges, unwrap_ranges};
-use crate::rate::RateLimiter;
 use crate::report::{Counts, RepairCounts, Report, TableReport};
 use crate::schema::{common_schema, list_tables, read_table_schema};
 use crate::table::TableContext;
 use crate::tally::{Outcome, Tally};
+use ferry_conn::rate_limit::RateLimiter;
 
 /// Validates tables of a target cluster against a source cluster.
 ///
@@ -60,10 +60,10 @@ impl Validator {
         let limiters = [
             config
                 .source_rows_per_second
-                .map(|r| Arc::new(RateLimiter::new(r))),
+                .map(|r| Arc::new(RateLimiter::new(r as f64))),
             config
                 .target_rows_per_second
-                .map(|r| Arc::new(RateLimiter::new(r))),
+                .map(|r| Arc::new(RateLimiter::new(r as f64))),
         ];
         let checkpoint = match &config.checkpoint {
             Some(path) => Some(Arc::new(Checkpoint::open(path)?)),
@@ -138,7 +138,7 @@ impl Validator {
                 Some(t) => tables.push((selection.keyspace.clone(), t.clone())),
                 None => match list_tables(&self.source, Side::Source, &selection.keyspace).await {
                     Ok(found) if found.is_empty() => report.errors.push(format!(
-                        "keyspace {} has no tables on the source (or does not exist)",
+                        "keyspace {} has no tables on the source",
                         selection.keyspace
                     )),
                     Ok(found) => {

@@ -56,7 +56,7 @@ mod retry;
 mod routing;
 mod row;
 mod scan;
-mod schema;
+pub(crate) mod schema;
 mod statement;
 mod topology;
 mod values;
