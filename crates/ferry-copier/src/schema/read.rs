@@ -1,87 +1,14 @@
-//! Reading table schemas from a cluster's schema tables: `system_schema.*`
-//! on Cassandra 3.0+, `system.schema_*` before. The layout is guessed from
-//! the nodes' release version and the other one is tried when the guess is
-//! wrong (a cluster in the middle of an upgrade, a proxy that hides the
-//! version).
+//! Reading table schemas: `ferry_conn::schema::SchemaReader` (shared with
+//! the validator), with the cluster's side added to every error so a
+//! message says whether the source or the target lacks the table.
 
-use std::collections::HashMap;
+use ferry_conn::schema::SchemaError;
+use ferry_conn::session::Session;
 
-use ferry_conn::session::{QueryOptions, Row, Session, SessionError};
-use ferry_wire::types::CqlValue;
-use ferry_wire::Consistency;
-use futures::TryStreamExt;
-
-use super::{ColumnDef, ColumnKind, CqlType, TableSchema};
+use super::TableSchema;
 use crate::error::{CopyError, Side};
 
-/// Which schema tables a cluster has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Layout {
-    /// `system_schema.*` (3.0+).
-    Modern,
-    /// `system.schema_*` (2.x).
-    Legacy,
-}
-
-impl Layout {
-    fn guess(session: &Session) -> Self {
-        let major = session
-            .nodes()
-            .first()
-            .and_then(|n| n.release_version.clone())
-            .and_then(|v| {
-                v.split('.')
-                    .next()
-                    .and_then(|m| m.trim().parse::<u32>().ok())
-            });
-        match major {
-            Some(m) if m < 3 => Self::Legacy,
-            _ => Self::Modern,
-        }
-    }
-
-    fn other(self) -> Self {
-        match self {
-            Self::Modern => Self::Legacy,
-            Self::Legacy => Self::Modern,
-        }
-    }
-
-    fn keyspace_query(self) -> &'static str {
-        match self {
-            Self::Modern => {
-                "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?"
-            }
-            Self::Legacy => {
-                "SELECT keyspace_name FROM system.schema_keyspaces WHERE keyspace_name = ?"
-            }
-        }
-    }
-
-    fn tables_query(self) -> &'static str {
-        match self {
-            Self::Modern => "SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?",
-            Self::Legacy => {
-                "SELECT columnfamily_name FROM system.schema_columnfamilies WHERE keyspace_name = ?"
-            }
-        }
-    }
-
-    fn columns_query(self) -> &'static str {
-        match self {
-            Self::Modern => {
-                "SELECT column_name, kind, position, type, clustering_order \
-                 FROM system_schema.columns WHERE keyspace_name = ? AND table_name = ?"
-            }
-            Self::Legacy => {
-                "SELECT column_name, type, component_index, validator \
-                 FROM system.schema_columns WHERE keyspace_name = ? AND columnfamily_name = ?"
-            }
-        }
-    }
-}
-
-/// Reads schemas from one cluster.
+/// Reads keyspaces, tables and table schemas of one side of the copy.
 ///
 /// ```no_run
 /// # async fn demo(session: &ferry_conn::session::Session) -> Result<(), ferry_copier::CopyError> {
@@ -96,224 +23,70 @@ impl Layout {
 /// ```
 #[derive(Debug)]
 pub struct SchemaReader<'a> {
-    session: &'a Session,
+    inner: ferry_conn::schema::SchemaReader<'a>,
     side: Side,
 }
 
 impl<'a> SchemaReader<'a> {
     /// A reader of `session`'s schema, which is the `side` cluster.
     pub fn new(session: &'a Session, side: Side) -> Self {
-        Self { session, side }
+        Self {
+            inner: ferry_conn::schema::SchemaReader::new(session),
+            side,
+        }
     }
 
     /// Whether `keyspace` exists.
     pub async fn keyspace_exists(&self, keyspace: &str) -> Result<bool, CopyError> {
-        let rows = self
-            .rows(Layout::keyspace_query, &[keyspace], "keyspaces")
-            .await?
-            .1;
-        Ok(!rows.is_empty())
+        self.inner
+            .keyspace_exists(keyspace)
+            .await
+            .map_err(|e| self.error(e))
     }
 
     /// The tables of `keyspace`, sorted by name; fails if the keyspace does
     /// not exist.
     pub async fn tables(&self, keyspace: &str) -> Result<Vec<String>, CopyError> {
-        if !self.keyspace_exists(keyspace).await? {
-            return Err(CopyError::UnknownKeyspace {
-                side: self.side,
-                keyspace: keyspace.to_owned(),
-            });
-        }
-        let (layout, rows) = self
-            .rows(Layout::tables_query, &[keyspace], "tables")
-            .await?;
-        let column = match layout {
-            Layout::Modern => "table_name",
-            Layout::Legacy => "columnfamily_name",
-        };
-        let mut names: Vec<String> = rows.iter().filter_map(|r| text(r, column)).collect();
-        names.sort();
-        Ok(names)
+        self.inner.tables(keyspace).await.map_err(|e| self.error(e))
     }
 
     /// The schema of `keyspace.table`; fails with
     /// [`CopyError::UnknownTable`] (or `UnknownKeyspace`) if it does not
     /// exist.
     pub async fn table(&self, keyspace: &str, table: &str) -> Result<TableSchema, CopyError> {
-        let what = format!("{keyspace}.{table}");
-        let (layout, rows) = self
-            .rows(Layout::columns_query, &[keyspace, table], &what)
-            .await?;
-        if rows.is_empty() {
-            if !self.keyspace_exists(keyspace).await? {
-                return Err(CopyError::UnknownKeyspace {
-                    side: self.side,
-                    keyspace: keyspace.to_owned(),
-                });
-            }
-            return Err(CopyError::UnknownTable {
-                side: self.side,
-                keyspace: keyspace.to_owned(),
-                table: table.to_owned(),
-            });
-        }
-        let bad = |message: String| CopyError::Schema {
-            side: self.side,
-            what: what.clone(),
-            message,
-        };
-        let udts = match layout {
-            Layout::Modern => self.user_types(keyspace).await?,
-            Layout::Legacy => HashMap::new(),
-        };
-        let lookup = |name: &str| udts.get(name).cloned();
-        let mut keyed: Vec<(i64, ColumnDef)> = Vec::new();
-        for row in &rows {
-            let name =
-                text(row, "column_name").ok_or_else(|| bad("a column has no name".into()))?;
-            let (kind_text, position, ty, descending) = match layout {
-                Layout::Legacy => {
-                    let validator = text(row, "validator")
-                        .ok_or_else(|| bad(format!("column {name:?} has no validator")))?;
-                    let (ty, reversed) = CqlType::parse_marshal(&validator).map_err(&bad)?;
-                    (
-                        text(row, "type").unwrap_or_default(),
-                        int(row, "component_index").unwrap_or(0),
-                        ty,
-                        reversed,
-                    )
-                }
-                Layout::Modern => {
-                    let type_text = text(row, "type")
-                        .ok_or_else(|| bad(format!("column {name:?} has no type")))?;
-                    let ty = CqlType::parse_cql(&type_text, keyspace, &lookup).map_err(&bad)?;
-                    let descending = text(row, "clustering_order")
-                        .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
-                    (
-                        text(row, "kind").unwrap_or_default(),
-                        int(row, "position").unwrap_or(0),
-                        ty,
-                        descending,
-                    )
-                }
-            };
-            let kind = match kind_text.as_str() {
-                "partition_key" => ColumnKind::PartitionKey,
-                "clustering_key" | "clustering" => ColumnKind::Clustering { descending },
-                "static" => ColumnKind::Static,
-                // A COMPACT STORAGE table's value column is written like a
-                // regular one. Thrift-era tables may have one without a name
-                // (no CQL-visible value): nothing to copy there.
-                "regular" | "compact_value" => {
-                    if name.is_empty() {
-                        continue;
-                    }
-                    ColumnKind::Regular
-                }
-                other => return Err(bad(format!("column {name:?} has unknown kind {other:?}"))),
-            };
-            keyed.push((position, ColumnDef { name, kind, ty }));
-        }
-        // Key columns by position; the rest keep any order (sorted by name
-        // in TableSchema::new).
-        keyed.sort_by_key(|(position, _)| *position);
-        let schema = TableSchema::new(keyspace, table, keyed.into_iter().map(|(_, c)| c).collect());
-        if schema.partition_key.is_empty() {
-            return Err(bad("no partition key column found".into()));
-        }
-        Ok(schema)
-    }
-
-    /// The user types of `keyspace` (3.0+ layout): name → fields as
-    /// `(name, CQL type string)`.
-    async fn user_types(
-        &self,
-        keyspace: &str,
-    ) -> Result<HashMap<String, Vec<(String, String)>>, CopyError> {
-        let rows = self
-            .query(
-                "SELECT type_name, field_names, field_types FROM system_schema.types WHERE keyspace_name = ?",
-                &[keyspace],
-            )
+        self.inner
+            .table(keyspace, table)
             .await
-            .map_err(|e| CopyError::Request {
-                side: self.side,
-                what: format!("reading the user types of {keyspace}"),
-                source: e,
-            })?;
-        let mut out = HashMap::new();
-        for row in rows {
-            let Some(name) = text(&row, "type_name") else {
-                continue;
-            };
-            let fields = text_list(&row, "field_names")
-                .into_iter()
-                .zip(text_list(&row, "field_types"))
-                .collect();
-            out.insert(name, fields);
-        }
-        Ok(out)
+            .map_err(|e| self.error(e))
     }
 
-    /// Rows of a schema query, trying the other layout if the first one's
-    /// tables do not exist.
-    async fn rows(
-        &self,
-        query: fn(Layout) -> &'static str,
-        names: &[&str],
-        what: &str,
-    ) -> Result<(Layout, Vec<Row>), CopyError> {
-        let first = Layout::guess(self.session);
-        let result = match self.query(query(first), names).await {
-            Ok(rows) => Ok((first, rows)),
-            Err(first_error) => {
-                let other = first.other();
-                self.query(query(other), names)
-                    .await
-                    .map(|rows| (other, rows))
-                    .map_err(|_| first_error)
+    /// The copier's error for a schema error on this side.
+    fn error(&self, e: SchemaError) -> CopyError {
+        let side = self.side;
+        match e {
+            SchemaError::UnknownKeyspace { keyspace } => {
+                CopyError::UnknownKeyspace { side, keyspace }
             }
-        };
-        result.map_err(|e| CopyError::Request {
-            side: self.side,
-            what: format!("reading the schema of {what}"),
-            source: e,
-        })
-    }
-
-    async fn query(&self, cql: &str, names: &[&str]) -> Result<Vec<Row>, SessionError> {
-        let values: Vec<CqlValue> = names
-            .iter()
-            .map(|n| CqlValue::from((*n).to_owned()))
-            .collect();
-        let options = QueryOptions::new()
-            .with_consistency(Consistency::One)
-            .idempotent(true);
-        self.session
-            .query_stream(cql, values, options)
-            .try_collect()
-            .await
-    }
-}
-
-fn text(row: &Row, name: &str) -> Option<String> {
-    row.by_name(name)
-        .and_then(CqlValue::as_text)
-        .map(str::to_owned)
-}
-
-fn int(row: &Row, name: &str) -> Option<i64> {
-    row.by_name(name).and_then(CqlValue::as_i64)
-}
-
-fn text_list(row: &Row, name: &str) -> Vec<String> {
-    match row.by_name(name) {
-        Some(CqlValue::List(items) | CqlValue::Set(items)) => items
-            .iter()
-            .flatten()
-            .filter_map(CqlValue::as_text)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
+            SchemaError::UnknownTable { keyspace, table } => CopyError::UnknownTable {
+                side,
+                keyspace,
+                table,
+            },
+            SchemaError::Request { what, source } => CopyError::Request {
+                side,
+                what: format!("reading the schema of {what}"),
+                source,
+            },
+            SchemaError::Invalid { what, message } => CopyError::Schema {
+                side,
+                what,
+                message,
+            },
+            other => CopyError::Schema {
+                side,
+                what: "the schema".into(),
+                message: other.to_string(),
+            },
+        }
     }
 }
