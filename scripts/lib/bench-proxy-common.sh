@@ -6,8 +6,8 @@
 # Builds ferry-proxy and the load generator in release mode; sets
 # BENCH_PROXY_BIN, BENCH_LOAD_BIN and BENCH_FAKE_BIN.
 bench_proxy_build() {
-    ferry_log "cargo build --release -p ferry-proxy -p ferry-router --example cql_load --example fake_backends"
-    (cd "$FERRY_ROOT" && cargo build --release -q -p ferry-proxy -p ferry-router \
+    ferry_log "cargo build --release -p ferry-proxy -p ferry-router --bin ferry-proxy --example cql_load --example fake_backends"
+    (cd "$FERRY_ROOT" && cargo build --release -q -p ferry-proxy -p ferry-router --bin ferry-proxy \
         --example cql_load --example fake_backends)
     BENCH_PROXY_BIN="$FERRY_ROOT/target/release/ferry-proxy"
     BENCH_LOAD_BIN="$FERRY_ROOT/target/release/examples/cql_load"

@@ -118,8 +118,7 @@ impl Args {
     }
 
     fn config(&self, address: &str) -> ConnectionConfig {
-        let config =
-            ConnectionConfig::new(address).with_request_timeout(Duration::from_secs(30));
+        let config = ConnectionConfig::new(address).with_request_timeout(Duration::from_secs(30));
         match self.protocol {
             Some(v) => config.with_pinned_version(v),
             None => config,

@@ -21,6 +21,11 @@ use tokio::sync::mpsc;
 
 /// Bytes asked for per read; the buffer grows for large frames.
 const READ_CHUNK: usize = 64 * 1024;
+/// Room below which a reader makes more before reading. Frames handed out
+/// share the read buffer, so growing it while they live allocates a new
+/// one: doing that before every read (rather than when it is nearly
+/// full) cost a 64 KiB allocation per read.
+const MIN_READ_ROOM: usize = 8 * 1024;
 /// Bytes gathered before a writer flushes a batch of frames.
 const WRITE_BATCH: usize = 256 * 1024;
 
@@ -174,7 +179,9 @@ impl FrameReader {
             if let Some(frame) = self.decode()? {
                 return Ok(frame);
             }
-            self.buf.reserve(READ_CHUNK);
+            if self.buf.capacity() - self.buf.len() < MIN_READ_ROOM {
+                self.buf.reserve(READ_CHUNK);
+            }
             let n = stream
                 .read_buf(&mut self.buf)
                 .await

@@ -5,24 +5,41 @@
 //! when its request arrives (so the bound covers writes waiting for the
 //! source's answer, waiting to be retried, and in flight on the target) and
 //! gives it back when the target applied it or it went to the log. Each
-//! admitted write is a task: it tries, backs off, tries again, and appends
-//! itself to the failed-write log when it runs out of retries, when the
-//! error cannot be fixed by retrying, or when shutdown asks pending writes
-//! to spill. A write is never dropped without a log record; if even the
+//! admitted write is a future run by its target leg's mirror driver (one
+//! task per client connection, see [`TargetQueue::submit`]): it tries,
+//! backs off, tries again, and appends itself to the failed-write log when
+//! it runs out of retries, when the error cannot be fixed by retrying, or
+//! when shutdown asks pending writes to spill. A write is never dropped without a log record; if even the
 //! log append fails (a full disk), that is logged at ERROR level with the
 //! write's keyspace, opcode and timestamp, and counted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{FullQueuePolicy, RetryPolicy};
 use crate::failed_log::FailedWriteLog;
 use crate::metrics::{Cluster, Metrics};
-use crate::target::{TargetError, TargetLeg, TargetRequest};
+use crate::target::{OrderTicket, TargetError, TargetLeg, TargetRequest};
+
+/// Why a write still pending at the end of the drain goes to the log.
+const SHUTDOWN_REASON: &str = "the proxy shut down before the target write completed";
+
+/// A write handed to a leg's mirror driver: the request, its place in the
+/// queue and in its connection's order (both released once it is applied
+/// or logged).
+pub(crate) struct MirrorItem {
+    req: TargetRequest,
+    slot: QueueSlot,
+    ticket: OrderTicket,
+}
+
+/// Sends writes to one target leg's mirror driver.
+pub(crate) type MirrorSender = mpsc::UnboundedSender<MirrorItem>;
 
 /// A place in the queue, held from the request's arrival until the write
 /// is applied or logged.
@@ -143,38 +160,127 @@ impl TargetQueue {
         self.pending().values().next().map(Instant::elapsed)
     }
 
-    /// Hands an admitted write to a background task that applies it on
-    /// `leg`, with retries, or logs it.
+    /// Hands an admitted write to `leg`'s mirror driver, which applies it
+    /// on the target, with retries, or logs it.
+    ///
+    /// One driver task per leg runs all of that connection's pending
+    /// writes as futures, rather than one spawned task per write: a task
+    /// per write cost an aligned allocation, a scheduler round and a
+    /// shutdown-watch registration each, and a wakeup per target answer,
+    /// where the driver takes every answer that arrived in one go.
     pub(crate) fn submit(
         self: &Arc<Self>,
         slot: QueueSlot,
         leg: Arc<TargetLeg>,
         req: TargetRequest,
     ) {
-        let queue = self.clone();
         let ticket = leg.ticket();
-        tokio::spawn(async move {
-            let mut spill = queue.spill_now.subscribe();
-            let outcome = tokio::select! {
-                r = async {
-                    leg.wait_for(req.after).await;
-                    queue.deliver(&leg, &req).await
-                } => r,
-                () = async { let _ = spill.wait_for(|s| *s).await; } => {
-                    queue.spilled_at_shutdown.fetch_add(1, Ordering::Relaxed);
-                    Err("the proxy shut down before the target write completed".to_owned())
+        let item = MirrorItem { req, slot, ticket };
+        let driver = leg.mirror_driver(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(self.clone().drive(rx));
+            tx
+        });
+        if let Err(mpsc::error::SendError(item)) = driver.send(item) {
+            // The driver is gone (only if its task was cancelled, e.g. by
+            // a runtime shutting down): the write must still be applied or
+            // logged, so it gets a task of its own.
+            let queue = self.clone();
+            tokio::spawn(async move {
+                let mut spill = queue.spill_now.subscribe();
+                let id_req = Arc::new(item.req);
+                tokio::select! {
+                    () = queue.clone().apply(leg, Arc::clone(&id_req)) => {}
+                    () = async { let _ = spill.wait_for(|s| *s).await; } => {
+                        queue.spill_at_shutdown(&id_req).await;
+                    }
                 }
-            };
-            match outcome {
-                Ok(()) => Metrics::inc(&queue.metrics.target_writes_ok),
-                Err(reason) => {
-                    Metrics::inc(&queue.metrics.target_failures);
-                    queue.log_write(&req, reason).await;
+                drop((item.ticket, item.slot));
+            });
+        }
+    }
+
+    /// A leg's mirror driver: runs the writes sent on `incoming`
+    /// concurrently until the leg is gone and every write is done. When
+    /// shutdown asks pending writes to spill, the ones in flight are
+    /// abandoned and logged, as are any that arrive later.
+    async fn drive(self: Arc<Self>, mut incoming: mpsc::UnboundedReceiver<MirrorItem>) {
+        let mut spill = self.spill_now.subscribe();
+        // One registration on the shutdown watch for the driver's life.
+        let spill_now = async move {
+            let _ = spill.wait_for(|s| *s).await;
+        };
+        tokio::pin!(spill_now);
+        let mut running = FuturesUnordered::new();
+        // Every pending write by id: the request is shared with its future
+        // (to log it if shutdown abandons the future); the slot and ticket
+        // are released here when it is done.
+        let mut pending: HashMap<u64, (Arc<TargetRequest>, QueueSlot, OrderTicket)> =
+            HashMap::new();
+        let mut next_id = 0u64;
+        let (mut closed, mut spilling) = (false, false);
+        loop {
+            tokio::select! {
+                item = incoming.recv(), if !closed => match item {
+                    Some(MirrorItem { req, slot, ticket }) => {
+                        let req = Arc::new(req);
+                        if spilling {
+                            self.spill_at_shutdown(&req).await;
+                            drop((ticket, slot));
+                            continue;
+                        }
+                        let id = next_id;
+                        next_id += 1;
+                        let apply = self.clone().apply(ticket.leg().clone(), Arc::clone(&req));
+                        running.push(async move {
+                            apply.await;
+                            id
+                        });
+                        pending.insert(id, (req, slot, ticket));
+                    }
+                    None => closed = true,
+                },
+                Some(id) = running.next(), if !running.is_empty() => {
+                    if let Some((_req, slot, ticket)) = pending.remove(&id) {
+                        drop(ticket);
+                        drop(slot);
+                    }
+                }
+                () = &mut spill_now, if !spilling => {
+                    spilling = true;
+                    // Abandon what is in flight (dropping the futures
+                    // cancels their requests), then log each write.
+                    running = FuturesUnordered::new();
+                    for (_, (req, slot, ticket)) in pending.drain() {
+                        self.spill_at_shutdown(&req).await;
+                        drop((ticket, slot));
+                    }
                 }
             }
-            drop(ticket);
-            drop(slot);
-        });
+            if closed && running.is_empty() {
+                break;
+            }
+        }
+    }
+
+    /// Waits for the writes before `req` in its connection's order, then
+    /// applies it (with retries) or logs it.
+    async fn apply(self: Arc<Self>, leg: Arc<TargetLeg>, req: Arc<TargetRequest>) {
+        leg.wait_for(req.after).await;
+        match self.deliver(&leg, &req).await {
+            Ok(()) => Metrics::inc(&self.metrics.target_writes_ok),
+            Err(reason) => {
+                Metrics::inc(&self.metrics.target_failures);
+                self.log_write(&req, reason).await;
+            }
+        }
+    }
+
+    /// Logs a write that shutdown abandoned.
+    async fn spill_at_shutdown(&self, req: &TargetRequest) {
+        self.spilled_at_shutdown.fetch_add(1, Ordering::Relaxed);
+        Metrics::inc(&self.metrics.target_failures);
+        self.log_write(req, SHUTDOWN_REASON.to_owned()).await;
     }
 
     /// Applies `req`, retrying what may succeed later.
