@@ -13,7 +13,7 @@
 //! log append fails (a full disk), that is logged at ERROR level with the
 //! write's keyspace, opcode and timestamp, and counted.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -36,6 +36,38 @@ pub(crate) struct MirrorItem {
     req: TargetRequest,
     slot: QueueSlot,
     ticket: OrderTicket,
+}
+
+/// A mirror driver's pending writes by id. Ids are handed out in order and
+/// writes mostly finish in order, so a deque indexed from the oldest
+/// pending id does without hashing.
+#[derive(Default)]
+struct PendingWrites {
+    /// Id of `slots[0]`.
+    first: u64,
+    slots: std::collections::VecDeque<Option<(Arc<TargetRequest>, QueueSlot, OrderTicket)>>,
+}
+
+impl PendingWrites {
+    fn insert(&mut self, write: (Arc<TargetRequest>, QueueSlot, OrderTicket)) -> u64 {
+        self.slots.push_back(Some(write));
+        self.first + self.slots.len() as u64 - 1
+    }
+
+    fn remove(&mut self, id: u64) -> Option<(Arc<TargetRequest>, QueueSlot, OrderTicket)> {
+        let index = usize::try_from(id.checked_sub(self.first)?).ok()?;
+        let write = self.slots.get_mut(index)?.take();
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+        write
+    }
+
+    fn drain(&mut self) -> Vec<(Arc<TargetRequest>, QueueSlot, OrderTicket)> {
+        self.first += self.slots.len() as u64;
+        self.slots.drain(..).flatten().collect()
+    }
 }
 
 /// Sends writes to one target leg's mirror driver.
@@ -215,9 +247,7 @@ impl TargetQueue {
         // Every pending write by id: the request is shared with its future
         // (to log it if shutdown abandons the future); the slot and ticket
         // are released here when it is done.
-        let mut pending: HashMap<u64, (Arc<TargetRequest>, QueueSlot, OrderTicket)> =
-            HashMap::new();
-        let mut next_id = 0u64;
+        let mut pending = PendingWrites::default();
         let (mut closed, mut spilling) = (false, false);
         loop {
             tokio::select! {
@@ -229,19 +259,17 @@ impl TargetQueue {
                             drop((ticket, slot));
                             continue;
                         }
-                        let id = next_id;
-                        next_id += 1;
                         let apply = self.clone().apply(ticket.leg().clone(), Arc::clone(&req));
+                        let id = pending.insert((req, slot, ticket));
                         running.push(async move {
                             apply.await;
                             id
                         });
-                        pending.insert(id, (req, slot, ticket));
                     }
                     None => closed = true,
                 },
                 Some(id) = running.next(), if !running.is_empty() => {
-                    if let Some((_req, slot, ticket)) = pending.remove(&id) {
+                    if let Some((_req, slot, ticket)) = pending.remove(id) {
                         drop(ticket);
                         drop(slot);
                     }
@@ -251,7 +279,7 @@ impl TargetQueue {
                     // Abandon what is in flight (dropping the futures
                     // cancels their requests), then log each write.
                     running = FuturesUnordered::new();
-                    for (_, (req, slot, ticket)) in pending.drain() {
+                    for (req, slot, ticket) in pending.drain() {
                         self.spill_at_shutdown(&req).await;
                         drop((ticket, slot));
                     }
@@ -387,5 +415,59 @@ impl TargetQueue {
                 return self.pending().is_empty();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_writes_are_found_by_id_in_any_completion_order() {
+        // The slots and tickets need a queue and a leg; ids are what is
+        // checked here, so use numbered requests in the request's `after`.
+        let log_dir = std::env::temp_dir().join(format!("ferry-pw-{}", std::process::id()));
+        std::fs::create_dir_all(&log_dir).unwrap();
+        let log = Arc::new(FailedWriteLog::open(log_dir.join("log")).unwrap());
+        let queue = TargetQueue::new(
+            8,
+            FullQueuePolicy::Spill,
+            RetryPolicy::default(),
+            log,
+            Arc::new(Metrics::default()),
+        );
+        let leg = Arc::new(TargetLeg::new(ferry_conn::ConnectionConfig::new(
+            "127.0.0.1:1",
+        )));
+        let write = |n: u64| {
+            let req = TargetRequest {
+                opcode: ferry_wire::Opcode::Query,
+                flags: ferry_wire::frame::FrameFlags::NONE,
+                version: ferry_wire::ProtocolVersion::V4,
+                body: bytes::Bytes::new(),
+                statements: Vec::new(),
+                keyspace: None,
+                timestamp: None,
+                idempotent: true,
+                after: n,
+                kind: crate::metrics::RequestKind::Write,
+            };
+            (Arc::new(req), queue.track(), leg.ticket())
+        };
+        let mut pending = PendingWrites::default();
+        let ids: Vec<u64> = (0..5).map(|n| pending.insert(write(n))).collect();
+        assert_eq!(ids, vec![0, 1, 2, 3, 4]);
+        assert_eq!(pending.remove(2).map(|w| w.0.after), Some(2));
+        assert!(pending.remove(2).is_none(), "removed once");
+        assert_eq!(pending.remove(0).map(|w| w.0.after), Some(0));
+        assert_eq!(pending.first, 1, "the front moves past done writes");
+        assert_eq!(pending.remove(1).map(|w| w.0.after), Some(1));
+        assert_eq!(pending.first, 3, "and past the ones done earlier");
+        assert_eq!(pending.insert(write(5)), 5);
+        let rest: Vec<u64> = pending.drain().iter().map(|w| w.0.after).collect();
+        assert_eq!(rest, vec![3, 4, 5]);
+        assert!(pending.remove(9).is_none() && pending.remove(0).is_none());
+        assert_eq!(queue.depth(), 0, "every slot released");
+        std::fs::remove_dir_all(&log_dir).unwrap();
     }
 }

@@ -46,11 +46,16 @@ impl ClientConn {
         let mut reader = FrameReader::new(self.state.shared.config.max_frame_len);
         let mut source_closed = self.state.source_closed.subscribe();
         let mut shutdown = self.state.shared.shutdown.clone();
+        // Made once, not per frame: a fresh wait per frame registered and
+        // dropped two watch waiters per request.
+        let source_gone = wait_true(&mut source_closed);
+        let shutting_down = wait_true(&mut shutdown);
+        tokio::pin!(source_gone, shutting_down);
         loop {
             let next = tokio::select! {
                 r = reader.next(&mut input, Some(&self.state.client_mode)) => r,
-                () = wait_true(&mut source_closed) => break,
-                () = wait_true(&mut shutdown) => {
+                () = &mut source_gone => break,
+                () = &mut shutting_down => {
                     self.wait_for_answers().await;
                     break;
                 }
