@@ -299,7 +299,9 @@ impl TargetQueue {
             Ok(()) => Metrics::inc(&self.metrics.target_writes_ok),
             Err(reason) => {
                 Metrics::inc(&self.metrics.target_failures);
-                self.log_write(&req, reason).await;
+                // Boxed: the log append's future is large and rarely run;
+                // inline, it would be copied with every write's future.
+                Box::pin(self.log_write(&req, reason)).await;
             }
         }
     }
@@ -321,7 +323,7 @@ impl TargetQueue {
                 Err(e) if e.is_retryable(req.idempotent) && retry < self.retry.max_retries => {
                     Metrics::inc(&self.metrics.target_retries);
                     tracing::debug!(error = %e, retry, "target write failed; retrying");
-                    tokio::time::sleep(self.retry.backoff(retry)).await;
+                    Box::pin(tokio::time::sleep(self.retry.backoff(retry))).await;
                     retry += 1;
                 }
                 Err(e) => {
