@@ -2,13 +2,14 @@
 # The same client load directly to the source node, through haproxy (a
 # plain TCP forwarder), through ferry-proxy in pass-through
 # (--write-mode off) and through ferry-proxy in dual write (--write-mode
-# async, writes mirrored to the target node): throughput and p50/p99
-# latency, and their ratios.
+# async, writes mirrored to the target node; and once more with a fake
+# target that answers at once, to tell the proxy's own cost from the
+# target node's): throughput and p50/p99 latency, and their ratios.
 #
 #   scripts/bench-proxy.sh [--rounds K] [--warmup S] [--duration S]
 #                          [--in-flight N] [--connections N]
 #                          [--stress-n N] [--stress-threads N]
-#                          [--modes "direct haproxy off async"]
+#                          [--modes "direct haproxy off async async-fake"]
 #                          [--no-load] [--no-stress] [--no-doc]
 #
 # Uses the running `source` (127.0.0.8) and `target` (127.0.0.9) node
@@ -29,9 +30,14 @@
 #   `write n=<--stress-n> -mode native prepared cql3 -rate
 #   threads=<--stress-threads>` (protocol v2: its Java driver 2.0), default
 #   60,000 writes by 32 threads; its schema is made beforehand on both
-#   nodes (stress makes it over Thrift on the node it is given).
-# After a dual-write run, the next run waits for the proxy's target queue
-# to empty (the target catching up), so runs do not overlap.
+#   nodes (stress makes it over Thrift on the node it is given). Not run
+#   through async-fake: the fake target does not speak v2.
+# The dual-write proxies run with --full-queue backpressure: both nodes
+# share this machine's cores, and with the default (spill) a target that
+# falls behind sends writes to the failed-write log instead of applying
+# them; with backpressure the client runs at the pace both nodes keep up
+# with and every write is applied. After a dual-write run, the next run
+# waits for the proxy's target queue to empty, so runs do not overlap.
 #
 # Results replace the section between the <!-- bench-proxy: ... -->
 # markers of docs/benchmarks.md unless --no-doc; raw JSON lines and logs
@@ -46,7 +52,7 @@ cd "$FERRY_ROOT"
 
 command_line="scripts/bench-proxy.sh${*:+ $*}"
 rounds=3 warmup=3 duration=15 in_flight=32 connections=1
-stress_n=60000 stress_threads=32 modes="direct haproxy off async"
+stress_n=60000 stress_threads=32 modes="direct haproxy off async async-fake"
 run_load=1 run_stress=1 write_doc=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -61,7 +67,7 @@ while [ $# -gt 0 ]; do
         --no-load) run_load=0; shift ;;
         --no-stress) run_stress=0; shift ;;
         --no-doc) write_doc=0; shift ;;
-        -h|--help) sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) ferry_die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -102,8 +108,8 @@ cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     for host in "$source_host:$source_port" "$target_host:$target_port"; do
-        printf '["DROP KEYSPACE IF EXISTS %s", "DROP KEYSPACE IF EXISTS %s"]' "$keyspace" "\"$stress_keyspace\"" |
-            "$python" "$FERRY_ROOT/scripts/lib/cql.py" --host "${host%:*}" --port "${host##*:}" >/dev/null 2>&1 ||
+        printf '["DROP KEYSPACE IF EXISTS %s", "DROP KEYSPACE IF EXISTS %s"]' "$keyspace" "$stress_keyspace" |
+            timeout 120 "$python" "$FERRY_ROOT/scripts/lib/cql.py" --host "${host%:*}" --port "${host##*:}" >/dev/null 2>&1 ||
             ferry_log "could not drop the benchmark keyspaces on $host"
     done
     exit "$rc"
@@ -129,32 +135,48 @@ haproxy -db -f "$out/haproxy.cfg" >"$out/haproxy.log" 2>&1 &
 pids+=($!)
 bench_wait_port "$source_host" "$haproxy_port" 30
 
-# ferry-proxy, once per write mode, on the source's IP.
+# A fake target (answers at once) for the async-fake configuration.
+"$BENCH_FAKE_BIN" >"$out/fake.addresses" 2>"$out/fake.log" &
+pids+=($!)
+for _ in $(seq 100); do
+    grep -q '^TARGET=' "$out/fake.addresses" 2>/dev/null && break
+    sleep 0.1
+done
+fake_target="$(sed -n 's/^TARGET=//p' "$out/fake.addresses")"
+[ -n "$fake_target" ] || ferry_die "the fake target did not start (see $out/fake.log)"
+
+# ferry-proxy, once per configuration, on the source's IP.
 declare -A proxy_port metrics_port
-for mode in off async; do
+for mode in off async async-fake; do
     proxy_port[$mode]="$(bench_free_port)"
     metrics_port[$mode]="$(bench_free_port)"
-    "$BENCH_PROXY_BIN" "$source_host" "$target_host" --source-port "$source_port" \
-        --target-port "$target_port" --bind "$source_host" --proxy-port "${proxy_port[$mode]}" \
-        --disable-source-tls --disable-target-tls --write-mode "$mode" \
+    args=("$source_host" "$target_host" --target-port "$target_port" --write-mode "${mode%-fake}")
+    case "$mode" in
+        async) args+=(--full-queue backpressure) ;;
+        # The fake target is no Cassandra: no startup check, v3 as the source.
+        async-fake) args=("$source_host" "${fake_target%:*}" --target-port "${fake_target##*:}"
+            --write-mode async --full-queue backpressure --skip-startup-check --protocol-version 3) ;;
+    esac
+    "$BENCH_PROXY_BIN" "${args[@]}" --source-port "$source_port" --bind "$source_host" \
+        --proxy-port "${proxy_port[$mode]}" --disable-source-tls --disable-target-tls \
         --metrics-port "${metrics_port[$mode]}" --failed-write-log "$out/failed-$mode.log" \
         --log-level warn >"$out/proxy-$mode.log" 2>&1 &
     pids+=($!)
 done
-for mode in off async; do bench_wait_port "$source_host" "${proxy_port[$mode]}" 60; done
+for mode in off async async-fake; do bench_wait_port "$source_host" "${proxy_port[$mode]}" 60; done
 
 address_of() {
     case "$1" in
         direct) echo "$source_host:$source_port" ;;
         haproxy) echo "$source_host:$haproxy_port" ;;
-        off|async) echo "$source_host:${proxy_port[$1]}" ;;
-        *) ferry_die "unknown mode $1 (direct, haproxy, off, async)" ;;
+        off|async|async-fake) echo "$source_host:${proxy_port[$1]}" ;;
+        *) ferry_die "unknown mode $1 (direct, haproxy, off, async, async-fake)" ;;
     esac
 }
 
 # settle MODE: after a dual-write run, wait for the target to catch up.
 settle() {
-    if [ "$1" = async ]; then bench_queue_idle "${metrics_port[async]}" 300; fi
+    case "$1" in async|async-fake) bench_queue_idle "${metrics_port[$1]}" 300 ;; esac
 }
 
 # The order of the configurations in round R (rotated by R-1).
@@ -207,6 +229,8 @@ if [ "$run_stress" = 1 ]; then
     workload="cassandra-stress $cassandra_version: write n=$stress_n, $stress_threads threads, -mode native prepared cql3 (protocol v2)"
     for round in $(seq 1 "$rounds"); do
         for mode in $(order_of "$round"); do
+            # cassandra-stress speaks v2, which the fake target does not.
+            if [ "$mode" = async-fake ]; then continue; fi
             address="$(address_of "$mode")"
             log="$out/stress-$mode-$round.log"
             ferry_log "round $round: cassandra-stress via $mode ($address)"
@@ -224,17 +248,18 @@ if [ "$run_stress" = 1 ]; then
     done
 fi
 
-for mode in async; do
+counters=""
+for mode in async async-fake; do
     ok="$(bench_metric "${metrics_port[$mode]}" ferry_proxy_target_writes_ok_total)"
     failed="$(bench_metric "${metrics_port[$mode]}" ferry_proxy_failed_write_log_records_total)"
-    ferry_log "ferry-proxy --write-mode $mode: target writes ok ${ok:-?}, failed-write log records ${failed:-?}"
-    echo "{\"mode\": \"$mode\", \"target_writes_ok\": ${ok:-0}, \"failed_log_records\": ${failed:-0}}" >"$out/proxy-$mode-counters.json"
+    ferry_log "ferry-proxy $mode: target writes ok ${ok:-?}, failed-write log records ${failed:-?}"
+    counters+="${counters:+; }$mode: ${ok:-?} target writes applied, ${failed:-?} in the failed-write log"
 done
 
 report_args=(load --results "$results" --command "$command_line" --load-before "$load_before"
     --load-after "$(cut -d' ' -f1-3 /proc/loadavg)"
     --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates bins || echo '+changes')"
-    --nodes "Cassandra $cassandra_version, source $source_host and target $target_host (one node each, same machine); haproxy $(haproxy -v | head -n 1 | awk '{print $3}'); target writes ok / failed-write log records of the dual-write proxy: $(cat "$out/proxy-async-counters.json")")
+    --nodes "Cassandra $cassandra_version, source $source_host and target $target_host (one node each, same machine); haproxy $(haproxy -v | head -n 1 | awk '{print $3}'); dual-write proxies over the whole run: $counters")
 if [ "$write_doc" = 1 ]; then report_args+=(--doc "$FERRY_ROOT/docs/benchmarks.md"); fi
 python3 "$FERRY_ROOT/scripts/lib/bench_proxy_report.py" "${report_args[@]}"
 ferry_log "raw results: ${out#"$FERRY_ROOT"/}"
