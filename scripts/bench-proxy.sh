@@ -256,10 +256,12 @@ for mode in async async-fake; do
     counters+="${counters:+; }$mode: ${ok:-?} target writes applied, ${failed:-?} in the failed-write log"
 done
 
+# (sed, not head: with pipefail, head's early exit would fail the script.)
+haproxy_version="$(haproxy -v 2>/dev/null | sed -n '1s/^.* version \([^ ]*\).*/\1/p')"
 report_args=(load --results "$results" --command "$command_line" --load-before "$load_before"
     --load-after "$(cut -d' ' -f1-3 /proc/loadavg)"
     --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates bins || echo '+changes')"
-    --nodes "Cassandra $cassandra_version, source $source_host and target $target_host (one node each, same machine); haproxy $(haproxy -v | head -n 1 | awk '{print $3}'); dual-write proxies over the whole run: $counters")
+    --nodes "Cassandra $cassandra_version, source $source_host and target $target_host (one node each, same machine); haproxy $haproxy_version; dual-write proxies over the whole run: $counters")
 if [ "$write_doc" = 1 ]; then report_args+=(--doc "$FERRY_ROOT/docs/benchmarks.md"); fi
 python3 "$FERRY_ROOT/scripts/lib/bench_proxy_report.py" "${report_args[@]}"
 ferry_log "raw results: ${out#"$FERRY_ROOT"/}"
