@@ -213,6 +213,9 @@ pub struct ProxyArgs {
     /// a bounded retry queue, then to the failed-write log if it keeps
     /// failing. sync: once both answered; a target failure is the
     /// application's error. Schema changes are always answered after both.
+    /// off: mirror nothing (a pass-through relay to the source, no target
+    /// connection; writes made meanwhile are not on the target), for
+    /// measuring the proxy itself or pausing the mirroring.
     #[arg(long, value_name = "MODE")]
     pub write_mode: Option<String>,
 

@@ -19,6 +19,7 @@ use crate::metrics::Cluster;
 /// use ferry_router::WriteMode;
 /// assert_eq!(WriteMode::default(), WriteMode::Async);
 /// assert_eq!("sync".parse::<WriteMode>().unwrap(), WriteMode::Sync);
+/// assert_eq!("off".parse::<WriteMode>().unwrap(), WriteMode::Off);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WriteMode {
@@ -31,6 +32,11 @@ pub enum WriteMode {
     /// Answer once both clusters answered; a target failure is reported to
     /// the client as the error (and the write is logged too).
     Sync,
+    /// Mirror nothing: every request goes to the source only and no target
+    /// connection is opened. A pass-through relay, for measuring the
+    /// proxy's own cost (`scripts/bench-proxy.sh`) or for pausing the
+    /// mirroring; writes made meanwhile are NOT on the target.
+    Off,
 }
 
 impl std::str::FromStr for WriteMode {
@@ -39,7 +45,8 @@ impl std::str::FromStr for WriteMode {
         match s.to_ascii_lowercase().as_str() {
             "async" => Ok(Self::Async),
             "sync" => Ok(Self::Sync),
-            other => Err(format!("write mode {other:?}: expected async or sync")),
+            "off" => Ok(Self::Off),
+            other => Err(format!("write mode {other:?}: expected async, sync or off")),
         }
     }
 }
@@ -49,6 +56,7 @@ impl fmt::Display for WriteMode {
         f.write_str(match self {
             Self::Async => "async",
             Self::Sync => "sync",
+            Self::Off => "off",
         })
     }
 }

@@ -5,10 +5,11 @@
 //! when its request arrives (so the bound covers writes waiting for the
 //! source's answer, waiting to be retried, and in flight on the target) and
 //! gives it back when the target applied it or it went to the log. Each
-//! admitted write is a task: it tries, backs off, tries again, and appends
-//! itself to the failed-write log when it runs out of retries, when the
-//! error cannot be fixed by retrying, or when shutdown asks pending writes
-//! to spill. A write is never dropped without a log record; if even the
+//! admitted write is a future run by its target leg's mirror driver (one
+//! task per client connection, see [`TargetQueue::submit`]): it tries,
+//! backs off, tries again, and appends itself to the failed-write log when
+//! it runs out of retries, when the error cannot be fixed by retrying, or
+//! when shutdown asks pending writes to spill. A write is never dropped without a log record; if even the
 //! log append fails (a full disk), that is logged at ERROR level with the
 //! write's keyspace, opcode and timestamp, and counted.
 
@@ -17,12 +18,60 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{watch, Notify, OwnedSemaphorePermit, Semaphore};
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::{mpsc, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 use crate::config::{FullQueuePolicy, RetryPolicy};
 use crate::failed_log::FailedWriteLog;
 use crate::metrics::{Cluster, Metrics};
-use crate::target::{TargetError, TargetLeg, TargetRequest};
+use crate::target::{OrderTicket, TargetError, TargetLeg, TargetRequest};
+
+/// Why a write still pending at the end of the drain goes to the log.
+const SHUTDOWN_REASON: &str = "the proxy shut down before the target write completed";
+
+/// A write handed to a leg's mirror driver: the request, its place in the
+/// queue and in its connection's order (both released once it is applied
+/// or logged).
+pub(crate) struct MirrorItem {
+    req: TargetRequest,
+    slot: QueueSlot,
+    ticket: OrderTicket,
+}
+
+/// A mirror driver's pending writes by id. Ids are handed out in order and
+/// writes mostly finish in order, so a deque indexed from the oldest
+/// pending id does without hashing.
+#[derive(Default)]
+struct PendingWrites {
+    /// Id of `slots[0]`.
+    first: u64,
+    slots: std::collections::VecDeque<Option<(Arc<TargetRequest>, QueueSlot, OrderTicket)>>,
+}
+
+impl PendingWrites {
+    fn insert(&mut self, write: (Arc<TargetRequest>, QueueSlot, OrderTicket)) -> u64 {
+        self.slots.push_back(Some(write));
+        self.first + self.slots.len() as u64 - 1
+    }
+
+    fn remove(&mut self, id: u64) -> Option<(Arc<TargetRequest>, QueueSlot, OrderTicket)> {
+        let index = usize::try_from(id.checked_sub(self.first)?).ok()?;
+        let write = self.slots.get_mut(index)?.take();
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+        write
+    }
+
+    fn drain(&mut self) -> Vec<(Arc<TargetRequest>, QueueSlot, OrderTicket)> {
+        self.first += self.slots.len() as u64;
+        self.slots.drain(..).flatten().collect()
+    }
+}
+
+/// Sends writes to one target leg's mirror driver.
+pub(crate) type MirrorSender = mpsc::UnboundedSender<MirrorItem>;
 
 /// A place in the queue, held from the request's arrival until the write
 /// is applied or logged.
@@ -143,38 +192,125 @@ impl TargetQueue {
         self.pending().values().next().map(Instant::elapsed)
     }
 
-    /// Hands an admitted write to a background task that applies it on
-    /// `leg`, with retries, or logs it.
+    /// Hands an admitted write to `leg`'s mirror driver, which applies it
+    /// on the target, with retries, or logs it.
+    ///
+    /// One driver task per leg runs all of that connection's pending
+    /// writes as futures, rather than one spawned task per write: a task
+    /// per write cost an aligned allocation, a scheduler round and a
+    /// shutdown-watch registration each, and a wakeup per target answer,
+    /// where the driver takes every answer that arrived in one go.
     pub(crate) fn submit(
         self: &Arc<Self>,
         slot: QueueSlot,
         leg: Arc<TargetLeg>,
         req: TargetRequest,
     ) {
-        let queue = self.clone();
         let ticket = leg.ticket();
-        tokio::spawn(async move {
-            let mut spill = queue.spill_now.subscribe();
-            let outcome = tokio::select! {
-                r = async {
-                    leg.wait_for(req.after).await;
-                    queue.deliver(&leg, &req).await
-                } => r,
-                () = async { let _ = spill.wait_for(|s| *s).await; } => {
-                    queue.spilled_at_shutdown.fetch_add(1, Ordering::Relaxed);
-                    Err("the proxy shut down before the target write completed".to_owned())
+        let item = MirrorItem { req, slot, ticket };
+        let driver = leg.mirror_driver(|| {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(self.clone().drive(rx));
+            tx
+        });
+        if let Err(mpsc::error::SendError(item)) = driver.send(item) {
+            // The driver is gone (only if its task was cancelled, e.g. by
+            // a runtime shutting down): the write must still be applied or
+            // logged, so it gets a task of its own.
+            let queue = self.clone();
+            tokio::spawn(async move {
+                let mut spill = queue.spill_now.subscribe();
+                let id_req = Arc::new(item.req);
+                tokio::select! {
+                    () = queue.clone().apply(leg, Arc::clone(&id_req)) => {}
+                    () = async { let _ = spill.wait_for(|s| *s).await; } => {
+                        queue.spill_at_shutdown(&id_req).await;
+                    }
                 }
-            };
-            match outcome {
-                Ok(()) => Metrics::inc(&queue.metrics.target_writes_ok),
-                Err(reason) => {
-                    Metrics::inc(&queue.metrics.target_failures);
-                    queue.log_write(&req, reason).await;
+                drop((item.ticket, item.slot));
+            });
+        }
+    }
+
+    /// A leg's mirror driver: runs the writes sent on `incoming`
+    /// concurrently until the leg is gone and every write is done. When
+    /// shutdown asks pending writes to spill, the ones in flight are
+    /// abandoned and logged, as are any that arrive later.
+    async fn drive(self: Arc<Self>, mut incoming: mpsc::UnboundedReceiver<MirrorItem>) {
+        let mut spill = self.spill_now.subscribe();
+        // One registration on the shutdown watch for the driver's life.
+        let spill_now = async move {
+            let _ = spill.wait_for(|s| *s).await;
+        };
+        tokio::pin!(spill_now);
+        let mut running = FuturesUnordered::new();
+        // Every pending write by id: the request is shared with its future
+        // (to log it if shutdown abandons the future); the slot and ticket
+        // are released here when it is done.
+        let mut pending = PendingWrites::default();
+        let (mut closed, mut spilling) = (false, false);
+        loop {
+            tokio::select! {
+                item = incoming.recv(), if !closed => match item {
+                    Some(MirrorItem { req, slot, ticket }) => {
+                        let req = Arc::new(req);
+                        if spilling {
+                            self.spill_at_shutdown(&req).await;
+                            drop((ticket, slot));
+                            continue;
+                        }
+                        let apply = self.clone().apply(ticket.leg().clone(), Arc::clone(&req));
+                        let id = pending.insert((req, slot, ticket));
+                        running.push(async move {
+                            apply.await;
+                            id
+                        });
+                    }
+                    None => closed = true,
+                },
+                Some(id) = running.next(), if !running.is_empty() => {
+                    if let Some((_req, slot, ticket)) = pending.remove(id) {
+                        drop(ticket);
+                        drop(slot);
+                    }
+                }
+                () = &mut spill_now, if !spilling => {
+                    spilling = true;
+                    // Abandon what is in flight (dropping the futures
+                    // cancels their requests), then log each write.
+                    running = FuturesUnordered::new();
+                    for (req, slot, ticket) in pending.drain() {
+                        self.spill_at_shutdown(&req).await;
+                        drop((ticket, slot));
+                    }
                 }
             }
-            drop(ticket);
-            drop(slot);
-        });
+            if closed && running.is_empty() {
+                break;
+            }
+        }
+    }
+
+    /// Waits for the writes before `req` in its connection's order, then
+    /// applies it (with retries) or logs it.
+    async fn apply(self: Arc<Self>, leg: Arc<TargetLeg>, req: Arc<TargetRequest>) {
+        leg.wait_for(req.after).await;
+        match self.deliver(&leg, &req).await {
+            Ok(()) => Metrics::inc(&self.metrics.target_writes_ok),
+            Err(reason) => {
+                Metrics::inc(&self.metrics.target_failures);
+                // Boxed: the log append's future is large and rarely run;
+                // inline, it would be copied with every write's future.
+                Box::pin(self.log_write(&req, reason)).await;
+            }
+        }
+    }
+
+    /// Logs a write that shutdown abandoned.
+    async fn spill_at_shutdown(&self, req: &TargetRequest) {
+        self.spilled_at_shutdown.fetch_add(1, Ordering::Relaxed);
+        Metrics::inc(&self.metrics.target_failures);
+        self.log_write(req, SHUTDOWN_REASON.to_owned()).await;
     }
 
     /// Applies `req`, retrying what may succeed later.
@@ -193,7 +329,7 @@ impl TargetQueue {
                 Err(e) if e.is_retryable(req.idempotent) && retry < self.retry.max_retries => {
                     Metrics::inc(&self.metrics.target_retries);
                     tracing::debug!(error = %e, retry, "target write failed; retrying");
-                    tokio::time::sleep(self.retry.backoff(retry)).await;
+                    Box::pin(tokio::time::sleep(self.retry.backoff(retry))).await;
                     retry += 1;
                 }
                 Err(e) => {
@@ -287,5 +423,59 @@ impl TargetQueue {
                 return self.pending().is_empty();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pending_writes_are_found_by_id_in_any_completion_order() {
+        // The slots and tickets need a queue and a leg; ids are what is
+        // checked here, so use numbered requests in the request's `after`.
+        let log_dir = std::env::temp_dir().join(format!("ferry-pw-{}", std::process::id()));
+        std::fs::create_dir_all(&log_dir).unwrap();
+        let log = Arc::new(FailedWriteLog::open(log_dir.join("log")).unwrap());
+        let queue = TargetQueue::new(
+            8,
+            FullQueuePolicy::Spill,
+            RetryPolicy::default(),
+            log,
+            Arc::new(Metrics::default()),
+        );
+        let leg = Arc::new(TargetLeg::new(ferry_conn::ConnectionConfig::new(
+            "127.0.0.1:1",
+        )));
+        let write = |n: u64| {
+            let req = TargetRequest {
+                opcode: ferry_wire::Opcode::Query,
+                flags: ferry_wire::frame::FrameFlags::NONE,
+                version: ferry_wire::ProtocolVersion::V4,
+                body: bytes::Bytes::new(),
+                statements: Vec::new(),
+                keyspace: None,
+                timestamp: None,
+                idempotent: true,
+                after: n,
+                kind: crate::metrics::RequestKind::Write,
+            };
+            (Arc::new(req), queue.track(), leg.ticket())
+        };
+        let mut pending = PendingWrites::default();
+        let ids: Vec<u64> = (0..5).map(|n| pending.insert(write(n))).collect();
+        assert_eq!(ids, vec![0, 1, 2, 3, 4]);
+        assert_eq!(pending.remove(2).map(|w| w.0.after), Some(2));
+        assert!(pending.remove(2).is_none(), "removed once");
+        assert_eq!(pending.remove(0).map(|w| w.0.after), Some(0));
+        assert_eq!(pending.first, 1, "the front moves past done writes");
+        assert_eq!(pending.remove(1).map(|w| w.0.after), Some(1));
+        assert_eq!(pending.first, 3, "and past the ones done earlier");
+        assert_eq!(pending.insert(write(5)), 5);
+        let rest: Vec<u64> = pending.drain().iter().map(|w| w.0.after).collect();
+        assert_eq!(rest, vec![3, 4, 5]);
+        assert!(pending.remove(9).is_none() && pending.remove(0).is_none());
+        assert_eq!(queue.depth(), 0, "every slot released");
+        std::fs::remove_dir_all(&log_dir).unwrap();
     }
 }

@@ -21,6 +21,7 @@ use crate::failed_log::{FailedWrite, LoggedStatement};
 use crate::id_rewrite::{locate_prepared_ids, splice_ids, IdKind};
 use crate::metrics::RequestKind;
 use crate::prepared::{PreparedStatement, TargetIds};
+use crate::queue::MirrorSender;
 use crate::responses::{error_of, is_retryable};
 
 /// How long a failed connection attempt is remembered before the next one.
@@ -127,6 +128,8 @@ pub(crate) struct TargetLeg {
     state: Mutex<LegState>,
     connecting: tokio::sync::Mutex<()>,
     order: Mutex<Order>,
+    /// The task running this leg's async writes, started with the first.
+    mirror: std::sync::OnceLock<MirrorSender>,
 }
 
 /// The order of a connection's mirrored writes.
@@ -162,6 +165,13 @@ pub(crate) struct OrderTicket {
     seq: u64,
 }
 
+impl OrderTicket {
+    /// The leg whose order this is.
+    pub(crate) fn leg(&self) -> &Arc<TargetLeg> {
+        &self.leg
+    }
+}
+
 impl Drop for OrderTicket {
     fn drop(&mut self) {
         self.leg.complete(self.seq);
@@ -193,7 +203,14 @@ impl TargetLeg {
             state: Mutex::new(LegState::default()),
             connecting: tokio::sync::Mutex::new(()),
             order: Mutex::new(Order::default()),
+            mirror: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The sender to this leg's mirror driver, started by `start` the
+    /// first time (see [`crate::queue::TargetQueue::submit`]).
+    pub(crate) fn mirror_driver(&self, start: impl FnOnce() -> MirrorSender) -> &MirrorSender {
+        self.mirror.get_or_init(start)
     }
 
     fn order(&self) -> MutexGuard<'_, Order> {
@@ -220,21 +237,34 @@ impl TargetLeg {
     }
 
     fn complete(&self, seq: u64) {
-        let woken = {
+        let mut woken = Vec::new();
+        {
             let mut order = self.order();
-            order.done.insert(seq);
-            loop {
+            // Writes mostly finish in the order they were handed over:
+            // then the prefix just moves on, without touching the set.
+            if seq == order.prefix {
+                order.prefix += 1;
+            } else {
+                order.done.insert(seq);
+            }
+            while !order.done.is_empty() {
                 let prefix = order.prefix;
                 if !order.done.remove(&prefix) {
                     break;
                 }
                 order.prefix = prefix + 1;
             }
-            let first_still_waiting = order.prefix + 1;
-            let still_waiting = order.waiters.split_off(&first_still_waiting);
-            std::mem::replace(&mut order.waiters, still_waiting)
-        };
-        for tx in woken.into_values().flatten() {
+            // Wake the writes waiting for a count the prefix reached (no
+            // new map per completion, unlike `split_off`).
+            let prefix = order.prefix;
+            while let Some(entry) = order.waiters.first_entry() {
+                if *entry.key() > prefix {
+                    break;
+                }
+                woken.extend(entry.remove());
+            }
+        }
+        for tx in woken {
             let _ = tx.send(());
         }
     }
@@ -264,7 +294,28 @@ impl TargetLeg {
     }
 
     /// The open connection, switched to `keyspace` if one is given.
+    ///
+    /// The usual case (connection open, in the right keyspace) takes one
+    /// lock and no allocation; connecting and switching keyspaces are
+    /// boxed, so their large futures are not part of (and copied with)
+    /// every mirrored write's future.
     async fn connection(&self, keyspace: Option<&str>) -> Result<Connection, TargetError> {
+        let ready = {
+            let state = self.lock();
+            state
+                .connection
+                .as_ref()
+                .filter(|c| !c.is_closed())
+                .filter(|_| keyspace.is_none() || state.keyspace.as_deref() == keyspace)
+                .cloned()
+        };
+        match ready {
+            Some(conn) => Ok(conn),
+            None => Box::pin(self.connection_slow(keyspace)).await,
+        }
+    }
+
+    async fn connection_slow(&self, keyspace: Option<&str>) -> Result<Connection, TargetError> {
         let conn = self.open_connection().await?;
         if let Some(ks) = keyspace {
             let current = self.lock().keyspace.clone();
@@ -369,12 +420,21 @@ impl TargetLeg {
             let target = match s.target_ids() {
                 Some(t) => t,
                 None => {
-                    let t = prepare_on(conn, &s.text).await?;
+                    // Rare (first use, or after UNPREPARED): boxed, to
+                    // keep the PREPARE future out of every write's future.
+                    let t = Box::pin(prepare_on(conn, &s.text)).await?;
                     s.set_target_ids(t.clone());
                     t
                 }
             };
             ids.push((s.source_id.clone(), target));
+        }
+        // Clusters that derive ids from the statement text (Cassandra: an
+        // MD5 of it) give the target the source's ids: the body is already
+        // right. Before v5 a body carries statement ids only (v5 adds result
+        // metadata ids, which are spliced as usual).
+        if req.version < ProtocolVersion::V5 && ids.iter().all(|(source, t)| *source == t.id) {
+            return Ok(req.body.clone());
         }
         let slots = locate_prepared_ids(req.opcode, req.version, req.flags, &req.body)
             .map_err(|e| TargetError::Request(e.to_string()))?;

@@ -53,15 +53,21 @@ impl ClientConn {
         let mut shutdown = self.state.shared.shutdown.clone();
         let mut primary = self.state.shared.current_primary.clone();
         let mine = self.state.shared.primary;
+        // Made once, not per frame: a fresh wait per frame registered and
+        // dropped watch waiters on every request.
+        let source_gone = wait_true(&mut source_closed);
+        let shutting_down = wait_true(&mut shutdown);
+        let switched = wait_switched(&mut primary, mine);
+        tokio::pin!(source_gone, shutting_down, switched);
         loop {
             let next = tokio::select! {
                 r = reader.next(&mut input, Some(&self.state.client_mode)) => r,
-                () = wait_true(&mut source_closed) => break,
-                () = wait_true(&mut shutdown) => {
+                () = &mut source_gone => break,
+                () = &mut shutting_down => {
                     self.wait_for_answers().await;
                     break;
                 }
-                () = wait_switched(&mut primary, mine) => {
+                () = &mut switched => {
                     tracing::debug!(connection = self.state.id, "primary switched: closing after the answers");
                     self.wait_for_answers().await;
                     break;

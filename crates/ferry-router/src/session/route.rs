@@ -354,6 +354,13 @@ impl ClientConn {
                     .insert(request.raw.header.stream, Pending::UseKeyspace);
                 self.send_to_source(request.raw, kind).await
             }
+            // Pass-through (`--write-mode off`): relayed as sent, no
+            // timestamp added, nothing mirrored.
+            StatementClass::Write | StatementClass::Schema
+                if self.state.shared.config.write_mode == WriteMode::Off =>
+            {
+                self.send_to_source(request.raw, kind).await
+            }
             StatementClass::Write | StatementClass::Schema => {
                 self.write(request, summary, statements, kind).await
             }

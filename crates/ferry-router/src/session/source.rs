@@ -12,6 +12,7 @@ use tokio::io::ReadHalf;
 use tokio::sync::mpsc;
 
 use super::{ConnState, Pending};
+use crate::config::WriteMode;
 use crate::framing::{FrameReader, Mode, Outbound, ReadError};
 use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::prepared::PreparedStatement;
@@ -253,10 +254,13 @@ fn became_ready(state: &Arc<ConnState>, version: ProtocolVersion) {
         hs.version = Some(version);
         hs.credentials.clone()
     };
-    let config = state.shared.target_config(version, credentials);
-    let leg = Arc::new(TargetLeg::new(config));
-    if state.target.set(leg.clone()).is_ok() {
-        tokio::spawn(async move { leg.warm_up().await });
+    // Pass-through mode opens no target connection at all.
+    if state.shared.config.write_mode != WriteMode::Off {
+        let config = state.shared.target_config(version, credentials);
+        let leg = Arc::new(TargetLeg::new(config));
+        if state.target.set(leg.clone()).is_ok() {
+            tokio::spawn(async move { leg.warm_up().await });
+        }
     }
     state.ready.store(true, Ordering::Release);
     tracing::debug!(connection = state.id, peer = %state.peer, %version, "client handshake done");
