@@ -206,7 +206,7 @@ impl TargetQueue {
         leg: Arc<TargetLeg>,
         req: TargetRequest,
     ) {
-        let ticket = leg.ticket();
+        let ticket = leg.ticket(!req.idempotent);
         let item = MirrorItem { req, slot, ticket };
         let driver = leg.mirror_driver(|| {
             let (tx, rx) = mpsc::unbounded_channel();
@@ -460,7 +460,7 @@ mod tests {
                 after: n,
                 kind: crate::metrics::RequestKind::Write,
             };
-            (Arc::new(req), queue.track(), leg.ticket())
+            (Arc::new(req), queue.track(), leg.ticket(true))
         };
         let mut pending = PendingWrites::default();
         let ids: Vec<u64> = (0..5).map(|n| pending.insert(write(n))).collect();

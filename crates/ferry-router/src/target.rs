@@ -41,7 +41,8 @@ pub(crate) struct TargetRequest {
     pub keyspace: Option<String>,
     /// The write timestamp in the body, if any.
     pub timestamp: Option<i64>,
-    /// Whether applying it twice is harmless.
+    /// Whether applying it twice, or out of order with this connection's
+    /// other order-insensitive writes, is harmless (see `Order`).
     pub idempotent: bool,
     /// Writes of this connection handed to the queue before this request
     /// arrived: its target copy waits until they are done (see `Order`).
@@ -143,10 +144,25 @@ pub(crate) struct TargetLeg {
 /// it arrived, and its target copy waits until all of those are done.
 /// Writes the client sent without waiting for each other still run
 /// concurrently.
+///
+/// Only *order-sensitive* writes need this: a write that carries a write
+/// timestamp (the client's or the proxy's), is not conditional, not a
+/// counter update and does not touch a list lands with the same timestamp
+/// on both clusters, and last-write-wins makes the result the same in any
+/// order. Such a write waits only for the order-sensitive writes handed
+/// over before it arrived (an `INSERT ... IF NOT EXISTS`, a schema change),
+/// so a pipelining client's ordinary writes flow to the target with the
+/// client's own concurrency instead of one completed prefix at a time
+/// (which held the target to a fraction of the source's rate when the
+/// target was slower). An order-sensitive write still waits for every
+/// write handed over before it.
 #[derive(Debug, Default)]
 struct Order {
     /// Sequence number of the next write handed over.
     next: u64,
+    /// The writes up to the last order-sensitive one handed over: what an
+    /// order-insensitive write waits for.
+    barrier: u64,
     /// Done writes beyond the completed prefix.
     done: std::collections::BTreeSet<u64>,
     /// Every write below this number is done.
@@ -217,17 +233,27 @@ impl TargetLeg {
         self.order.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Writes handed over so far: a new request's target copy waits for
-    /// all of them ([`TargetLeg::wait_for`]).
-    pub(crate) fn handed_over(&self) -> u64 {
-        self.order().next
+    /// How many handed-over writes a request arriving now must wait for:
+    /// all of them if it is order-sensitive, else those up to the last
+    /// order-sensitive one (see [`Order`]).
+    pub(crate) fn must_follow(&self, order_sensitive: bool) -> u64 {
+        let order = self.order();
+        if order_sensitive {
+            order.next
+        } else {
+            order.barrier
+        }
     }
 
-    /// Numbers a write handed to the queue.
-    pub(crate) fn ticket(self: &Arc<Self>) -> OrderTicket {
+    /// Numbers a write handed to the queue; an order-sensitive one also
+    /// becomes the point later writes wait for.
+    pub(crate) fn ticket(self: &Arc<Self>, order_sensitive: bool) -> OrderTicket {
         let seq = {
             let mut order = self.order();
             order.next += 1;
+            if order_sensitive {
+                order.barrier = order.next;
+            }
             order.next - 1
         };
         OrderTicket {
@@ -477,13 +503,29 @@ async fn prepare_on(conn: &Connection, text: &str) -> Result<TargetIds, TargetEr
 mod tests {
     use super::*;
 
+    #[test]
+    fn order_insensitive_writes_wait_only_for_order_sensitive_ones() {
+        let leg = Arc::new(TargetLeg::new(ConnectionConfig::new("127.0.0.1:1")));
+        let _a = leg.ticket(false);
+        let _b = leg.ticket(false);
+        // Two timestamped writes in flight: a third need not wait for them,
+        // an LWT must.
+        assert_eq!(leg.must_follow(false), 0);
+        assert_eq!(leg.must_follow(true), 2);
+        let _lwt = leg.ticket(true);
+        let _c = leg.ticket(false);
+        // After the LWT, everything up to and including it comes first.
+        assert_eq!(leg.must_follow(false), 3);
+        assert_eq!(leg.must_follow(true), 4);
+    }
+
     #[tokio::test]
     async fn a_write_waits_for_the_writes_handed_over_before_it_arrived() {
         let leg = Arc::new(TargetLeg::new(ConnectionConfig::new("127.0.0.1:1")));
-        let first = leg.ticket();
-        let second = leg.ticket();
+        let first = leg.ticket(true);
+        let second = leg.ticket(true);
         // A request arriving now depends on both.
-        let after = leg.handed_over();
+        let after = leg.must_follow(true);
         assert_eq!(after, 2);
         let waiter = {
             let leg = leg.clone();

@@ -435,6 +435,13 @@ impl ClientConn {
                 timestamp = Some(ts);
             }
         }
+        // Same timestamp on both clusters, no condition, no counter, no
+        // list: applying it twice, or in another order than the source
+        // did, gives the same cells (last write wins).
+        let idempotent = timestamp.is_some()
+            && !summary.is_counter
+            && !summary.is_conditional
+            && !summary.touches_lists;
         let target_request = TargetRequest {
             opcode: plain.header.opcode,
             flags: target_flags(plain.header.flags),
@@ -443,11 +450,12 @@ impl ClientConn {
             statements,
             keyspace: self.state.keyspace(),
             timestamp,
-            idempotent: timestamp.is_some()
-                && !summary.is_counter
-                && !summary.is_conditional
-                && !summary.touches_lists,
-            after: self.state.target.get().map_or(0, |leg| leg.handed_over()),
+            idempotent,
+            after: self
+                .state
+                .target
+                .get()
+                .map_or(0, |leg| leg.must_follow(!idempotent)),
             kind,
         };
         let Some(leg) = self.state.target.get().cloned() else {
@@ -545,7 +553,7 @@ impl ClientConn {
         } = &target
         {
             if self.state.shared.config.write_mode == WriteMode::Async {
-                let ticket = leg.ticket();
+                let ticket = leg.ticket(true);
                 let slot = self.state.shared.queue.track();
                 self.send_to_source(to_source, kind).await?;
                 spawn_async_schema(self.state.clone(), kind, rx, target, (ticket, slot));
