@@ -10,6 +10,7 @@
 //!   target can receive the source's rows;
 //! - [`plan`]: the token ranges to scan, aligned with the source ring;
 //! - [`writer`]: from a scanned row to `INSERT ... USING TIMESTAMP`s;
+//! - [`batch`]: those INSERTs grouped into UNLOGGED batches by target node;
 //! - [`progress`]: the progress file that makes a copy resumable;
 //! - [`rate`]: rate limits; [`stats`]: counters and the summary;
 //!   [`report`]: progress output;
@@ -25,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod batch;
 pub mod error;
 mod job;
 pub mod plan;
