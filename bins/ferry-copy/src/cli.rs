@@ -229,15 +229,18 @@ pub struct Args {
     /// Ranges scanned at the same time [default: 8].
     #[arg(long, value_name = "N", help_heading = "Throughput")]
     pub concurrency: Option<usize>,
-    /// Writes in flight at the same time, all ranges together [default: 512].
+    /// Write requests (statements or batches) in flight at the same time,
+    /// all ranges together [default: 256].
     #[arg(long, value_name = "N", help_heading = "Throughput")]
     pub max_in_flight_writes: Option<usize>,
-    /// Statements of one partition sent together as an UNLOGGED batch (a
-    /// single mutation on the replicas), at most; 1 sends every statement
-    /// alone [default: 16].
+    /// Statements sent together as one UNLOGGED batch, at most: rows whose
+    /// partitions one target node owns, sent to that node; 1 sends every
+    /// statement alone [default: 20].
     #[arg(long, value_name = "N", help_heading = "Throughput")]
     pub batch_size: Option<usize>,
-    /// Kilobytes of values in one batch, at most [default: 32].
+    /// Kilobytes of values in one batch, at most; Cassandra logs a warning
+    /// for every batch over its batch_size_warn_threshold_in_kb (5 KiB by
+    /// default, counting cell names and timestamps too) [default: 3].
     #[arg(long, value_name = "KB", help_heading = "Throughput")]
     pub max_batch_kb: Option<usize>,
     /// Rows per page of the range scans [default: 1000].

@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use bytes::Bytes;
 use ferry_conn::session::{
     ErrorClass, PreparedStatement, QueryOptions, Session, SessionError, Values,
 };
@@ -16,6 +15,7 @@ use futures::TryStreamExt;
 use tokio::sync::{Notify, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::batch::{Batcher, WriteGroup};
 use crate::error::{CopyError, Side};
 use crate::filter::JobFilters;
 use crate::plan::plan_ranges_within;
@@ -24,7 +24,7 @@ use crate::progress_table::{Claim, ProgressTable};
 use crate::rate::{self, RateLimiter};
 use crate::schema::{check_compatible, SchemaReader};
 use crate::stats::{CopyStats, CopyStatus, CopySummary, TableStats, TableSummary};
-use crate::writer::{NullHandling, TableWriter, WriteOp};
+use crate::writer::{NullHandling, TableWriter, WriteRequest};
 
 /// Redo offsets of list timestamps (µs): per run, per range attempt; write
 /// attempts add 1 each (see [`crate::writer`]).
@@ -60,11 +60,12 @@ pub struct CopyOptions {
     /// Writes in flight at the same time, over all ranges (a batch counts
     /// as one).
     pub max_in_flight_writes: usize,
-    /// Statements of one partition sent together as an UNLOGGED batch, at
-    /// most (1: no batches).
+    /// Statements sent together as an UNLOGGED batch, at most (1: no
+    /// batches): rows whose partitions the same target node owns (see
+    /// [`crate::batch`]).
     pub batch_statements: usize,
-    /// Bytes of values in one batch, at most (a batch is sent once it
-    /// reaches this; a single larger row is still sent alone).
+    /// Bytes of values in one batch, at most (a batch is sent before a row
+    /// would take it over; a single larger row is still sent alone).
     pub batch_bytes: usize,
     /// Rows per page of the scans.
     pub page_size: i32,
@@ -111,9 +112,9 @@ pub struct CopyOptions {
 
 impl CopyOptions {
     /// Defaults for `keyspace`: all tables, backdated writes, concurrency
-    /// 8, 512 writes in flight, batches of up to 16 statements and 32 KiB
-    /// per partition, pages of 1000 rows, LOCAL_QUORUM both ways,
-    /// no rate limit, 10 retries, the default progress file.
+    /// 8, 256 writes in flight, batches of up to 20 statements and 3 KiB
+    /// of values per target node, pages of 1000 rows, LOCAL_QUORUM both
+    /// ways, no rate limit, 10 retries, the default progress file.
     pub fn new(keyspace: impl Into<String>) -> Self {
         Self {
             keyspace: keyspace.into(),
@@ -121,9 +122,9 @@ impl CopyOptions {
             preserve_writetime: false,
             splits: None,
             concurrency: 8,
-            max_in_flight_writes: 512,
-            batch_statements: 16,
-            batch_bytes: 32 * 1024,
+            max_in_flight_writes: 256,
+            batch_statements: 20,
+            batch_bytes: 3 * 1024,
             page_size: 1000,
             read_consistency: Consistency::LocalQuorum,
             write_consistency: Consistency::LocalQuorum,
@@ -1022,14 +1023,27 @@ async fn copy_range(
     let mut rows = 0u64;
     let mut bytes = 0u64;
     let mut writes: JoinSet<Result<(), CopyError>> = JoinSet::new();
-    let mut last_key: Option<Vec<Option<Bytes>>> = None;
+    // The previous row's partition key (its cells with their lengths): a
+    // row starts a partition if its key differs.
+    let mut last_key: Option<Vec<u8>> = None;
+    let mut key_scratch: Vec<u8> = Vec::new();
+    // Writes not yet sent, grouped by the target node owning them.
+    let mut batcher = Batcher::new(
+        ctx.target.ring(),
+        ctx.options.batch_statements,
+        ctx.options.batch_bytes,
+    );
+    let key_error = |e: crate::batch::KeyError| {
+        RangeError::Copy(Box::new(CopyError::Schema {
+            side: Side::Target,
+            what: writer.schema().qualified_name(),
+            message: e.to_string(),
+        }))
+    };
     // Whether the current partition's static columns are still to be
     // written (by its first row that passes the writetime window).
     let mut statics_pending = false;
     let window = ctx.options.filters.has_window();
-    // Writes of the current partition not yet sent, and their value bytes.
-    let mut pending: Vec<(WriteOp, Arc<[Option<Bytes>]>)> = Vec::new();
-    let mut pending_bytes = 0usize;
     for bounds in item.range.cql_bounds() {
         let values = Values::Raw(vec![
             RawValue::Bytes(bounds.lower_exclusive.to_cql_bytes().into()),
@@ -1044,9 +1058,14 @@ async fn copy_range(
         let mut pages = ctx.source.execute_pages(&table.select, values, options);
         while let Some(page) = pages.try_next().await.map_err(RangeError::Read)? {
             let mut page_bytes = 0u64;
+            let mut page_rows = 0u64;
+            // Cells are read in place in the page and copied once, into
+            // the bound values of the writes (no per-cell handle).
+            let mut cells: Vec<Option<&[u8]>> = Vec::with_capacity(selected);
             for row in page.rows().rows() {
                 let row = row.map_err(|e| RangeError::Read(SessionError::Decode(e)))?;
-                let cells: Vec<Option<Bytes>> = row.cells().collect();
+                cells.clear();
+                cells.extend(row.raw_cells());
                 if cells.len() != selected {
                     return Err(RangeError::Copy(Box::new(CopyError::Schema {
                         side: Side::Source,
@@ -1059,14 +1078,18 @@ async fn copy_range(
                 }
                 let row_bytes: u64 = cells[..value_len]
                     .iter()
-                    .map(|c| c.as_ref().map_or(0, |b| b.len() as u64))
+                    .map(|c| c.map_or(0, |b| b.len() as u64))
                     .sum();
                 page_bytes += row_bytes;
-                let first_of_partition = last_key.as_deref() != Some(&cells[..pk_len]);
+                let key = &cells[..pk_len];
+                key_scratch.clear();
+                for c in key {
+                    key_scratch.extend_from_slice(&c.map_or(-1, |b| b.len() as i64).to_be_bytes());
+                    key_scratch.extend_from_slice(c.unwrap_or_default());
+                }
+                let first_of_partition = last_key.as_deref() != Some(&key_scratch[..]);
                 if first_of_partition {
-                    last_key = Some(cells[..pk_len].to_vec());
-                    send(ctx, item.table, &mut pending, &mut writes).await?;
-                    pending_bytes = 0;
+                    std::mem::swap(last_key.get_or_insert_with(Vec::new), &mut key_scratch);
                     statics_pending = true;
                 }
                 if window
@@ -1081,55 +1104,56 @@ async fn copy_range(
                 let ops = writer.ops(&cells, statics_pending, ctx.job_timestamp, list_offset);
                 statics_pending = false;
                 rate::acquire(ctx.target_rows.as_ref(), 1).await;
-                let cells: Arc<[Option<Bytes>]> = cells.into();
-                for op in ops {
-                    pending.push((op, cells.clone()));
-                }
-                pending_bytes += row_bytes as usize;
-                if pending.len() >= ctx.options.batch_statements
-                    || pending_bytes >= ctx.options.batch_bytes
+                let pending = ops.into_iter().map(|op| {
+                    let values = writer.serialized_values(&op, &cells);
+                    (op, values)
+                });
+                if let Some(full) = batcher
+                    .push(key, pending, row_bytes as usize)
+                    .map_err(key_error)?
                 {
-                    send(ctx, item.table, &mut pending, &mut writes).await?;
-                    pending_bytes = 0;
+                    send(ctx, item.table, full, &mut writes).await?;
                 }
                 // Reap finished writes as we go: fail fast, bounded set.
                 while let Some(done) = writes.try_join_next() {
                     joined(done)?;
                 }
-                rows += 1;
-                stats.rows.fetch_add(1, Ordering::Relaxed);
-                stats.bytes.fetch_add(row_bytes, Ordering::Relaxed);
+                page_rows += 1;
             }
+            rows += page_rows;
             bytes += page_bytes;
+            stats.rows.fetch_add(page_rows, Ordering::Relaxed);
+            stats.bytes.fetch_add(page_bytes, Ordering::Relaxed);
             rate::acquire(ctx.source_rows.as_ref(), page.len() as u64).await;
             rate::acquire(ctx.source_bytes.as_ref(), page_bytes).await;
         }
     }
-    send(ctx, item.table, &mut pending, &mut writes).await?;
+    for group in batcher.drain() {
+        send(ctx, item.table, group, &mut writes).await?;
+    }
     while let Some(done) = writes.join_next().await {
         joined(done)?;
     }
     Ok((rows, bytes))
 }
 
-/// Sends the pending writes (of one partition) as one request, once a
-/// slot among the in-flight writes is free.
+/// Sends a group of writes as one request, once a slot among the
+/// in-flight writes is free.
 async fn send(
     ctx: &Arc<RunContext>,
     table: usize,
-    pending: &mut Vec<(WriteOp, Arc<[Option<Bytes>]>)>,
+    group: WriteGroup,
     writes: &mut JoinSet<Result<(), CopyError>>,
 ) -> Result<(), RangeError> {
-    if pending.is_empty() {
+    if group.writes.is_empty() {
         return Ok(());
     }
-    let group = std::mem::take(pending);
     let permit = ctx.writes.clone().acquire_owned().await.map_err(|_| {
         RangeError::Copy(Box::new(CopyError::Options("write limiter closed".into())))
     })?;
     let ctx = ctx.clone();
     writes.spawn(async move {
-        let result = write_with_retries(&ctx, table, &group).await;
+        let result = write_with_retries(&ctx, table, WriteRequest::new(group)).await;
         drop(permit);
         result
     });
@@ -1153,10 +1177,10 @@ fn joined(done: Result<Result<(), CopyError>, tokio::task::JoinError>) -> Result
 async fn write_with_retries(
     ctx: &RunContext,
     table: usize,
-    group: &[(WriteOp, Arc<[Option<Bytes>]>)],
+    mut request: WriteRequest,
 ) -> Result<(), CopyError> {
     let writer = &ctx.tables[table].writer;
-    let has_list = group.iter().any(|(op, _)| op.has_list);
+    let has_list = request.has_list();
     let mut attempt = 0u32;
     loop {
         let options = QueryOptions::new()
@@ -1165,11 +1189,11 @@ async fn write_with_retries(
             // The session may retry anything but list writes by itself.
             .idempotent(!has_list);
         let bump = i64::from(attempt.min(MAX_LIST_WRITE_OFFSET));
-        match writer.write(&ctx.target, group, bump, options).await {
+        match writer.write(&ctx.target, &mut request, bump, options).await {
             Ok(()) => {
                 ctx.stats
                     .writes
-                    .fetch_add(group.len() as u64, Ordering::Relaxed);
+                    .fetch_add(request.statements() as u64, Ordering::Relaxed);
                 return Ok(());
             }
             Err(e) if retryable(&e) && attempt < ctx.options.max_retries => {

@@ -10,6 +10,7 @@
 //!   target can receive the source's rows;
 //! - [`plan`]: the token ranges to scan, aligned with the source ring;
 //! - [`writer`]: from a scanned row to `INSERT ... USING TIMESTAMP`s;
+//! - [`batch`]: those INSERTs grouped into UNLOGGED batches by target node;
 //! - [`progress`]: the progress file that makes a copy resumable;
 //! - [`progress_table`]: the progress table in the target cluster, through
 //!   which several processes share one job by claiming ranges;
@@ -29,6 +30,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod batch;
 pub mod error;
 pub mod filter;
 mod job;

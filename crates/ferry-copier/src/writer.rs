@@ -33,13 +33,15 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use bytes::Bytes;
-use std::sync::Arc;
 
 use ferry_conn::session::{
-    Batch, BatchType, PreparedStatement, QueryOptions, Session, SessionError, Values,
+    Batch, BatchEntry, BatchType, PreparedStatement, QueryOptions, Session, SessionError, Values,
 };
+use ferry_conn::token::Token;
+use ferry_wire::request::SerializedValues;
 use ferry_wire::RawValue;
 
+use crate::batch::{PendingWrite, WriteGroup};
 use crate::schema::{quote, ColumnKind, TableSchema};
 
 /// Prepared INSERTs kept per table before falling back to unprepared
@@ -100,8 +102,73 @@ pub struct WriteOp {
     pub has_list: bool,
 }
 
+/// A group of writes on its way to the target: built into one request on
+/// the first attempt ([`TableWriter::write`]), sent again as it is on a
+/// retry.
+///
+/// ```
+/// let request = ferry_copier::writer::WriteRequest::new(Default::default());
+/// assert_eq!(request.statements(), 0);
+/// ```
+#[derive(Debug)]
+pub struct WriteRequest {
+    /// Writes not yet in `batch` (all of them until the first attempt).
+    pending: Vec<PendingWrite>,
+    /// The request: one entry is sent as a lone statement.
+    batch: Batch,
+    /// Entries writing a non-frozen list, with their timestamp before any
+    /// retry bump.
+    lists: Vec<(usize, i64)>,
+    token: Option<Token>,
+    statements: usize,
+}
+
+impl WriteRequest {
+    /// The request of `group`.
+    pub fn new(group: WriteGroup) -> Self {
+        Self {
+            statements: group.writes.len(),
+            pending: group.writes,
+            batch: Batch::new(BatchType::Unlogged),
+            lists: Vec::new(),
+            token: group.token,
+        }
+    }
+
+    /// Number of statements.
+    pub fn statements(&self) -> usize {
+        self.statements
+    }
+
+    /// Whether a statement writes a non-frozen list (a retry must then use
+    /// a later timestamp).
+    pub fn has_list(&self) -> bool {
+        !self.lists.is_empty() || self.pending.iter().any(|(op, _)| op.has_list)
+    }
+}
+
 /// Statement cache key: kind and columns.
-type StatementKey = (bool, Vec<usize>);
+type StatementKey = (bool, ColumnSet);
+
+/// A set of non-key columns, as the cache key of its INSERT: a bit mask
+/// for the first 128 columns (no allocation per lookup), a list beyond.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ColumnSet {
+    Mask(u128),
+    List(Vec<usize>),
+}
+
+impl ColumnSet {
+    /// `columns` must be in ascending order (as [`TableWriter::ops`] and
+    /// the UNSET statements list them), so the mask names one list.
+    fn of(columns: &[usize]) -> Self {
+        if columns.iter().all(|&c| c < 128) {
+            Self::Mask(columns.iter().fold(0, |m, &c| m | 1u128 << c))
+        } else {
+            Self::List(columns.to_vec())
+        }
+    }
+}
 
 /// Copies the rows of one table: the scan statement and the INSERTs.
 ///
@@ -248,7 +315,7 @@ impl TableWriter {
     /// partition's static values. `None` if the scan does not select
     /// writetimes or the row has no such cell (only key columns or
     /// non-frozen collections).
-    pub fn newest_writetime(&self, cells: &[Option<Bytes>]) -> Option<i64> {
+    pub fn newest_writetime<C: AsRef<[u8]>>(&self, cells: &[Option<C>]) -> Option<i64> {
         let static_only = self.is_static_only(cells);
         self.columns
             .iter()
@@ -339,7 +406,7 @@ impl TableWriter {
 
     /// Whether a scanned row (its cells) holds only a partition's static
     /// values (its clustering cells are null).
-    pub fn is_static_only(&self, cells: &[Option<Bytes>]) -> bool {
+    pub fn is_static_only<C: AsRef<[u8]>>(&self, cells: &[Option<C>]) -> bool {
         self.key_len > self.pk_len
             && cells
                 .get(self.pk_len..self.key_len)
@@ -350,14 +417,14 @@ impl TableWriter {
     /// the first of its partition (static columns are written then).
     /// `job_timestamp` is the default writetime, `list_offset` the redo
     /// offset added to the timestamp of list writes.
-    pub fn ops(
+    pub fn ops<C: AsRef<[u8]>>(
         &self,
-        cells: &[Option<Bytes>],
+        cells: &[Option<C>],
         statics: bool,
         job_timestamp: i64,
         list_offset: i64,
     ) -> Vec<WriteOp> {
-        let mut ops: Vec<WriteOp> = Vec::new();
+        let mut ops: Vec<WriteOp> = Vec::with_capacity(1);
         let static_only = self.is_static_only(cells);
         let mut row_has_values = false;
         for (index, column) in self.columns.iter().enumerate() {
@@ -384,7 +451,11 @@ impl TableWriter {
                 }
                 None => ops.push(WriteOp {
                     is_static: column.is_static,
-                    columns: vec![index],
+                    columns: {
+                        let mut columns = Vec::with_capacity(self.columns.len() - index);
+                        columns.push(index);
+                        columns
+                    },
                     timestamp,
                     ttl,
                     has_list: is_list,
@@ -404,10 +475,10 @@ impl TableWriter {
     }
 
     /// The timestamp and TTL a column's cell is written with.
-    fn time_of(
+    fn time_of<C: AsRef<[u8]>>(
         &self,
         column: &CopyColumn,
-        cells: &[Option<Bytes>],
+        cells: &[Option<C>],
         job_timestamp: i64,
         list_offset: i64,
     ) -> (i64, i32) {
@@ -436,17 +507,23 @@ impl TableWriter {
         target: &Session,
         op: &WriteOp,
     ) -> Result<(Option<PreparedStatement>, String), SessionError> {
-        let columns: Vec<usize> = match self.nulls {
-            NullHandling::Omit => op.columns.clone(),
-            NullHandling::Unset => (0..self.columns.len())
+        let unset_columns = || -> Vec<usize> {
+            (0..self.columns.len())
                 .filter(|&i| self.columns[i].is_static == op.is_static)
-                .collect(),
+                .collect()
         };
-        let key = (op.is_static, columns);
+        let key = match self.nulls {
+            NullHandling::Omit => (op.is_static, ColumnSet::of(&op.columns)),
+            // One statement per kind: the key needs no columns.
+            NullHandling::Unset => (op.is_static, ColumnSet::Mask(0)),
+        };
         if let Some(s) = self.lock().get(&key) {
             return Ok((Some(s.clone()), String::new()));
         }
-        let cql = self.insert_cql(op.is_static, &key.1);
+        let cql = match self.nulls {
+            NullHandling::Omit => self.insert_cql(op.is_static, &op.columns),
+            NullHandling::Unset => self.insert_cql(op.is_static, &unset_columns()),
+        };
         if self.lock().len() >= MAX_PREPARED {
             return Ok((None, cql));
         }
@@ -455,49 +532,121 @@ impl TableWriter {
         Ok((Some(prepared), cql))
     }
 
-    /// Runs writes on the target: one statement alone, several (of one
-    /// partition) as an UNLOGGED batch, which the replicas apply as one
-    /// mutation. `list_bump` is added to the timestamp of writes with a
-    /// list (retries, see [`WriteOp::has_list`]).
+    /// Runs a group of writes on the target: one statement alone, several
+    /// as an UNLOGGED batch (see [`crate::batch`]), routed by the group's
+    /// token (or, without one, by the first statement's key). `list_bump`
+    /// is added to the timestamp of writes with a list (retries, see
+    /// [`WriteOp::has_list`]). The request is built once and kept in
+    /// `request`, so a retry sends it again without rebuilding it.
     pub async fn write(
         &self,
         target: &Session,
-        writes: &[(WriteOp, Arc<[Option<Bytes>]>)],
+        request: &mut WriteRequest,
         list_bump: i64,
         options: QueryOptions,
     ) -> Result<(), SessionError> {
-        let Some((_, first_cells)) = writes.first() else {
-            return Ok(());
+        let options = match request.token {
+            Some(token) => options.with_routing_token(token),
+            None => options,
         };
-        let options = options.with_routing_key(
-            first_cells
-                .iter()
-                .take(self.pk_len)
-                .map(|c| c.clone().unwrap_or_default())
-                .collect(),
-        );
-        if let [(op, cells)] = writes {
-            let op = bumped(op, list_bump);
-            let (statement, cql) = self.statement(target, &op).await?;
-            let values = self.values(&op, cells);
-            match statement {
-                Some(s) => target.execute(&s, values, options).await?,
-                None => target.query(&cql, values, options).await?,
-            };
-            return Ok(());
+        if request.batch.is_empty() {
+            // Statements first (the only step that can fail before
+            // sending): the values move into the batch only once all are
+            // known, so a failed prepare loses nothing.
+            let mut statements = Vec::with_capacity(request.pending.len());
+            for (op, _) in &request.pending {
+                statements.push(self.statement(target, op).await?);
+            }
+            for (index, ((op, values), (statement, cql))) in
+                request.pending.drain(..).zip(statements).enumerate()
+            {
+                if op.has_list {
+                    request.lists.push((index, op.timestamp));
+                }
+                let values = Values::Serialized(values);
+                match statement {
+                    Some(s) => request.batch.add_prepared(&s, values),
+                    None => request.batch.add_query(cql, values),
+                };
+            }
         }
-        let mut batch = Batch::new(BatchType::Unlogged);
-        for (op, cells) in writes {
-            let op = bumped(op, list_bump);
-            let (statement, cql) = self.statement(target, &op).await?;
-            let values = self.values(&op, cells);
-            match statement {
-                Some(s) => batch.add_prepared(&s, values),
-                None => batch.add_query(cql, values),
-            };
+        // A retry writes its lists one microsecond later or more.
+        for &(index, timestamp) in request.lists.iter().filter(|_| list_bump != 0) {
+            if let Some(BatchEntry::Prepared { values, .. } | BatchEntry::Query { values, .. }) =
+                request.batch.entries.get_mut(index)
+            {
+                if let Values::Serialized(v) = values {
+                    *v = with_timestamp(v, timestamp.saturating_add(list_bump));
+                }
+            }
         }
-        target.batch(&batch, options).await?;
+        match request.batch.entries.as_slice() {
+            [BatchEntry::Prepared { statement, values }] => {
+                target.execute(statement, values.clone(), options).await?;
+            }
+            [BatchEntry::Query { cql, values }] => {
+                target.query(cql, values.clone(), options).await?;
+            }
+            _ => {
+                target.batch(&request.batch, options).await?;
+            }
+        }
         Ok(())
+    }
+
+    /// The bound values of `op` laid out for the wire: key, columns,
+    /// timestamp, TTL, copied straight from the scanned cells (what a
+    /// write sends; the same values as [`TableWriter::values`]).
+    pub fn serialized_values<C: AsRef<[u8]>>(
+        &self,
+        op: &WriteOp,
+        cells: &[Option<C>],
+    ) -> SerializedValues {
+        let key = if op.is_static {
+            self.pk_len
+        } else {
+            self.key_len
+        };
+        let cell = |i: usize| cells.get(i).and_then(Option::as_ref).map(AsRef::as_ref);
+        let mut size = 24;
+        for i in 0..key {
+            size += 4 + cell(i).map_or(0, <[u8]>::len);
+        }
+        for &c in &op.columns {
+            size += 4 + self
+                .columns
+                .get(c)
+                .and_then(|c| cell(c.value))
+                .map_or(0, <[u8]>::len);
+        }
+        let mut out = SerializedValues::with_capacity(size);
+        // A cell longer than 2 GiB cannot have come from a [bytes] cell,
+        // and a statement has far fewer than 65,535 values: pushes cannot fail.
+        for i in 0..key {
+            let _ = out.push_cell(cell(i));
+        }
+        match self.nulls {
+            NullHandling::Omit => {
+                for &c in &op.columns {
+                    let _ = out.push_cell(self.columns.get(c).and_then(|c| cell(c.value)));
+                }
+            }
+            NullHandling::Unset => {
+                for (i, column) in self.columns.iter().enumerate() {
+                    if column.is_static != op.is_static {
+                        continue;
+                    }
+                    let _ = if op.columns.binary_search(&i).is_ok() {
+                        out.push_cell(cell(column.value))
+                    } else {
+                        out.push(&RawValue::Unset)
+                    };
+                }
+            }
+        }
+        let _ = out.push_cell(Some(&op.timestamp.to_be_bytes()));
+        let _ = out.push_cell(Some(&op.ttl.to_be_bytes()));
+        out
     }
 
     /// The bound values of `op`: key, columns, timestamp, TTL.
@@ -544,15 +693,14 @@ impl TableWriter {
     }
 }
 
-/// `op`, with `bump` added to its timestamp if it writes a list.
-fn bumped(op: &WriteOp, bump: i64) -> std::borrow::Cow<'_, WriteOp> {
-    if op.has_list && bump != 0 {
-        let mut op = op.clone();
-        op.timestamp = op.timestamp.saturating_add(bump);
-        std::borrow::Cow::Owned(op)
-    } else {
-        std::borrow::Cow::Borrowed(op)
+/// `values` (as [`TableWriter::serialized_values`] lays them out) with
+/// their timestamp, the next to last value, replaced by `timestamp`.
+fn with_timestamp(values: &SerializedValues, timestamp: i64) -> SerializedValues {
+    let mut raw = values.to_raw_values();
+    if let Some(at) = raw.len().checked_sub(2) {
+        raw[at] = RawValue::Bytes(Bytes::copy_from_slice(&timestamp.to_be_bytes()));
     }
+    SerializedValues::from(raw.as_slice())
 }
 
 /// Cell `index` of a row as a bound value (null if absent).
@@ -797,6 +945,38 @@ mod tests {
         assert_eq!(w.newest_writetime(&cells), None);
         cells[1] = None; // static-only: the static's writetime
         assert_eq!(w.newest_writetime(&cells), Some(900));
+    }
+
+    #[test]
+    fn serialized_values_are_the_bound_values_laid_out() {
+        let cells = vec![b(1), b(2), b(3), b(4), None, b(9), None, None, None];
+        let raw_cells: Vec<Option<&[u8]>> = cells.iter().map(|c| c.as_deref()).collect();
+        for nulls in [NullHandling::Omit, NullHandling::Unset] {
+            let w = TableWriter::new(schema(), false, nulls);
+            for op in w.ops(&cells, true, T, 3) {
+                let Values::Raw(want) = w.values(&op, &cells) else {
+                    panic!()
+                };
+                // From Bytes cells and from cells read in place alike.
+                assert_eq!(w.serialized_values(&op, &cells).to_raw_values(), want);
+                assert_eq!(w.serialized_values(&op, &raw_cells).to_raw_values(), want);
+            }
+        }
+        let w = TableWriter::new(schema(), false, NullHandling::Omit);
+        let op = &w.ops(&cells, false, T, 0)[0];
+        let moved = with_timestamp(&w.serialized_values(op, &cells), T + 7).to_raw_values();
+        let mut want = w.serialized_values(op, &cells).to_raw_values();
+        let at = want.len() - 2;
+        want[at] = RawValue::Bytes(Bytes::copy_from_slice(&(T + 7).to_be_bytes()));
+        assert_eq!(moved, want, "only the timestamp changes");
+    }
+
+    #[test]
+    fn statement_keys_name_one_column_list() {
+        assert_eq!(ColumnSet::of(&[0, 2]), ColumnSet::Mask(0b101));
+        assert_ne!(ColumnSet::of(&[0, 2]), ColumnSet::of(&[2]));
+        assert_eq!(ColumnSet::of(&[]), ColumnSet::Mask(0));
+        assert_eq!(ColumnSet::of(&[1, 200]), ColumnSet::List(vec![1, 200]));
     }
 
     #[test]

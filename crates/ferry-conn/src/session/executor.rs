@@ -10,17 +10,20 @@ use bytes::{Bytes, BytesMut};
 use ferry_wire::frame::{BodyExtras, FrameFlags};
 use ferry_wire::request::{
     Batch as WireBatch, BatchStatement, BatchStatementKind, BoundValues, Execute, Query,
-    QueryParameters, QueryText, Request,
+    QueryParameters, QueryText, Request, SerializedValues,
 };
 use ferry_wire::response::{ErrorCode, ErrorDetails, Prepared, Response, ResultResponse};
-use ferry_wire::{EncodeError, ProtocolVersion, RawValue};
+use ferry_wire::{EncodeError, ProtocolVersion};
 
 use super::pool::NodePool;
 use super::prepared_cache::PreparedStatement;
 use super::retry::{ErrorClass, RetryContext, RetryDecision};
 use super::routing::{query_plan, Candidate, Preferences};
 use super::statement::{BatchEntry, QueryOptions, QueryResult};
-use super::values::{encode_for_prepared, encode_for_query, routing_components, Values};
+use super::values::{
+    bound_routing_components, encode_bound_for_prepared, encode_for_query, routing_components,
+    Values,
+};
 use super::{Session, SessionError};
 use crate::connection::{Connection, ResponseFrame};
 use crate::error::ConnError;
@@ -47,7 +50,7 @@ pub(crate) struct StatementRequest {
 /// The values of a request serialized for one protocol version.
 enum Encoded {
     Query(Option<BoundValues>),
-    Prepared(Vec<RawValue>),
+    Prepared(BoundValues),
 }
 
 /// A successful attempt.
@@ -66,11 +69,17 @@ impl Session {
     ) -> Result<QueryResult, SessionError> {
         let version = self.protocol_version();
         let encoded = encode(request, version)?;
-        let token = match (&request.target, &encoded) {
-            (Target::Prepared(stmt), Encoded::Prepared(raw)) => self
-                .routing_token(&request.options)?
-                .or(self.key_token(routing_components(raw, stmt.pk_indexes()))?),
-            _ => self.routing_token(&request.options)?,
+        let token = match (
+            self.routing_token(&request.options)?,
+            &request.target,
+            &encoded,
+        ) {
+            (Some(token), _, _) => Some(token),
+            // The key is hashed only when no token was given.
+            (None, Target::Prepared(stmt), Encoded::Prepared(bound)) => {
+                self.key_token(bound_routing_components(bound, stmt.pk_indexes()))?
+            }
+            (None, _, _) => None,
         };
         let keyspace = request
             .options
@@ -110,7 +119,7 @@ impl Session {
                         send(&conn, query.into(), tracing).await
                     }
                     (Target::Prepared(stmt), Encoded::Prepared(values)) => {
-                        parameters.values = Some(BoundValues::Positional(values.clone()));
+                        parameters.values = Some(values.clone());
                         self.execute_on(&conn, node, stmt, parameters, tracing)
                             .await
                     }
@@ -167,7 +176,7 @@ impl Session {
         for (entry, raw) in batch.entries.iter().zip(&entries) {
             if let BatchEntry::Prepared { statement, .. } = entry {
                 if token.is_none() {
-                    token = self.key_token(routing_components(raw, statement.pk_indexes()))?;
+                    token = self.key_token(raw.routing_components(statement.pk_indexes()))?;
                     if token.is_some() && keyspace.is_none() {
                         keyspace = statement.keyspace().map(str::to_owned);
                     }
@@ -410,7 +419,7 @@ impl Session {
         conn: &Connection,
         node: SocketAddr,
         entries: &[BatchEntry],
-        values: &[Vec<RawValue>],
+        values: &[BatchValues<'_>],
         template: &WireBatch,
         tracing: bool,
     ) -> Result<(ResultResponse, BodyExtras), ConnError> {
@@ -430,7 +439,7 @@ impl Session {
                 };
                 batch.statements.push(BatchStatement {
                     kind,
-                    values: BoundValues::Positional(values.clone()),
+                    values: values.to_bound(),
                 });
             }
             match send(conn, batch.into(), tracing).await {
@@ -516,7 +525,7 @@ fn is_unprepared(e: &ConnError) -> bool {
 fn encode(request: &StatementRequest, version: ProtocolVersion) -> Result<Encoded, SessionError> {
     Ok(match &request.target {
         Target::Query(_) => Encoded::Query(encode_for_query(&request.values, version)?),
-        Target::Prepared(stmt) => Encoded::Prepared(encode_for_prepared(
+        Target::Prepared(stmt) => Encoded::Prepared(encode_bound_for_prepared(
             &request.values,
             stmt.bind_markers(),
             version,
@@ -524,26 +533,69 @@ fn encode(request: &StatementRequest, version: ProtocolVersion) -> Result<Encode
     })
 }
 
+/// The values of one batch statement: encoded, or already serialized by
+/// the caller (borrowed: copied once per attempt, into the request).
+enum BatchValues<'a> {
+    Encoded(BoundValues),
+    Serialized(&'a SerializedValues),
+}
+
+impl BatchValues<'_> {
+    fn to_bound(&self) -> BoundValues {
+        match self {
+            Self::Encoded(v) => v.clone(),
+            Self::Serialized(v) => BoundValues::Serialized((*v).clone()),
+        }
+    }
+
+    fn routing_components(&self, pk_indexes: &[usize]) -> Option<Vec<Bytes>> {
+        match self {
+            Self::Encoded(v) => bound_routing_components(v, pk_indexes),
+            Self::Serialized(v) if !pk_indexes.is_empty() => {
+                routing_components(&v.to_raw_values(), pk_indexes)
+            }
+            Self::Serialized(_) => None,
+        }
+    }
+}
+
 fn encode_batch(
     entries: &[BatchEntry],
     version: ProtocolVersion,
-) -> Result<Vec<Vec<RawValue>>, SessionError> {
+) -> Result<Vec<BatchValues<'_>>, SessionError> {
     entries
         .iter()
         .map(|entry| match entry {
             BatchEntry::Query { values, .. } => match encode_for_query(values, version)? {
-                None => Ok(Vec::new()),
-                Some(BoundValues::Positional(v)) => Ok(v),
-                Some(BoundValues::Serialized(v)) => Ok(v.to_raw_values()),
+                None => Ok(BatchValues::Encoded(BoundValues::Positional(Vec::new()))),
                 Some(BoundValues::Named(_)) => Err(SessionError::Values(
                     "batch statements take positional values only".into(),
                 )),
+                Some(positional) => Ok(BatchValues::Encoded(positional)),
             },
-            BatchEntry::Prepared { statement, values } => {
-                encode_for_prepared(values, statement.bind_markers(), version)
+            BatchEntry::Prepared {
+                statement,
+                values: Values::Serialized(values),
+            } => {
+                // The same count check as for any prepared statement.
+                encode_check_count(values.len(), statement.bind_markers().len())?;
+                Ok(BatchValues::Serialized(values))
             }
+            BatchEntry::Prepared { statement, values } => Ok(BatchValues::Encoded(
+                encode_bound_for_prepared(values, statement.bind_markers(), version)?,
+            )),
         })
         .collect()
+}
+
+fn encode_check_count(values: usize, markers: usize) -> Result<(), SessionError> {
+    if values == markers {
+        Ok(())
+    } else {
+        Err(SessionError::Values(format!(
+            "the statement has {markers} bind marker(s) but {values} value(s) were given"
+        )))
+    }
 }
 
 /// A value error met during an attempt, as the connection-layer error the

@@ -8,7 +8,7 @@
 //! type...), which the server then accepts if it fits the marker.
 
 use bytes::{Bytes, BytesMut};
-use ferry_wire::request::BoundValues;
+use ferry_wire::request::{BoundValues, SerializedValues};
 use ferry_wire::response::ColumnSpec;
 use ferry_wire::types::{ColumnType, CqlValue, Varint};
 use ferry_wire::{ProtocolVersion, RawValue};
@@ -40,6 +40,10 @@ pub enum Values {
     /// Already serialized values by position: sent as they are (the
     /// cheapest way to copy cells read from one cluster into another).
     Raw(Vec<RawValue>),
+    /// Values already laid out for the wire, back to back: copied into
+    /// the request in one go, with no per-value handle to clone or drop
+    /// (a bulk copier writing cells it read elsewhere).
+    Serialized(SerializedValues),
 }
 
 impl Values {
@@ -50,6 +54,7 @@ impl Values {
             Self::Positional(v) => v.len(),
             Self::Named(v) => v.len(),
             Self::Raw(v) => v.len(),
+            Self::Serialized(v) => v.len(),
         }
     }
 
@@ -107,7 +112,36 @@ pub(crate) fn encode_for_query(
                 .collect::<Result<_, SessionError>>()?,
         )),
         Values::Raw(vs) => Some(BoundValues::Positional(vs.clone())),
+        Values::Serialized(vs) => Some(BoundValues::Serialized(vs.clone())),
     })
+}
+
+/// The values of an EXECUTE (or a prepared batch child) as they go in the
+/// request: [`Values::Serialized`] as they are (after checking their
+/// count), anything else through [`encode_for_prepared`].
+pub(crate) fn encode_bound_for_prepared(
+    values: &Values,
+    markers: &[ColumnSpec],
+    version: ProtocolVersion,
+) -> Result<BoundValues, SessionError> {
+    match values {
+        Values::Serialized(vs) => {
+            check_marker_count(vs.len(), markers)?;
+            Ok(BoundValues::Serialized(vs.clone()))
+        }
+        _ => encode_for_prepared(values, markers, version).map(BoundValues::Positional),
+    }
+}
+
+fn check_marker_count(n: usize, markers: &[ColumnSpec]) -> Result<(), SessionError> {
+    if n == markers.len() {
+        Ok(())
+    } else {
+        Err(SessionError::Values(format!(
+            "the statement has {} bind marker(s) but {n} value(s) were given",
+            markers.len()
+        )))
+    }
 }
 
 /// The values of an EXECUTE (or a prepared batch child), positional, typed
@@ -118,16 +152,7 @@ pub(crate) fn encode_for_prepared(
     version: ProtocolVersion,
 ) -> Result<Vec<RawValue>, SessionError> {
     let mut buf = BytesMut::new();
-    let check_count = |n: usize| {
-        if n == markers.len() {
-            Ok(())
-        } else {
-            Err(SessionError::Values(format!(
-                "the statement has {} bind marker(s) but {n} value(s) were given",
-                markers.len()
-            )))
-        }
-    };
+    let check_count = |n: usize| check_marker_count(n, markers);
     match values {
         Values::None => {
             check_count(0)?;
@@ -136,6 +161,10 @@ pub(crate) fn encode_for_prepared(
         Values::Raw(vs) => {
             check_count(vs.len())?;
             Ok(vs.clone())
+        }
+        Values::Serialized(vs) => {
+            check_count(vs.len())?;
+            Ok(vs.to_raw_values())
         }
         Values::Positional(vs) => {
             check_count(vs.len())?;
@@ -183,6 +212,21 @@ pub(crate) fn routing_components(values: &[RawValue], pk_indexes: &[usize]) -> O
             RawValue::Null | RawValue::Unset => None,
         })
         .collect()
+}
+
+/// [`routing_components`] of values in either positional form (named
+/// values carry no positions: `None`).
+pub(crate) fn bound_routing_components(
+    values: &BoundValues,
+    pk_indexes: &[usize],
+) -> Option<Vec<Bytes>> {
+    match values {
+        BoundValues::Positional(v) => routing_components(v, pk_indexes),
+        BoundValues::Serialized(v) if !pk_indexes.is_empty() => {
+            routing_components(&v.to_raw_values(), pk_indexes)
+        }
+        _ => None,
+    }
 }
 
 fn encode_typed(
@@ -391,6 +435,36 @@ mod tests {
         assert_eq!(raw[0], RawValue::Unset);
         assert_eq!(bytes_of(&raw[1]), [0, 0, 0, 5]);
         assert!(encode_for_prepared(&named, &markers, ProtocolVersion::V3).is_err());
+    }
+
+    #[test]
+    fn serialized_values_are_sent_as_they_are() {
+        let markers = [
+            ColumnSpec::new("ks", "t", "a", ColumnType::Int),
+            ColumnSpec::new("ks", "t", "b", ColumnType::Int),
+        ];
+        let mut sv = SerializedValues::new();
+        sv.push_cell(Some(&[0, 0, 0, 1])).unwrap();
+        sv.push_cell(None).unwrap();
+        let values = Values::Serialized(sv.clone());
+        assert_eq!(values.len(), 2);
+        let bound = encode_bound_for_prepared(&values, &markers, ProtocolVersion::V3).unwrap();
+        assert_eq!(bound, BoundValues::Serialized(sv.clone()));
+        assert_eq!(
+            bound_routing_components(&bound, &[0]).unwrap(),
+            [Bytes::from_static(&[0, 0, 0, 1])]
+        );
+        assert!(
+            bound_routing_components(&bound, &[1]).is_none(),
+            "null key part"
+        );
+        let raw = encode_for_prepared(&values, &markers, ProtocolVersion::V3).unwrap();
+        assert_eq!(raw[1], RawValue::Null);
+        assert!(encode_bound_for_prepared(&values, &markers[..1], ProtocolVersion::V3).is_err());
+        assert_eq!(
+            encode_for_query(&values, ProtocolVersion::V3).unwrap(),
+            Some(BoundValues::Serialized(sv))
+        );
     }
 
     #[test]
