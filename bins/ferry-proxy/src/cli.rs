@@ -249,6 +249,14 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "MS")]
     pub target_timeout_ms: Option<u64>,
 
+    /// In async mode, how long (milliseconds) a schema change's answer
+    /// waits for the target after the source answered; then the client
+    /// gets the source's answer and the target finishes it in the
+    /// background. Keep it below your drivers' request timeout
+    /// [default: 5000].
+    #[arg(long, value_name = "MS")]
+    pub async_schema_wait_ms: Option<u64>,
+
     /// On shutdown, seconds to wait for pending target writes before the
     /// rest are spilled to the failed-write log [default: 30].
     #[arg(long, value_name = "SECONDS")]

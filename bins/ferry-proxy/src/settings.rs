@@ -29,7 +29,7 @@ pub fn merge(cli: ProxyArgs, file: ProxyArgs) -> ProxyArgs {
         target_username, target_password, target_password_file, source_username,
         source_password, source_password_file, protocol_version, cql_version, write_mode,
         queue_capacity, full_queue, max_retries, failed_write_log, prepared_cache_size,
-        target_timeout_ms, drain_timeout_secs, metrics_port, metrics_bind, log_level,
+        target_timeout_ms, async_schema_wait_ms, drain_timeout_secs, metrics_port, metrics_bind, log_level,
         proxy_topology_addresses, proxy_topology_index, mirror_reads_max_in_flight,
         proxy_tls_cert, proxy_tls_key, proxy_tls_client_ca, primary, source_failed_write_log,
         health_interval_ms;
@@ -259,6 +259,9 @@ pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
     if let Some(ms) = args.target_timeout_ms {
         proxy.target_request_timeout = Duration::from_millis(ms);
     }
+    if let Some(ms) = args.async_schema_wait_ms {
+        proxy.async_schema_wait = Duration::from_millis(ms);
+    }
     if let Some(s) = args.drain_timeout_secs {
         proxy.drain_timeout = Duration::from_secs(s);
     }
@@ -438,6 +441,7 @@ mod tests {
             proxy_tls_client_ca = "/etc/ferry/clients.pem"
             primary = "target"
             health_interval_ms = 500
+            async_schema_wait_ms = 250
             "#,
         )
         .unwrap();
@@ -447,6 +451,7 @@ mod tests {
         assert_eq!(tls.client_ca, Some(PathBuf::from("/etc/ferry/clients.pem")));
         assert_eq!(r.proxy.primary, ferry_router::Cluster::Target);
         assert_eq!(r.proxy.health_probe_interval, Duration::from_millis(500));
+        assert_eq!(r.proxy.async_schema_wait, Duration::from_millis(250));
         let base = [
             "ferry-proxy",
             "a",

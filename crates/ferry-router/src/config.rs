@@ -280,6 +280,15 @@ pub struct ProxyConfig {
     pub prepared_cache_capacity: usize,
     /// Timeout of one target request.
     pub target_request_timeout: Duration,
+    /// In async mode, how long a schema change's answer waits for the
+    /// target once the source answered. Normally both answer and the
+    /// client's next writes find the table on the target; a frozen target
+    /// would otherwise hold the answer for the whole target timeout, past
+    /// drivers' own timeouts (Python: 10 s), and the application would see
+    /// an error for a change the source applied. After this wait the
+    /// client gets the source's answer and the target part goes on in the
+    /// background (the connection's later writes still wait for it).
+    pub async_schema_wait: Duration,
     /// Timeout of connecting to either cluster (TCP + TLS + handshake step).
     pub connect_timeout: Duration,
     /// Largest frame body accepted from a client or the source.
@@ -380,6 +389,7 @@ impl ProxyConfig {
             failed_write_log: failed_write_log.into(),
             prepared_cache_capacity: 10_000,
             target_request_timeout: Duration::from_secs(12),
+            async_schema_wait: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(5),
             max_frame_len: ferry_wire::frame::MAX_FRAME_LEN,
             drain_timeout: Duration::from_secs(30),

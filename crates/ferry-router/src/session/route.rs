@@ -598,7 +598,7 @@ impl ClientConn {
 }
 
 /// How long an async-mode schema change waits for the target once the
-/// source answered. Normally both answer and the client gets its answer
+/// source answered (`ProxyConfig::async_schema_wait`, default 5 s). Normally both answer and the client gets its answer
 /// after both (so its next writes find the table on the target); but a
 /// frozen target would hold the answer for the whole target timeout
 /// (12 s), past drivers' own timeouts (Python: 10 s), and the
@@ -607,10 +607,8 @@ impl ClientConn {
 /// answer and the target part goes on in the background: this
 /// connection's later writes still wait for it on the target (it holds
 /// an order ticket), and a failure is logged as for any async write.
-const ASYNC_SCHEMA_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// Runs an async-mode schema change's target part and answers the client
-/// (see [`ASYNC_SCHEMA_WAIT`]). `held` (its place in the connection's
+/// (see `ProxyConfig::async_schema_wait`). `held` (its place in the connection's
 /// order, and in the queue so a shutdown drain waits for it) is released
 /// when the target part is done.
 fn spawn_async_schema(
@@ -629,12 +627,13 @@ fn spawn_async_schema(
         let Ok(source) = source.await else {
             return; // the source connection is gone, and so is the client's
         };
-        let done = match tokio::time::timeout(ASYNC_SCHEMA_WAIT, &mut target_part).await {
+        let wait = state.shared.config.async_schema_wait;
+        let done = match tokio::time::timeout(wait, &mut target_part).await {
             Ok(done) => done,
             Err(_) => {
                 tracing::warn!(
                     connection = state.id,
-                    "the target has not applied a schema change after {ASYNC_SCHEMA_WAIT:?}; \
+                    "the target has not applied a schema change after {wait:?}; \
                      answering the client and finishing it in the background"
                 );
                 state.reply(source.clone()).await;
