@@ -12,7 +12,8 @@ use ferry_wire::compression::Compression;
 use ferry_wire::frame::{Frame, FrameFlags, FrameHeader, MAX_FRAME_LEN};
 use ferry_wire::response::{Event, Response};
 use ferry_wire::{DecodeError, EncodeError, Opcode, ProtocolVersion};
-use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 
 use super::pending::{Arrival, Pending};
@@ -278,7 +279,16 @@ impl Shared {
         let deadline = Instant::now() + limit;
         let timeout = |what: String| ConnError::Timeout { what, after: limit };
 
-        let _slot = tokio::time::timeout_at(deadline, self.in_flight.acquire())
+        // The fast paths (a slot, an id and room in the writer's queue are
+        // usually free) skip building a timer for each wait: a request's
+        // timers were a large share of the proxy's per-write cost.
+        let _slot = match self.in_flight.try_acquire() {
+            Ok(slot) => slot,
+            Err(TryAcquireError::Closed) => return Err(self.closed_error()),
+            Err(TryAcquireError::NoPermits) => tokio::time::timeout_at(
+                deadline,
+                self.in_flight.acquire(),
+            )
             .await
             .map_err(|_| {
                 timeout(format!(
@@ -287,19 +297,26 @@ impl Shared {
                     self.address
                 ))
             })?
-            .map_err(|_| self.closed_error())?;
-        tokio::time::timeout_at(deadline, self.free_ids.acquire())
-            .await
-            .map_err(|_| {
-                timeout(format!(
-                    "{} waiting for a free stream id on {}",
-                    opcode.name(),
-                    self.address
-                ))
-            })?
-            .map_err(|_| self.closed_error())?
-            // The permit comes back when the id is freed (see `dispatch`).
-            .forget();
+            .map_err(|_| self.closed_error())?,
+        };
+        let id_permit = match self.free_ids.try_acquire() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return Err(self.closed_error()),
+            Err(TryAcquireError::NoPermits) => {
+                tokio::time::timeout_at(deadline, self.free_ids.acquire())
+                    .await
+                    .map_err(|_| {
+                        timeout(format!(
+                            "{} waiting for a free stream id on {}",
+                            opcode.name(),
+                            self.address
+                        ))
+                    })?
+                    .map_err(|_| self.closed_error())?
+            }
+        };
+        // The permit comes back when the id is freed (see `dispatch`).
+        id_permit.forget();
 
         let (reply, response) = oneshot::channel();
         let Some((id, serial)) = self.pending().register(reply) else {
@@ -324,16 +341,22 @@ impl Shared {
         header.flags = FrameFlags(flags.0 & !FrameFlags::COMPRESSION.0);
         let frame = Frame::new(header, body);
 
-        let permit = tokio::time::timeout_at(deadline, self.outgoing.reserve())
-            .await
-            .map_err(|_| {
-                timeout(format!(
-                    "{} waiting to be written to {}",
-                    opcode.name(),
-                    self.address
-                ))
-            })?
-            .map_err(|_| self.closed_error())?;
+        let permit = match self.outgoing.try_reserve() {
+            Ok(permit) => permit,
+            Err(TrySendError::Closed(())) => return Err(self.closed_error()),
+            Err(TrySendError::Full(())) => {
+                tokio::time::timeout_at(deadline, self.outgoing.reserve())
+                    .await
+                    .map_err(|_| {
+                        timeout(format!(
+                            "{} waiting to be written to {}",
+                            opcode.name(),
+                            self.address
+                        ))
+                    })?
+                    .map_err(|_| self.closed_error())?
+            }
+        };
         permit.send(frame);
         guard.sent = true;
 
