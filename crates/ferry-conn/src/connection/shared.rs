@@ -285,19 +285,18 @@ impl Shared {
         let _slot = match self.in_flight.try_acquire() {
             Ok(slot) => slot,
             Err(TryAcquireError::Closed) => return Err(self.closed_error()),
-            Err(TryAcquireError::NoPermits) => tokio::time::timeout_at(
-                deadline,
-                self.in_flight.acquire(),
-            )
-            .await
-            .map_err(|_| {
-                timeout(format!(
-                    "{} waiting for an in-flight slot on {} (max_in_flight requests outstanding)",
-                    opcode.name(),
-                    self.address
-                ))
-            })?
-            .map_err(|_| self.closed_error())?,
+            Err(TryAcquireError::NoPermits) => {
+                let waited = tokio::time::timeout_at(deadline, self.in_flight.acquire()).await;
+                waited
+                    .map_err(|_| {
+                        timeout(format!(
+                            "{} waiting for an in-flight slot on {} (max_in_flight outstanding)",
+                            opcode.name(),
+                            self.address
+                        ))
+                    })?
+                    .map_err(|_| self.closed_error())?
+            }
         };
         let id_permit = match self.free_ids.try_acquire() {
             Ok(permit) => permit,
