@@ -81,7 +81,7 @@ impl ClientConn {
                 } else {
                     request
                 };
-                self.statement(request, summary, Vec::new()).await
+                self.statement(request, &summary, Vec::new()).await
             }
             PeekedRequest::Execute { id, .. } => {
                 let Some(statement) = self.state.shared.prepared.get(id) else {
@@ -91,12 +91,15 @@ impl ClientConn {
                 if let Some(query) = self.topology_query(statement.text.as_bytes()) {
                     return self.answer_topology(request, query).await;
                 }
-                let summary = statement.summary.clone();
                 let request = match statement.time_markers() {
                     Some(markers) => self.execute_with_values(request, markers),
                     None => request,
                 };
-                self.statement(request, summary, vec![statement]).await
+                // The summary is read where it is (an Arc clone, not a copy
+                // of its strings per EXECUTE).
+                let held = Arc::clone(&statement);
+                self.statement(request, &held.summary, vec![statement])
+                    .await
             }
             PeekedRequest::Batch {
                 batch_type,
@@ -105,7 +108,7 @@ impl ClientConn {
             } => match self.batch_summary(*batch_type, children) {
                 Ok((summary, statements)) => {
                     let request = self.batch_with_values(request);
-                    self.statement(request, summary, statements).await
+                    self.statement(request, &summary, statements).await
                 }
                 Err(unknown_id) => self.unprepared(&request.raw, unknown_id).await,
             },
@@ -304,9 +307,18 @@ impl ClientConn {
             table: None,
         };
         let mut statements: Vec<Arc<PreparedStatement>> = Vec::new();
+        // Only the children's flags matter: a prepared child's summary is
+        // read in place, not copied.
+        let mut fold = |child: &StatementSummary| {
+            summary.may_add_timestamp &= child.may_add_timestamp;
+            summary.is_conditional |= child.is_conditional;
+            summary.is_counter |= child.is_counter;
+            summary.has_own_timestamp |= child.has_own_timestamp;
+            summary.touches_lists |= child.touches_lists;
+        };
         for child in children {
-            let child = match child {
-                BatchChildRef::Query(text) => StatementSummary::of_bytes(text),
+            match child {
+                BatchChildRef::Query(text) => fold(&StatementSummary::of_bytes(text)),
                 BatchChildRef::Prepared(id) => {
                     let statement = self
                         .state
@@ -314,21 +326,15 @@ impl ClientConn {
                         .prepared
                         .get(id)
                         .ok_or_else(|| id.clone())?;
-                    let s = statement.summary.clone();
+                    fold(&statement.summary);
                     if !statements
                         .iter()
                         .any(|x| x.source_id == statement.source_id)
                     {
                         statements.push(statement);
                     }
-                    s
                 }
-            };
-            summary.may_add_timestamp &= child.may_add_timestamp;
-            summary.is_conditional |= child.is_conditional;
-            summary.is_counter |= child.is_counter;
-            summary.has_own_timestamp |= child.has_own_timestamp;
-            summary.touches_lists |= child.touches_lists;
+            }
         }
         Ok((summary, statements))
     }
@@ -336,10 +342,10 @@ impl ClientConn {
     async fn statement(
         &mut self,
         request: Request,
-        summary: StatementSummary,
+        summary: &StatementSummary,
         statements: Vec<Arc<PreparedStatement>>,
     ) -> Result<(), Close> {
-        let kind = kind_of(&summary);
+        let kind = kind_of(summary);
         match summary.class {
             StatementClass::Read => {
                 if self.state.shared.config.mirror_reads {
@@ -407,7 +413,7 @@ impl ClientConn {
     async fn write(
         &mut self,
         request: Request,
-        summary: StatementSummary,
+        summary: &StatementSummary,
         statements: Vec<Arc<PreparedStatement>>,
         kind: RequestKind,
     ) -> Result<(), Close> {
