@@ -43,6 +43,7 @@ async fn create_keyspace(session: &Session, ks: &str) {
         )
         .await
         .unwrap();
+    wait_for_schema_agreement(session, &format!("CREATE KEYSPACE {ks}")).await;
 }
 
 async fn ddl(session: &Session, cql: &str) {
@@ -54,6 +55,22 @@ async fn ddl(session: &Session, cql: &str) {
         )
         .await
         .unwrap_or_else(|e| panic!("{cql}: {e}"));
+    wait_for_schema_agreement(session, cql).await;
+}
+
+/// Waits until every node of the ring has the schema change. The
+/// session's own wait after a schema change gives up after 10 s, and
+/// under CI load the 3-node ring has taken longer: the next INSERT then
+/// reached a node that did not know the table yet ("unconfigured
+/// columnfamily"). So a test keeps asking, for up to a minute.
+async fn wait_for_schema_agreement(session: &Session, what: &str) {
+    for _ in 0..60 {
+        if session.await_schema_agreement().await.unwrap_or(false) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("the ring did not agree on its schema within a minute after: {what}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
