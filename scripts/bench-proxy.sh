@@ -4,12 +4,16 @@
 # (--write-mode off) and through ferry-proxy in dual write (--write-mode
 # async, writes mirrored to the target node; and once more with a fake
 # target that answers at once, to tell the proxy's own cost from the
-# target node's): throughput and p50/p99 latency, and their ratios.
+# target node's): throughput and p50/p99 latency, and their ratios. And,
+# as the ceiling of any dual write on this machine, the application
+# writing both nodes itself with no proxy (client-dual: cql_load
+# --also-write, every INSERT to both nodes with one client timestamp,
+# answered when both have answered).
 #
 #   scripts/bench-proxy.sh [--rounds K] [--warmup S] [--duration S]
 #                          [--in-flight N] [--connections N]
 #                          [--stress-n N] [--stress-threads N]
-#                          [--modes "direct haproxy off async async-fake"]
+#                          [--modes "direct haproxy off client-dual async async-fake"]
 #                          [--no-load] [--no-stress] [--no-doc]
 #
 # Uses the running `source` (127.0.0.8) and `target` (127.0.0.9) node
@@ -52,7 +56,7 @@ cd "$FERRY_ROOT"
 
 command_line="scripts/bench-proxy.sh${*:+ $*}"
 rounds=3 warmup=3 duration=15 in_flight=32 connections=1
-stress_n=60000 stress_threads=32 modes="direct haproxy off async async-fake"
+stress_n=60000 stress_threads=32 modes="direct haproxy off client-dual async async-fake"
 run_load=1 run_stress=1 write_doc=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -67,7 +71,7 @@ while [ $# -gt 0 ]; do
         --no-load) run_load=0; shift ;;
         --no-stress) run_stress=0; shift ;;
         --no-doc) write_doc=0; shift ;;
-        -h|--help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) ferry_die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -167,10 +171,10 @@ for mode in off async async-fake; do bench_wait_port "$source_host" "${proxy_por
 
 address_of() {
     case "$1" in
-        direct) echo "$source_host:$source_port" ;;
+        direct|client-dual) echo "$source_host:$source_port" ;;
         haproxy) echo "$source_host:$haproxy_port" ;;
         off|async|async-fake) echo "$source_host:${proxy_port[$1]}" ;;
-        *) ferry_die "unknown mode $1 (direct, haproxy, off, async, async-fake)" ;;
+        *) ferry_die "unknown mode $1 (direct, haproxy, off, client-dual, async, async-fake)" ;;
     esac
 }
 
@@ -196,9 +200,11 @@ if [ "$run_load" = 1 ]; then
     for round in $(seq 1 "$rounds"); do
         for mode in $(order_of "$round"); do
             ferry_log "round $round: cql_load via $mode ($(address_of "$mode"))"
+            also=()
+            if [ "$mode" = client-dual ]; then also=(--also-write "$target_host:$target_port"); fi
             line="$("$BENCH_LOAD_BIN" --address "$(address_of "$mode")" --keyspace "$keyspace" \
                 --label "$mode" --in-flight "$in_flight" --connections "$connections" \
-                --warmup-secs "$warmup" --duration-secs "$duration" --protocol 3)"
+                --warmup-secs "$warmup" --duration-secs "$duration" --protocol 3 "${also[@]}")"
             bench_merge_json "$line" "{\"tool\": \"cql_load\", \"workload\": \"$workload\", \"mode\": \"$mode\", \"round\": $round}" >>"$results"
             settle "$mode"
         done
@@ -229,8 +235,9 @@ if [ "$run_stress" = 1 ]; then
     workload="cassandra-stress $cassandra_version: write n=$stress_n, $stress_threads threads, -mode native prepared cql3 (protocol v2)"
     for round in $(seq 1 "$rounds"); do
         for mode in $(order_of "$round"); do
-            # cassandra-stress speaks v2, which the fake target does not.
-            if [ "$mode" = async-fake ]; then continue; fi
+            # cassandra-stress speaks v2, which the fake target does not,
+            # and it cannot write two clusters itself.
+            if [ "$mode" = async-fake ] || [ "$mode" = client-dual ]; then continue; fi
             address="$(address_of "$mode")"
             log="$out/stress-$mode-$round.log"
             ferry_log "round $round: cassandra-stress via $mode ($address)"

@@ -25,6 +25,12 @@
 //!   end). Counted runs: `--requests N` (all counted, no warm-up), for
 //!   instruction counts under callgrind.
 //! - `--protocol V` pins the protocol version (3 for Cassandra 2.1).
+//! - `--also-write ADDR`: the application writes both clusters itself, with
+//!   no proxy: every INSERT also goes to ADDR, with the same client
+//!   timestamp, and counts as answered when both clusters have answered
+//!   (reads go to `--address` only). On one machine that holds both nodes
+//!   this is the ceiling of any dual write: both nodes' work for each
+//!   write, and nothing else.
 //!
 //! Prints one JSON object on stdout: the label, requests, seconds, op/s,
 //! latency percentiles in microseconds, errors, and this process's CPU time.
@@ -42,12 +48,13 @@ use ferry_wire::{Consistency, ProtocolVersion, RawValue};
 
 const USAGE: &str = "usage: cql_load [--setup ADDR]... [--address ADDR] --keyspace KS \
 [--label NAME] [--connections 1] [--in-flight 32] [--read-percent 10] \
-[--warmup-secs 3 --duration-secs 15 | --requests N] [--protocol 3]";
+[--warmup-secs 3 --duration-secs 15 | --requests N] [--protocol 3] [--also-write ADDR]";
 
 #[derive(Debug, Clone)]
 struct Args {
     setup: Vec<String>,
     address: Option<String>,
+    also_write: Option<String>,
     keyspace: String,
     label: String,
     connections: usize,
@@ -64,6 +71,7 @@ impl Args {
         let mut a = Args {
             setup: Vec::new(),
             address: None,
+            also_write: None,
             keyspace: String::new(),
             label: "load".into(),
             connections: 1,
@@ -87,6 +95,7 @@ impl Args {
             match flag.as_str() {
                 "--setup" => a.setup.push(value),
                 "--address" => a.address = Some(value),
+                "--also-write" => a.also_write = Some(value),
                 "--keyspace" => a.keyspace = value,
                 "--label" => a.label = value,
                 "--connections" => a.connections = num(&value)? as usize,
@@ -181,14 +190,32 @@ fn params(values: Vec<RawValue>) -> QueryParameters {
     p
 }
 
-/// One in-flight slot: sends a request, waits for it, sends the next.
-async fn slot(
+/// One connection's prepared statements; `second` is the connection to
+/// the other cluster and its INSERT, with `--also-write`.
+#[derive(Clone)]
+struct Lane {
     conn: Connection,
     insert: Arc<Prepared>,
     select: Arc<Prepared>,
-    shared: Arc<Shared>,
-    seed: u64,
-) -> SlotResult {
+    second: Option<(Connection, Arc<Prepared>)>,
+}
+
+/// Microseconds since the Unix epoch: the client timestamp both clusters
+/// get with `--also-write`, so they store the same writetime.
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// One in-flight slot: sends a request, waits for it, sends the next.
+async fn slot(lane: Lane, shared: Arc<Shared>, seed: u64) -> SlotResult {
+    let Lane {
+        conn,
+        insert,
+        select,
+        second,
+    } = lane;
     let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     let mut out = SlotResult {
         latencies: Vec::with_capacity(1 << 16),
@@ -229,7 +256,19 @@ async fn slot(
                 RawValue::Bytes(Bytes::from(format!("{payload}-{k}"))),
                 RawValue::Bytes(Bytes::copy_from_slice(&(k * 1000).to_be_bytes())),
             ];
-            let r = conn.execute(&insert, params(values)).await;
+            let r = match &second {
+                None => conn.execute(&insert, params(values)).await,
+                Some((other, other_insert)) => {
+                    let mut first = params(values);
+                    first.default_timestamp = Some(now_micros());
+                    let copy = first.clone();
+                    let (a, b) = tokio::join!(
+                        conn.execute(&insert, first),
+                        other.execute(other_insert, copy)
+                    );
+                    a.and(b)
+                }
+            };
             if r.is_ok() {
                 shared.written.fetch_max(k + 1, Ordering::Relaxed);
             }
@@ -299,7 +338,24 @@ async fn run(args: Args) -> Result<(), BoxError> {
         let select = conn
             .prepare(&format!("SELECT k, a, b FROM {ks}.load WHERE k = ?"))
             .await?;
-        conns.push((conn, Arc::new(insert), Arc::new(select)));
+        let second = match &args.also_write {
+            None => None,
+            Some(other) => {
+                let other_conn = Connection::connect(&args.config(other))
+                    .await
+                    .map_err(|e| format!("connecting to {other} (--also-write): {e}"))?;
+                let other_insert = other_conn
+                    .prepare(&format!("INSERT INTO {ks}.load (k, a, b) VALUES (?, ?, ?)"))
+                    .await?;
+                Some((other_conn, Arc::new(other_insert)))
+            }
+        };
+        conns.push(Lane {
+            conn,
+            insert: Arc::new(insert),
+            select: Arc::new(select),
+            second,
+        });
     }
     // Keys differ between runs of one keyspace, so each run inserts.
     let first_key = (std::time::SystemTime::now()
@@ -323,14 +379,8 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let cpu_before = cpu_seconds();
     let mut tasks = Vec::with_capacity(args.in_flight);
     for i in 0..args.in_flight {
-        let (conn, insert, select) = conns[i % conns.len()].clone();
-        tasks.push(tokio::spawn(slot(
-            conn,
-            insert,
-            select,
-            shared.clone(),
-            i as u64 + 1,
-        )));
+        let lane = conns[i % conns.len()].clone();
+        tasks.push(tokio::spawn(slot(lane, shared.clone(), i as u64 + 1)));
     }
     let mut latencies = Vec::new();
     let mut reads = 0;
@@ -352,6 +402,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let json = serde_json::json!({
         "label": args.label,
         "address": address,
+        "also_write": args.also_write,
         "connections": args.connections,
         "in_flight": args.in_flight,
         "read_percent": args.read_percent,
@@ -369,8 +420,11 @@ async fn run(args: Args) -> Result<(), BoxError> {
         "client_cpu_s": cpu,
     });
     println!("{json}");
-    for (conn, _, _) in conns {
-        conn.close().await;
+    for lane in conns {
+        lane.conn.close().await;
+        if let Some((other, _)) = lane.second {
+            other.close().await;
+        }
     }
     Ok(())
 }
