@@ -284,7 +284,9 @@ mod tests {
             .0,
             "BEGIN UNLOGGED BATCH USING TIMESTAMP 9 INSERT INTO t (k) VALUES (1); APPLY BATCH"
         );
-        assert!(add("BEGIN COUNTER BATCH UPDATE t SET c = c + 1 WHERE k = 1; APPLY BATCH").is_none());
+        assert!(
+            add("BEGIN COUNTER BATCH UPDATE t SET c = c + 1 WHERE k = 1; APPLY BATCH").is_none()
+        );
         assert!(add("BEGIN BATCH USING TIMESTAMP 5 APPLY BATCH").is_none());
     }
 

@@ -235,9 +235,7 @@ impl ClientConn {
     /// With a `USING TIMESTAMP ?` marker (prepared over v2), the value is
     /// the proxy's timestamp.
     fn execute_with_values(&self, request: Request, markers: &PreparedRewrite<'_>) -> Request {
-        let timestamp = markers
-            .timestamp
-            .map(|_| self.state.shared.clock.next());
+        let timestamp = markers.timestamp.map(|_| self.state.shared.clock.next());
         match time_functions::splice_execute(
             request.plain.header.version,
             &request.plain.body,

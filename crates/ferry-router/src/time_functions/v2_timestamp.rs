@@ -108,7 +108,10 @@ mod tests {
         assert_eq!(rw.original_index(0), None);
         // Timestamp only.
         let rw = prepare_rewrite("INSERT INTO t (k, v) VALUES (?, ?)", false, true).unwrap();
-        assert_eq!(rw.text, "INSERT INTO t (k, v) VALUES (?, ?) USING TIMESTAMP ?");
+        assert_eq!(
+            rw.text,
+            "INSERT INTO t (k, v) VALUES (?, ?) USING TIMESTAMP ?"
+        );
         assert_eq!((rw.timestamp, rw.original_markers), (Some(2), 2));
         // Calls only (no place for a timestamp: calls kept).
         let rw = prepare_rewrite("INSERT INTO t (k) VALUES (now())", true, false).unwrap();
