@@ -177,7 +177,7 @@ impl ClientConn {
     /// Protocol v2: a QUERY write that may get a timestamp gets `USING
     /// TIMESTAMP`, the same text for both clusters.
     fn query_with_timestamp(&self, request: Request, summary: &StatementSummary) -> Request {
-        if !summary.may_add_timestamp {
+        if !time_functions::v2_timestamp::may_stamp(summary) {
             return request;
         }
         let Some(ts) = self.v2_timestamp(&request) else {
@@ -299,7 +299,7 @@ impl ClientConn {
             return None;
         }
         let calls = self.state.shared.config.replace_time_functions;
-        let stamp = summary.may_add_timestamp
+        let stamp = time_functions::v2_timestamp::may_stamp(&summary)
             && request.plain.header.version == ferry_wire::ProtocolVersion::V2
             && self.state.shared.config.write_mode != WriteMode::Off;
         if !calls && !stamp {
