@@ -80,7 +80,7 @@ impl ClientConn {
         };
         match &request.peek.request {
             PeekedRequest::Query { text, .. } => {
-                if let Some(query) = self.topology_query(text) {
+                if let Some(query) = self.topology_query(text, self.state.keyspace()) {
                     return self.answer_topology(request, query).await;
                 }
                 let summary = StatementSummary::of_bytes(text);
@@ -97,7 +97,10 @@ impl ClientConn {
                     let id = id.clone();
                     return self.unprepared(&request.raw, id).await;
                 };
-                if let Some(query) = self.topology_query(statement.text.as_bytes()) {
+                // In the keyspace it was prepared in (the driver may run it
+                // on another connection).
+                let keyspace = statement.keyspace.clone().or_else(|| self.state.keyspace());
+                if let Some(query) = self.topology_query(statement.text.as_bytes(), keyspace) {
                     return self.answer_topology(request, query).await;
                 }
                 let request = match statement.time_markers() {
@@ -122,6 +125,11 @@ impl ClientConn {
                 Err(unknown_id) => self.unprepared(&request.raw, unknown_id).await,
             },
             PeekedRequest::Prepare { text } => {
+                if let Some(query) = self.topology_query(text, self.state.keyspace()) {
+                    if query.preparable() {
+                        return self.prepare_topology(request, query).await;
+                    }
+                }
                 let text = text.clone();
                 match self.prepare_with_markers(&request, &text) {
                     Some((request, text, markers)) => {
@@ -326,10 +334,9 @@ impl ClientConn {
     }
 
     /// In topology-rewrite mode, the `system.local`/`peers`/`peers_v2`
-    /// SELECT in `text`, if it is one.
-    fn topology_query(&self, text: &[u8]) -> Option<TopologyQuery> {
+    /// SELECT in `text` (run in `keyspace`), if it is one.
+    fn topology_query(&self, text: &[u8], keyspace: Option<String>) -> Option<TopologyQuery> {
         self.state.shared.config.topology.as_ref()?;
-        let keyspace = self.state.keyspace();
         // Cheap test first: most statements name no system table.
         let in_system = keyspace.as_deref() == Some("system");
         if !in_system && !contains_ignore_case(text, b"system") {
@@ -344,9 +351,11 @@ impl ClientConn {
     async fn answer_topology(
         &mut self,
         request: Request,
-        query: TopologyQuery,
+        mut query: TopologyQuery,
     ) -> Result<(), Close> {
         let stream = request.raw.header.stream;
+        // The WHERE clause's bound values (QUERY with values, EXECUTE).
+        query.values = topology::bound_values(&request.plain, request.peek.message_offset);
         let skip_metadata = request
             .peek
             .params()
@@ -362,6 +371,32 @@ impl ClientConn {
             },
         );
         self.send_to_source(frame, RequestKind::Read).await
+    }
+
+    /// A PREPARE of a topology query: answered by the proxy (an id of its
+    /// own, remembered like any prepared statement, so its EXECUTEs are
+    /// answered with the synthesized rows too).
+    async fn prepare_topology(
+        &mut self,
+        request: Request,
+        mut query: TopologyQuery,
+    ) -> Result<(), Close> {
+        let PeekedRequest::Prepare { text } = &request.peek.request else {
+            return self.send_to_source(request.raw, RequestKind::Prepare).await;
+        };
+        let text = String::from_utf8_lossy(text).into_owned();
+        let keyspace = self.state.keyspace();
+        let id = topology::prepared_id(&text, keyspace.as_deref());
+        self.state
+            .shared
+            .prepared
+            .insert(Arc::new(PreparedStatement::new(
+                id.clone(),
+                &text,
+                keyspace,
+            )));
+        query.prepare_id = Some(id);
+        self.answer_topology(request, query).await
     }
 
     /// What a BATCH is, from its children: a write, which may get a
