@@ -82,12 +82,22 @@ fn run_stress(
         .unwrap_or_default()
 }
 
-/// Both clusters hold the same `Standard1` rows; returns how many.
-async fn assert_same_standard1(source: &NodeGroup, target: &NodeGroup, ks: &str) -> usize {
-    // v2 has no protocol-level timestamp, so write times differ
-    // (documented in docs/proxy.md): compare keys and values.
+/// Both clusters hold the same `Standard1` rows (and, with `writetimes`,
+/// the same write times: v2 has no protocol-level timestamp, the proxy
+/// puts its own into stress's prepared INSERT); returns how many.
+async fn assert_same_standard1(
+    source: &NodeGroup,
+    target: &NodeGroup,
+    ks: &str,
+    writetimes: bool,
+) -> usize {
+    let times = if writetimes {
+        ", WRITETIME(\"C0\"), WRITETIME(\"C4\")"
+    } else {
+        ""
+    };
     let query = vec![format!(
-        "SELECT key, \"C0\", \"C1\", \"C2\", \"C3\", \"C4\" FROM {ks}.\"Standard1\""
+        "SELECT key, \"C0\", \"C1\", \"C2\", \"C3\", \"C4\"{times} FROM {ks}.\"Standard1\""
     )];
     let on_source = support::sorted(&support::cql(source, query.clone()).await[0]);
     let on_target = support::sorted(&support::cql(target, query).await[0]);
@@ -96,7 +106,17 @@ async fn assert_same_standard1(source: &NodeGroup, target: &NodeGroup, ks: &str)
         on_target.len(),
         "rows missing on the target"
     );
-    assert!(on_source == on_target, "the target's rows differ");
+    if writetimes {
+        let stamped = on_source
+            .iter()
+            .filter(|r| r[6].as_i64().is_some_and(|t| t > 1_600_000_000_000_000))
+            .count();
+        assert_eq!(stamped, on_source.len(), "rows without a write time");
+    }
+    assert!(
+        on_source == on_target,
+        "the target's rows differ (values or WRITETIME)"
+    );
     on_source.len()
 }
 
@@ -153,7 +173,7 @@ async fn cassandra_stress_over_protocol_v2_reaches_the_target() {
     proxy.shutdown().await;
 
     assert_eq!(
-        assert_same_standard1(&source, &target, &ks).await,
+        assert_same_standard1(&source, &target, &ks, true).await,
         OPERATIONS
     );
     std::fs::remove_dir_all(&dir).ok();
@@ -161,9 +181,9 @@ async fn cassandra_stress_over_protocol_v2_reaches_the_target() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cassandra_stress_v2_writes_survive_a_target_restart_after_replay() {
-    // v2 writes carry no timestamp, so they are not idempotent: a lost
-    // connection sends them to the log (flagged) instead of a retry, and
-    // the replay must apply them in protocol v2.
+    // The target is down longer than the retries last, so writes go to
+    // the log, and the replay must apply them in protocol v2 (with the
+    // proxy's timestamp as a bound value of stress's prepared INSERT).
     let outage = block_in_place(|| ExclusiveGroup::acquire("outage"));
     let source = NodeGroup::require("source");
     let tools = CassandraTools::find().expect("cassandra-stress and Java 17");
@@ -229,7 +249,7 @@ async fn cassandra_stress_v2_writes_survive_a_target_restart_after_replay() {
     assert!(report.failed.is_empty(), "{report:?}");
     assert_eq!(report.applied, logged);
     assert_eq!(
-        assert_same_standard1(&source, &outage_now, &ks).await,
+        assert_same_standard1(&source, &outage_now, &ks, false).await,
         operations
     );
     std::fs::remove_dir_all(&dir).ok();

@@ -8,6 +8,8 @@
 //! - [`calls`]: finding `now()`, `uuid()` and friends.
 //! - [`rewrite`]: replacing them with literals (QUERY) or bind markers
 //!   (PREPARE).
+//! - [`timestamp`](mod@timestamp): adding `USING TIMESTAMP` (protocol v2
+//!   writes, which have no default timestamp).
 //!
 //! ```
 //! use ferry_router::cql::{classify, replace_calls, StatementKind};
@@ -25,6 +27,7 @@ pub mod ident;
 pub mod lexer;
 pub mod rewrite;
 pub mod statement;
+pub mod timestamp;
 pub mod token;
 
 pub use calls::{find_calls, FunctionCall, VolatileFunction};
@@ -39,4 +42,5 @@ pub use statement::{
     BatchInfo, BatchType, CounterUpdate, DclKind, DdlKind, DdlOp, SchemaObject, StatementInfo,
     StatementKind,
 };
+pub use timestamp::add_using_timestamp;
 pub use token::{Token, TokenKind};

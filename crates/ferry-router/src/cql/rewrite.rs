@@ -137,6 +137,11 @@ pub struct PreparedRewrite<'a> {
     pub inserted: Vec<InsertedMarker>,
     /// How many bind markers the original text had.
     pub original_markers: usize,
+    /// The index of a `USING TIMESTAMP ?` marker the proxy added (protocol
+    /// v2, which has no default timestamp; see
+    /// [`add_timestamp_marker`](Self::add_timestamp_marker)), among all
+    /// markers of the rewritten text. Not one of `inserted`.
+    pub timestamp: Option<usize>,
 }
 
 /// Why [`PreparedRewrite::splice_values`] could not place the values.
@@ -158,12 +163,53 @@ pub enum SpliceError {
         /// Values received.
         got: usize,
     },
+    /// The statement has a `USING TIMESTAMP ?` marker the proxy added, and
+    /// no value was given for it.
+    #[error("the statement has a timestamp marker but no timestamp was given")]
+    NoTimestamp,
 }
 
 impl PreparedRewrite<'_> {
     /// How many bind markers the rewritten text has.
     pub fn total_markers(&self) -> usize {
-        self.original_markers + self.inserted.len()
+        self.original_markers + self.inserted.len() + usize::from(self.timestamp.is_some())
+    }
+
+    /// Adds a `USING TIMESTAMP ?` marker to the rewritten text (see
+    /// [`add_using_timestamp`](super::add_using_timestamp)), renumbering
+    /// the inserted markers after it. `None` (and no change) if the text
+    /// has no place for one or already has it.
+    ///
+    /// ```
+    /// use ferry_router::cql::{replace_calls_with_markers, MarkerStyle};
+    /// let rw = replace_calls_with_markers("UPDATE t SET id = uuid() WHERE k = ?", MarkerStyle::Named, |_| true);
+    /// let rw = rw.add_timestamp_marker().unwrap();
+    /// assert_eq!(rw.text, "UPDATE t USING TIMESTAMP ? SET id = (uuid):ferry_uuid_0 WHERE k = ?");
+    /// assert_eq!((rw.timestamp, rw.inserted[0].index), (Some(0), 1));
+    /// let values = rw.splice_values_with_timestamp(vec!["k"], |_| "id", "ts").unwrap();
+    /// assert_eq!(values, ["ts", "id", "k"]);
+    /// ```
+    pub fn add_timestamp_marker(self) -> Option<PreparedRewrite<'static>> {
+        if self.timestamp.is_some() {
+            return None;
+        }
+        let (text, at) = super::add_using_timestamp(&self.text, "?")?;
+        let inserted = self
+            .inserted
+            .into_iter()
+            .map(|mut m| {
+                if m.index >= at {
+                    m.index += 1;
+                }
+                m
+            })
+            .collect();
+        Some(PreparedRewrite {
+            text: Cow::Owned(text),
+            inserted,
+            original_markers: self.original_markers,
+            timestamp: Some(at),
+        })
     }
 
     /// The positional values for the rewritten statement: the client's
@@ -172,8 +218,31 @@ impl PreparedRewrite<'_> {
     pub fn splice_values<T>(
         &self,
         values: Vec<T>,
-        mut generate: impl FnMut(&InsertedMarker) -> T,
+        generate: impl FnMut(&InsertedMarker) -> T,
     ) -> Result<Vec<T>, SpliceError> {
+        self.splice(values, generate, None)
+    }
+
+    /// [`splice_values`](Self::splice_values) for a rewrite with a
+    /// timestamp marker: `timestamp` goes at its index.
+    pub fn splice_values_with_timestamp<T>(
+        &self,
+        values: Vec<T>,
+        generate: impl FnMut(&InsertedMarker) -> T,
+        timestamp: T,
+    ) -> Result<Vec<T>, SpliceError> {
+        self.splice(values, generate, Some(timestamp))
+    }
+
+    fn splice<T>(
+        &self,
+        values: Vec<T>,
+        mut generate: impl FnMut(&InsertedMarker) -> T,
+        mut timestamp: Option<T>,
+    ) -> Result<Vec<T>, SpliceError> {
+        if self.timestamp.is_some() && timestamp.is_none() {
+            return Err(SpliceError::NoTimestamp);
+        }
         if values.len() != self.original_markers {
             return Err(SpliceError::ValueCount {
                 expected: self.original_markers,
@@ -184,6 +253,10 @@ impl PreparedRewrite<'_> {
         let mut client = values.into_iter();
         let mut inserted = self.inserted.iter().peekable();
         for index in 0..self.total_markers() {
+            if self.timestamp == Some(index) {
+                out.extend(timestamp.take());
+                continue;
+            }
             match inserted.next_if(|m| m.index == index) {
                 Some(marker) => out.push(generate(marker)),
                 None => out.extend(client.next()),
@@ -201,6 +274,11 @@ impl PreparedRewrite<'_> {
             return None;
         }
         let mut before = 0;
+        match self.timestamp {
+            Some(t) if t == rewritten => return None,
+            Some(t) if t < rewritten => before += 1,
+            _ => {}
+        }
         for marker in &self.inserted {
             if marker.index == rewritten {
                 return None;
@@ -288,6 +366,7 @@ pub fn replace_calls_with_markers(
         text: out.finish(),
         original_markers: markers - inserted.len(),
         inserted,
+        timestamp: None,
     }
 }
 

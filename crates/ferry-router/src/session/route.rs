@@ -57,6 +57,9 @@ struct Request {
     /// Body decompressed.
     plain: Frame,
     peek: RequestPeek,
+    /// The proxy's timestamp, when it is already in the body (protocol
+    /// v2: a `USING TIMESTAMP` literal or marker value).
+    timestamp: Option<i64>,
 }
 
 impl ClientConn {
@@ -69,15 +72,21 @@ impl ClientConn {
         let Ok(peek) = peek_request(&plain.header, &plain.body) else {
             return self.send_to_source(raw, RequestKind::Other).await;
         };
-        let request = Request { raw, plain, peek };
+        let request = Request {
+            raw,
+            plain,
+            peek,
+            timestamp: None,
+        };
         match &request.peek.request {
             PeekedRequest::Query { text, .. } => {
-                if let Some(query) = self.topology_query(text) {
+                if let Some(query) = self.topology_query(text, self.state.keyspace()) {
                     return self.answer_topology(request, query).await;
                 }
                 let summary = StatementSummary::of_bytes(text);
                 let request = if summary.class == StatementClass::Write {
-                    self.query_with_literals(request)
+                    let request = self.query_with_literals(request);
+                    self.query_with_timestamp(request, &summary)
                 } else {
                     request
                 };
@@ -88,7 +97,10 @@ impl ClientConn {
                     let id = id.clone();
                     return self.unprepared(&request.raw, id).await;
                 };
-                if let Some(query) = self.topology_query(statement.text.as_bytes()) {
+                // In the keyspace it was prepared in (the driver may run it
+                // on another connection).
+                let keyspace = statement.keyspace.clone().or_else(|| self.state.keyspace());
+                if let Some(query) = self.topology_query(statement.text.as_bytes(), keyspace) {
                     return self.answer_topology(request, query).await;
                 }
                 let request = match statement.time_markers() {
@@ -113,6 +125,11 @@ impl ClientConn {
                 Err(unknown_id) => self.unprepared(&request.raw, unknown_id).await,
             },
             PeekedRequest::Prepare { text } => {
+                if let Some(query) = self.topology_query(text, self.state.keyspace()) {
+                    if query.preparable() {
+                        return self.prepare_topology(request, query).await;
+                    }
+                }
                 let text = text.clone();
                 match self.prepare_with_markers(&request, &text) {
                     Some((request, text, markers)) => {
@@ -147,7 +164,53 @@ impl ClientConn {
                 raw = raw.compress(c);
             }
         }
-        Request { raw, plain, peek }
+        Request {
+            raw,
+            plain,
+            peek,
+            timestamp: request.timestamp,
+        }
+    }
+
+    /// The proxy's timestamp for a protocol v2 write (v2 has no default
+    /// timestamp: it goes into the statement, see
+    /// [`time_functions::v2_timestamp`]); `None` for v3+ and when writes
+    /// are not mirrored.
+    fn v2_timestamp(&self, request: &Request) -> Option<i64> {
+        (request.plain.header.version == ferry_wire::ProtocolVersion::V2
+            && self.state.shared.config.write_mode != WriteMode::Off)
+            .then(|| self.state.shared.clock.next())
+    }
+
+    /// Protocol v2: a QUERY write that may get a timestamp gets `USING
+    /// TIMESTAMP`, the same text for both clusters.
+    fn query_with_timestamp(&self, request: Request, summary: &StatementSummary) -> Request {
+        if !time_functions::v2_timestamp::may_stamp(summary) {
+            return request;
+        }
+        let Some(ts) = self.v2_timestamp(&request) else {
+            return request;
+        };
+        let PeekedRequest::Query { text, .. } = &request.peek.request else {
+            return request;
+        };
+        let Some(new_text) = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| time_functions::v2_timestamp::with_timestamp_literal(t, ts))
+        else {
+            return request;
+        };
+        match time_functions::replace_text(
+            &request.plain.body,
+            request.peek.message_offset,
+            &new_text,
+        ) {
+            Some(body) => Request {
+                timestamp: Some(ts),
+                ..self.rebuilt(request, body)
+            },
+            None => request,
+        }
     }
 
     /// `--replace-time-functions`: a QUERY write with `now()`/`uuid()`
@@ -177,53 +240,84 @@ impl ClientConn {
 
     /// An EXECUTE of a statement whose `now()`/`uuid()` calls the proxy
     /// turned into markers: the client's values plus generated ones.
+    /// With a `USING TIMESTAMP ?` marker (prepared over v2), the value is
+    /// the proxy's timestamp.
     fn execute_with_values(&self, request: Request, markers: &PreparedRewrite<'_>) -> Request {
+        let timestamp = markers.timestamp.map(|_| self.state.shared.clock.next());
         match time_functions::splice_execute(
             request.plain.header.version,
             &request.plain.body,
             request.peek.message_offset,
             markers,
             &self.state.time_ids,
+            timestamp,
         ) {
-            Some(body) => self.rebuilt(request, body),
+            Some(body) => Request {
+                timestamp,
+                ..self.rebuilt(request, body)
+            },
             None => request,
         }
     }
 
     /// `--replace-time-functions` in a BATCH: literals in its text
     /// children, generated values for its prepared children that need them.
+    /// Protocol v2: the proxy's timestamp in every child (text: `USING
+    /// TIMESTAMP`; prepared: its timestamp marker).
     fn batch_with_values(&self, request: Request) -> Request {
-        if !self.state.shared.config.replace_time_functions {
+        let literals = self.state.shared.config.replace_time_functions;
+        let timestamp = self.v2_timestamp(&request);
+        if !literals && timestamp.is_none() {
             return request;
         }
         let prepared = &self.state.shared.prepared;
+        let how = time_functions::BatchRewrite {
+            literals,
+            timestamp,
+        };
         match time_functions::rewrite_batch(
             request.plain.header.version,
             &request.plain.body,
             request.peek.message_offset,
             |id| prepared.get(id),
             &self.state.time_ids,
+            how,
         ) {
-            Some(body) => self.rebuilt(request, body),
+            Some(batch) => Request {
+                timestamp: timestamp.filter(|_| batch.stamped),
+                ..self.rebuilt(request, batch.body)
+            },
             None => request,
         }
     }
 
     /// `--replace-time-functions`: a PREPARE of a write calling `now()` or
     /// `uuid()` becomes a PREPARE of the text with markers in their place
-    /// (on both clusters). Returns the new request, its text and the
-    /// markers; `None` to prepare the statement as it is.
+    /// (on both clusters); on a protocol v2 connection, a write that may
+    /// get a timestamp gets a `USING TIMESTAMP ?` marker too. Returns the
+    /// new request, its text and the markers; `None` to prepare the
+    /// statement as it is.
     fn prepare_with_markers(
         &self,
         request: &Request,
         text: &[u8],
     ) -> Option<(Request, Bytes, PreparedRewrite<'static>)> {
-        if !self.state.shared.config.replace_time_functions
-            || StatementSummary::of_bytes(text).class != StatementClass::Write
-        {
+        let summary = StatementSummary::of_bytes(text);
+        if summary.class != StatementClass::Write {
             return None;
         }
-        let markers = time_functions::with_markers(std::str::from_utf8(text).ok()?)?;
+        let calls = self.state.shared.config.replace_time_functions;
+        let stamp = time_functions::v2_timestamp::may_stamp(&summary)
+            && request.plain.header.version == ferry_wire::ProtocolVersion::V2
+            && self.state.shared.config.write_mode != WriteMode::Off;
+        if !calls && !stamp {
+            return None;
+        }
+        let markers = time_functions::v2_timestamp::prepare_rewrite(
+            std::str::from_utf8(text).ok()?,
+            calls,
+            stamp,
+        )?;
         let body = time_functions::replace_text(
             &request.plain.body,
             request.peek.message_offset,
@@ -234,15 +328,15 @@ impl ClientConn {
             raw: request.raw.clone(),
             plain: request.plain.clone(),
             peek: request.peek.clone(),
+            timestamp: None,
         };
         Some((self.rebuilt(request, body), new_text, markers))
     }
 
     /// In topology-rewrite mode, the `system.local`/`peers`/`peers_v2`
-    /// SELECT in `text`, if it is one.
-    fn topology_query(&self, text: &[u8]) -> Option<TopologyQuery> {
+    /// SELECT in `text` (run in `keyspace`), if it is one.
+    fn topology_query(&self, text: &[u8], keyspace: Option<String>) -> Option<TopologyQuery> {
         self.state.shared.config.topology.as_ref()?;
-        let keyspace = self.state.keyspace();
         // Cheap test first: most statements name no system table.
         let in_system = keyspace.as_deref() == Some("system");
         if !in_system && !contains_ignore_case(text, b"system") {
@@ -257,9 +351,11 @@ impl ClientConn {
     async fn answer_topology(
         &mut self,
         request: Request,
-        query: TopologyQuery,
+        mut query: TopologyQuery,
     ) -> Result<(), Close> {
         let stream = request.raw.header.stream;
+        // The WHERE clause's bound values (QUERY with values, EXECUTE).
+        query.values = topology::bound_values(&request.plain, request.peek.message_offset);
         let skip_metadata = request
             .peek
             .params()
@@ -275,6 +371,32 @@ impl ClientConn {
             },
         );
         self.send_to_source(frame, RequestKind::Read).await
+    }
+
+    /// A PREPARE of a topology query: answered by the proxy (an id of its
+    /// own, remembered like any prepared statement, so its EXECUTEs are
+    /// answered with the synthesized rows too).
+    async fn prepare_topology(
+        &mut self,
+        request: Request,
+        mut query: TopologyQuery,
+    ) -> Result<(), Close> {
+        let PeekedRequest::Prepare { text } = &request.peek.request else {
+            return self.send_to_source(request.raw, RequestKind::Prepare).await;
+        };
+        let text = String::from_utf8_lossy(text).into_owned();
+        let keyspace = self.state.keyspace();
+        let id = topology::prepared_id(&text, keyspace.as_deref());
+        self.state
+            .shared
+            .prepared
+            .insert(Arc::new(PreparedStatement::new(
+                id.clone(),
+                &text,
+                keyspace,
+            )));
+        query.prepare_id = Some(id);
+        self.answer_topology(request, query).await
     }
 
     /// What a BATCH is, from its children: a write, which may get a
@@ -417,13 +539,19 @@ impl ClientConn {
         statements: Vec<Arc<PreparedStatement>>,
         kind: RequestKind,
     ) -> Result<(), Close> {
-        let Request { raw, plain, peek } = request;
+        let Request {
+            raw,
+            plain,
+            peek,
+            timestamp: in_text,
+        } = request;
         let stream = raw.header.stream;
         let client_timestamp = peek.params().and_then(|p| p.timestamp);
         let mut to_source = raw;
         let mut target_body = plain.body.clone();
-        let mut timestamp = client_timestamp;
-        if summary.may_add_timestamp && client_timestamp.is_none() {
+        // v2: the proxy's timestamp may already be in the statement.
+        let mut timestamp = client_timestamp.or(in_text);
+        if summary.may_add_timestamp && timestamp.is_none() {
             let ts = self.state.shared.clock.next();
             // None for v2 (no default timestamp there) and for requests
             // without parameters.

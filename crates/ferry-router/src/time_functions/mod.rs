@@ -18,8 +18,14 @@
 //!   clusters.
 //!
 //! Only writes are rewritten: reads go to the source alone.
+//!
+//! The same machinery gives **protocol v2** writes their timestamp (v2
+//! has no default timestamp field; see [`v2_timestamp`]): a
+//! `USING TIMESTAMP <literal>` in QUERY text, a `USING TIMESTAMP ?` marker
+//! in PREPARE text whose value each EXECUTE gets from the proxy's clock.
 
 mod uuids;
+pub(crate) mod v2_timestamp;
 
 use std::sync::Arc;
 
@@ -94,6 +100,7 @@ pub(crate) fn with_markers(text: &str) -> Option<PreparedRewrite<'static>> {
         text: std::borrow::Cow::Owned(rw.text.into_owned()),
         inserted: rw.inserted,
         original_markers: rw.original_markers,
+        timestamp: None,
     })
 }
 
@@ -121,15 +128,22 @@ fn generated(marker: &InsertedMarker, ids: &TimeUuids) -> RawValue {
 }
 
 /// The client's values with generated ones added for the inserted markers.
+/// `timestamp` is the value for a `USING TIMESTAMP ?` marker the proxy
+/// added (see [`v2_timestamp`]); `None` (the values cannot be completed)
+/// if the statement has one and no timestamp is given.
 fn splice(
     values: Option<BoundValues>,
     markers: &PreparedRewrite<'_>,
     ids: &TimeUuids,
+    timestamp: Option<i64>,
 ) -> Option<BoundValues> {
     let positional = match values {
         None => Vec::new(),
         Some(BoundValues::Positional(v)) => v,
         Some(BoundValues::Serialized(v)) => v.to_raw_values(),
+        // Named values exist from v3 on; the timestamp marker only in
+        // statements prepared over v2, so it has no name to give.
+        Some(BoundValues::Named(_)) if markers.timestamp.is_some() => return None,
         Some(BoundValues::Named(mut v)) => {
             for marker in &markers.inserted {
                 v.push((marker.name.clone()?, generated(marker, ids)));
@@ -137,10 +151,16 @@ fn splice(
             return Some(BoundValues::Named(v));
         }
     };
-    markers
-        .splice_values(positional, |m| generated(m, ids))
-        .ok()
-        .map(BoundValues::Positional)
+    let spliced = match (markers.timestamp, timestamp) {
+        (Some(_), Some(ts)) => markers.splice_values_with_timestamp(
+            positional,
+            |m| generated(m, ids),
+            RawValue::Bytes(Bytes::copy_from_slice(&ts.to_be_bytes())),
+        ),
+        (Some(_), None) => return None,
+        (None, _) => markers.splice_values(positional, |m| generated(m, ids)),
+    };
+    spliced.ok().map(BoundValues::Positional)
 }
 
 /// An EXECUTE body (uncompressed; the message at `offset`) with generated
@@ -152,13 +172,41 @@ pub(crate) fn splice_execute(
     offset: usize,
     markers: &PreparedRewrite<'_>,
     ids: &TimeUuids,
+    timestamp: Option<i64>,
 ) -> Option<Bytes> {
     let mut execute = Execute::decode(&mut Reader::new(body.slice(offset..)), version).ok()?;
-    execute.parameters.values = Some(splice(execute.parameters.values.take(), markers, ids)?);
+    execute.parameters.values = Some(splice(
+        execute.parameters.values.take(),
+        markers,
+        ids,
+        timestamp,
+    )?);
     let mut out = BytesMut::with_capacity(body.len() + 64);
     out.put_slice(body.get(..offset)?);
     execute.encode(&mut out, version).ok()?;
     Some(out.freeze())
+}
+
+/// What [`rewrite_batch`] may do to a BATCH.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BatchRewrite {
+    /// `--replace-time-functions`: literals for `now()`/`uuid()` in text
+    /// children.
+    pub literals: bool,
+    /// The proxy's timestamp for this batch: the value of the timestamp
+    /// markers of prepared children, and (v2, see [`v2_timestamp`]) a
+    /// `USING TIMESTAMP` literal for text children when every child may
+    /// get one.
+    pub timestamp: Option<i64>,
+}
+
+/// A rewritten BATCH body, and whether every child now carries the
+/// proxy's timestamp (the write then has a known timestamp).
+pub(crate) struct RewrittenBatch {
+    /// The new body.
+    pub body: Bytes,
+    /// Every child got [`BatchRewrite::timestamp`].
+    pub stamped: bool,
 }
 
 /// A BATCH body (uncompressed; the message at `offset`) with literals in
@@ -170,26 +218,47 @@ pub(crate) fn rewrite_batch(
     offset: usize,
     statement: impl Fn(&Bytes) -> Option<Arc<PreparedStatement>>,
     ids: &TimeUuids,
-) -> Option<Bytes> {
+    how: BatchRewrite,
+) -> Option<RewrittenBatch> {
     let mut batch = Batch::decode(&mut Reader::new(body.slice(offset..)), version).ok()?;
+    let prepared: Vec<Option<Arc<PreparedStatement>>> = batch
+        .statements
+        .iter()
+        .map(|child| match &child.kind {
+            BatchStatementKind::Prepared(id) => statement(id),
+            BatchStatementKind::Query(_) => None,
+        })
+        .collect();
+    // Text children get a timestamp only if all children do: a batch is
+    // one write, with one known timestamp or none.
+    let stamp_text = how.timestamp.filter(|_| {
+        batch.statements.iter().zip(&prepared).all(|(child, p)| {
+            v2_timestamp::batch_child_stampable(batch.batch_type, &child.kind, p.as_deref())
+        })
+    });
     let mut changed = false;
-    for child in &mut batch.statements {
+    for (child, prepared) in batch.statements.iter_mut().zip(&prepared) {
         match &child.kind {
             BatchStatementKind::Query(text) => {
-                if let Some(new) = with_literals(text.text(), ids) {
+                let mut new = how
+                    .literals
+                    .then(|| with_literals(text.text(), ids))
+                    .flatten();
+                if let Some(ts) = stamp_text {
+                    let current = new.as_deref().unwrap_or(text.text());
+                    new = Some(v2_timestamp::with_timestamp_literal(current, ts)?);
+                }
+                if let Some(new) = new {
                     child.kind = BatchStatementKind::Query(new.into());
                     changed = true;
                 }
             }
-            BatchStatementKind::Prepared(id) => {
-                let Some(prepared) = statement(id) else {
-                    continue;
-                };
-                let Some(markers) = prepared.time_markers() else {
+            BatchStatementKind::Prepared(_) => {
+                let Some(markers) = prepared.as_ref().and_then(|p| p.time_markers()) else {
                     continue;
                 };
                 let values = std::mem::replace(&mut child.values, BoundValues::Positional(vec![]));
-                child.values = splice(Some(values), markers, ids)?;
+                child.values = splice(Some(values), markers, ids, how.timestamp)?;
                 changed = true;
             }
         }
@@ -200,7 +269,10 @@ pub(crate) fn rewrite_batch(
     let mut out = BytesMut::with_capacity(body.len() + 64);
     out.put_slice(body.get(..offset)?);
     batch.encode(&mut out, version).ok()?;
-    Some(out.freeze())
+    Some(RewrittenBatch {
+        body: out.freeze(),
+        stamped: stamp_text.is_some(),
+    })
 }
 
 /// The source's PREPARED answer (body uncompressed) as the client must see
@@ -323,7 +395,7 @@ mod tests {
         let a = RawValue::Bytes(Bytes::from_static(b"a"));
         let b = RawValue::Bytes(Bytes::from_static(b"b"));
         let body = execute_body(Some(BoundValues::Positional(vec![a.clone(), b.clone()])));
-        let out = splice_execute(V4, &body, 0, &rw, &ids).unwrap();
+        let out = splice_execute(V4, &body, 0, &rw, &ids, None).unwrap();
         let e = Execute::decode(&mut Reader::new(out), V4).unwrap();
         let values = e.parameters.values.unwrap().to_raw_values();
         assert_eq!(values.len(), 4);
@@ -335,7 +407,7 @@ mod tests {
             ("a".into(), a.clone()),
             ("b".into(), b),
         ])));
-        let out = splice_execute(V4, &body, 0, &rw, &ids).unwrap();
+        let out = splice_execute(V4, &body, 0, &rw, &ids, None).unwrap();
         let BoundValues::Named(named) = Execute::decode(&mut Reader::new(out), V4)
             .unwrap()
             .parameters
@@ -348,10 +420,10 @@ mod tests {
         assert_eq!(names, ["a", "b", "ferry_uuid_0", "ferry_now_0"]);
         // The wrong number of values: left to the server to refuse.
         let body = execute_body(Some(BoundValues::Positional(vec![a])));
-        assert!(splice_execute(V4, &body, 0, &rw, &ids).is_none());
+        assert!(splice_execute(V4, &body, 0, &rw, &ids, None).is_none());
         // No values at all, for a statement with only inserted markers.
         let rw = with_markers("INSERT INTO t (id) VALUES (now())").unwrap();
-        let out = splice_execute(V4, &execute_body(None), 0, &rw, &ids).unwrap();
+        let out = splice_execute(V4, &execute_body(None), 0, &rw, &ids, None).unwrap();
         let e = Execute::decode(&mut Reader::new(out), V4).unwrap();
         assert_eq!(e.parameters.values.unwrap().len(), 1);
     }
@@ -379,8 +451,13 @@ mod tests {
         let mut body = BytesMut::new();
         batch.encode(&mut body, V4).unwrap();
         let lookup = |id: &Bytes| (id == &prepared.source_id).then(|| prepared.clone());
-        let out = rewrite_batch(V4, &body.freeze(), 0, lookup, &ids).unwrap();
-        let back = Batch::decode(&mut Reader::new(out), V4).unwrap();
+        let how = BatchRewrite {
+            literals: true,
+            timestamp: None,
+        };
+        let out = rewrite_batch(V4, &body.freeze(), 0, lookup, &ids, how).unwrap();
+        assert!(!out.stamped);
+        let back = Batch::decode(&mut Reader::new(out.body), V4).unwrap();
         let BatchStatementKind::Query(text) = &back.statements[0].kind else {
             panic!()
         };

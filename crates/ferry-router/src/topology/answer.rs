@@ -5,8 +5,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use ferry_wire::frame::{BodyExtras, Frame, FrameHeader};
 use ferry_wire::request::Query;
 use ferry_wire::response::{
-    result_kind, ColumnSpec, ErrorDetails, ErrorResponse, Rows, RowsBuilder, RowsMetadata,
-    TableSpec,
+    result_kind, ColumnSpec, ErrorDetails, ErrorResponse, Prepared, PreparedMetadata, Rows,
+    RowsBuilder, RowsMetadata, TableSpec,
 };
 use ferry_wire::types::{ColumnType, CqlValue};
 use ferry_wire::{Consistency, Opcode, ProtocolVersion};
@@ -55,6 +55,25 @@ pub(crate) fn answer_frame(
         return None;
     }
     let local = Rows::decode(&mut r, version).ok()?;
+    if let Some(id) = &query.prepare_id {
+        let answer = prepared(query, id, topology, &local, version);
+        return Some(match answer {
+            Ok(prepared) => {
+                let mut body = BytesMut::new();
+                body.put_i32(result_kind::PREPARED);
+                prepared.encode(&mut body, version).ok()?;
+                Frame::new(
+                    FrameHeader::response(version, stream, Opcode::Result, 0),
+                    body.freeze(),
+                )
+            }
+            Err(message) => error_frame(
+                version,
+                stream,
+                &ErrorResponse::new(ErrorDetails::Invalid, message),
+            ),
+        });
+    }
     match rewrite(query, topology, &local, version) {
         Ok(rows) => {
             let rows = if skip_metadata {
@@ -84,8 +103,7 @@ pub(crate) fn answer_frame(
     }
 }
 
-/// One row's cells (`None`: null).
-type Row = Vec<Option<Bytes>>;
+use super::filter::{self, Row};
 
 /// The source's local row: its columns and cells.
 struct LocalRow {
@@ -114,6 +132,115 @@ pub(crate) fn rewrite(
     local: &Rows,
     version: ProtocolVersion,
 ) -> Result<Rows, String> {
+    let mut table = synthesize(query, topology, local, version)?;
+    filter::apply(query, &table.columns, &mut table.rows)?;
+    let mut builder = RowsBuilder::new(RowsMetadata::with_columns(
+        Some(TableSpec::new("system", query.table.name())),
+        table.result_columns(query),
+    ));
+    for row in &table.rows {
+        builder
+            .push_row(table.picks.iter().map(|(i, _)| row[*i].as_deref()))
+            .map_err(|e| {
+                format!(
+                    "ferry-proxy could not build the {} rows: {e}",
+                    query.table.name()
+                )
+            })?;
+    }
+    Ok(builder.build())
+}
+
+/// The PREPARED answer for a topology query: its bind variables are the
+/// columns its markers restrict, its result columns those the answers
+/// will have; `id` is the proxy's own (see `prepared_id`).
+pub(crate) fn prepared(
+    query: &TopologyQuery,
+    id: &Bytes,
+    topology: &ProxyTopology,
+    local: &Rows,
+    version: ProtocolVersion,
+) -> Result<Prepared, String> {
+    let table = synthesize(query, topology, local, version)?;
+    let name = query.table.name();
+    let binds = query
+        .markers
+        .iter()
+        .map(|column| {
+            let ty = match column.as_str() {
+                "[limit]" => Some(ColumnType::Int),
+                _ => table
+                    .columns
+                    .iter()
+                    .find(|(c, _)| c == column)
+                    .map(|(_, ty)| ty.clone()),
+            };
+            ty.map(|ty| ColumnSpec::new("system", name, column, ty))
+                .ok_or_else(|| format!("Undefined name {column} in where clause"))
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    // The partition key (`key`, `peer`) when one marker sets it.
+    let key = if query.table == SystemTable::Local {
+        "key"
+    } else {
+        "peer"
+    };
+    let pk: Vec<u16> = match query.markers.iter().filter(|c| *c == key).count() {
+        1 => query
+            .markers
+            .iter()
+            .position(|c| c == key)
+            .and_then(|i| u16::try_from(i).ok())
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Prepared {
+        id: id.clone(),
+        // v5 only (earlier versions have no such field).
+        result_metadata_id: version.uses_segments().then(|| id.clone()),
+        metadata: PreparedMetadata::new(Some(TableSpec::new("system", name)), binds, pk),
+        result_metadata: RowsMetadata::with_columns(
+            Some(TableSpec::new("system", name)),
+            table.result_columns(query),
+        ),
+    })
+}
+
+/// A topology table as the proxy describes it, and the client's selection.
+struct Synthesized {
+    /// The table's columns.
+    columns: Vec<(String, ColumnType)>,
+    /// One row of cells per instance.
+    rows: Vec<Row>,
+    /// The selected columns (index into `columns`) and their shown names.
+    picks: Vec<(usize, String)>,
+}
+
+impl Synthesized {
+    /// The result's column specs.
+    fn result_columns(&self, query: &TopologyQuery) -> Vec<ColumnSpec> {
+        self.picks
+            .iter()
+            .map(|(i, shown)| {
+                ColumnSpec::new(
+                    "system",
+                    query.table.name(),
+                    shown,
+                    self.columns[*i].1.clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// The table's rows and the selection, or an Invalid error's message.
+fn synthesize(
+    query: &TopologyQuery,
+    topology: &ProxyTopology,
+    local: &Rows,
+    version: ProtocolVersion,
+) -> Result<Synthesized, String> {
     let columns = local
         .metadata()
         .columns
@@ -183,21 +310,11 @@ pub(crate) fn rewrite(
             })
             .collect::<Result<_, _>>()?,
     };
-    let table = query.table.name();
-    let specs = picks
-        .iter()
-        .map(|(i, shown)| ColumnSpec::new("system", table, shown, table_columns[*i].1.clone()))
-        .collect();
-    let mut builder = RowsBuilder::new(RowsMetadata::with_columns(
-        Some(TableSpec::new("system", table)),
-        specs,
-    ));
-    for row in &rows {
-        builder
-            .push_row(picks.iter().map(|(i, _)| row[*i].as_deref()))
-            .map_err(|e| format!("ferry-proxy could not build the {table} rows: {e}"))?;
-    }
-    Ok(builder.build())
+    Ok(Synthesized {
+        columns: table_columns,
+        rows,
+        picks,
+    })
 }
 
 /// The columns of `system.peers` (Cassandra 2.1 to 4.x) and
@@ -526,5 +643,80 @@ mod tests {
             .unwrap()
             .query;
         assert_eq!(text.text(), LOCAL_QUERY);
+    }
+
+    #[test]
+    fn prepares_describe_the_markers_and_the_result_columns() {
+        let v = ProtocolVersion::V4;
+        let q = query(
+            "SELECT peer, host_id AS id FROM system.peers_v2 WHERE peer = ? AND peer_port = :port",
+        );
+        let id = Bytes::from_static(b"FRRYid");
+        let p = prepared(&q, &id, &topology(0), &source_local(v), v).unwrap();
+        assert_eq!(p.id, id);
+        let binds: Vec<(&str, &ColumnType)> = p
+            .metadata
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), &c.column_type))
+            .collect();
+        assert_eq!(
+            binds,
+            [("peer", &ColumnType::Inet), ("peer_port", &ColumnType::Int)]
+        );
+        assert_eq!(p.metadata.pk_indexes, [0]);
+        let result: Vec<&str> = p
+            .result_metadata
+            .columns
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(result, ["peer", "id"]);
+        // As a frame, answering the source's local row.
+        let mut body = BytesMut::new();
+        body.put_i32(result_kind::ROWS);
+        source_local(v).encode(&mut body, v).unwrap();
+        let source = Frame::new(
+            FrameHeader::response(v, 4, Opcode::Result, 0),
+            body.freeze(),
+        );
+        let mut q = q;
+        q.prepare_id = Some(id.clone());
+        let frame = answer_frame(&q, false, &topology(0), &source).unwrap();
+        let mut r = Reader::new(frame.body.clone());
+        assert_eq!(r.read_int("kind").unwrap(), result_kind::PREPARED);
+        assert_eq!(Prepared::decode(&mut r, v).unwrap(), p);
+        // A WHERE on a column the table lacks: refused like Cassandra does.
+        let q = query("SELECT * FROM system.local WHERE nope = ?");
+        let err = prepared(&q, &id, &topology(0), &source_local(v), v).unwrap_err();
+        assert_eq!(err, "Undefined name nope in where clause");
+    }
+
+    #[test]
+    fn where_clauses_filter_the_synthesized_peers() {
+        let v = ProtocolVersion::V4;
+        let rows = rewrite(
+            &query("SELECT peer FROM system.peers WHERE peer = '127.0.0.22'"),
+            &topology(0),
+            &source_local(v),
+            v,
+        )
+        .unwrap();
+        let out = read_back(&rows, v);
+        assert_eq!(out.len(), 1);
+        assert_eq!(
+            out[0]["peer"],
+            Some(CqlValue::Inet("127.0.0.22".parse().unwrap()))
+        );
+        let none = rewrite(
+            &query("SELECT * FROM system.local WHERE key = 'other'"),
+            &topology(0),
+            &source_local(v),
+            v,
+        )
+        .unwrap();
+        assert_eq!(none.row_count(), 0);
     }
 }

@@ -28,8 +28,16 @@
 //! - `query`: recognising the SELECTs to answer.
 //! - `ring`: tokens and host ids.
 //! - `answer`: building the Rows result from the source's local row.
+//! - `filter`: evaluating WHERE and LIMIT on those rows.
+//!
+//! A PREPARE of such a query is answered by the proxy too (from the same
+//! `system.local` request): a prepared id of its own ([`prepared_id`]),
+//! bind variables for the WHERE markers, the result columns the answers
+//! will have. Its EXECUTEs are then answered like the QUERY, with the
+//! bound values.
 
 mod answer;
+mod filter;
 mod query;
 mod ring;
 
@@ -38,6 +46,43 @@ use std::net::{IpAddr, SocketAddr};
 pub(crate) use answer::{answer_frame, local_query_frame};
 pub(crate) use query::{recognize, TopologyQuery};
 pub use ring::{host_id_of, tokens_of};
+
+/// The bound values of a QUERY or EXECUTE request (`frame`'s body
+/// uncompressed, its message at `offset`), for a WHERE clause's markers.
+pub(crate) fn bound_values(
+    frame: &ferry_wire::frame::Frame,
+    offset: usize,
+) -> Option<ferry_wire::request::BoundValues> {
+    use ferry_wire::request::{Execute, Query};
+    let version = frame.header.version;
+    if offset > frame.body.len() {
+        return None;
+    }
+    let mut r = ferry_wire::Reader::new(frame.body.slice(offset..));
+    let parameters = match frame.header.opcode {
+        ferry_wire::Opcode::Query => Query::decode(&mut r, version).ok()?.parameters,
+        ferry_wire::Opcode::Execute => Execute::decode(&mut r, version).ok()?.parameters,
+        _ => return None,
+    };
+    parameters.values
+}
+
+/// The prepared id the proxy gives a topology query it prepares itself:
+/// derived from the text and keyspace (the same on every instance and
+/// after a restart), 16 bytes like Cassandra's, and prefixed so it never
+/// equals the id of a statement the source prepared (an MD5 digest; a
+/// clash would need those 4 bytes by chance, and then the same remaining
+/// 12: ignored).
+pub(crate) fn prepared_id(text: &str, keyspace: Option<&str>) -> bytes::Bytes {
+    let key = format!("{}\u{0}{text}", keyspace.unwrap_or(""));
+    let high = ring::fnv1a(key.as_bytes(), 0xcbf2_9ce4_8422_2325);
+    let low = ring::fnv1a(key.as_bytes(), high ^ 0x9e37_79b9_7f4a_7c15);
+    let mut id = Vec::with_capacity(16);
+    id.extend_from_slice(b"FRRY");
+    id.extend_from_slice(&high.to_be_bytes()[..4]);
+    id.extend_from_slice(&low.to_be_bytes());
+    bytes::Bytes::from(id)
+}
 
 /// Why a topology setting is wrong.
 ///

@@ -58,7 +58,7 @@ pub fn host_id_of(address: &SocketAddr) -> [u8; 16] {
 
 /// FNV-1a, 64 bits, from `seed`: stable across builds and platforms
 /// (std's hashers are not guaranteed to be).
-fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
+pub(super) fn fnv1a(bytes: &[u8], seed: u64) -> u64 {
     bytes.iter().fold(seed, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
