@@ -84,10 +84,15 @@ impl Profile {
             _ => self.headings.tls,
         };
         arg = arg.help_heading(heading);
-        let help = match self.help_for(&id) {
+        let mut help = match self.help_for(&id) {
             Some(text) => text.to_owned(),
             None => self.help(field, side),
         };
+        // The way clap's derive shows a doc comment, so these flags read
+        // like the programs' other ones.
+        if help.ends_with('.') {
+            help.pop();
+        }
         Some(arg.help(help))
     }
 
