@@ -234,9 +234,7 @@ impl Args {
     }
 
     fn from_toml(text: &str) -> Result<Args> {
-        let mut table: toml::Table = toml::from_str(text)?;
-        let clusters = Clusters::take_from_toml(&mut table)?;
-        let mut args: Args = table.try_into()?;
+        let (clusters, mut args): (_, Args) = Clusters::read_toml(text)?;
         args.clusters = clusters;
         Ok(args)
     }

@@ -227,8 +227,8 @@ impl Cli {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the config file {}", path.display()))?;
-        let (clusters, mut file) =
-            read_file(&text).with_context(|| format!("bad config file {}", path.display()))?;
+        let (clusters, mut file) = Clusters::<ValidateClusters>::read_toml::<FileConfig>(&text)
+            .with_context(|| format!("bad config file {}", path.display()))?;
         self.clusters = std::mem::take(&mut self.clusters).or(clusters);
         let cli = &mut self;
         merge_options!(
@@ -390,14 +390,6 @@ impl ClusterProfile for ValidateClusters {
         },
         help: &[],
     };
-}
-
-/// A config file: the clusters' keys (see ferry-cli), then the rest,
-/// unknown keys refused.
-fn read_file(text: &str) -> Result<(Clusters<ValidateClusters>, FileConfig)> {
-    let mut table: toml::Table = toml::from_str(text)?;
-    let clusters = Clusters::take_from_toml(&mut table)?;
-    Ok((clusters, table.try_into()?))
 }
 
 /// `1`, `1%`, `0.5 %` -> the percentage.

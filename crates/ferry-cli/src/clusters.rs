@@ -92,9 +92,34 @@ impl<P: ClusterProfile> Clusters<P> {
     pub fn take_from_toml(file: &mut toml::Table) -> Result<Self, CliError> {
         let mut clusters = Clusters::default();
         for &side in P::PROFILE.sides {
-            *clusters.options_mut(side) = ClusterOptions::take_from_toml(file, side)?;
+            *clusters.options_mut(side) = ClusterOptions::take_from_toml(file, side, &P::PROFILE)?;
         }
         Ok(clusters)
+    }
+}
+
+impl<P: ClusterProfile> Clusters<P> {
+    /// Reads a whole config file: both clusters' keys, then the program's
+    /// own options `T` from the rest (where `T` refuses unknown keys, a
+    /// misspelt cluster key is refused too).
+    ///
+    /// ```
+    /// # use ferry_cli::{ClusterProfile, Clusters, Headings, HostsArg, Profile, Side, TlsDefault};
+    /// # struct Tool;
+    /// # impl ClusterProfile for Tool {
+    /// #     const PROFILE: Profile = Profile { sides: &Side::BOTH, hosts: HostsArg::List,
+    /// #         tls: TlsDefault::On, datacenter: false,
+    /// #         headings: Headings { clusters: None, auth: None, tls: None }, help: &[] };
+    /// # }
+    /// let (clusters, rest): (Clusters<Tool>, toml::Table) =
+    ///     Clusters::read_toml("target = \"t1\"\nparallel = 4").unwrap();
+    /// assert_eq!(clusters.target.hosts.as_deref(), Some("t1"));
+    /// assert_eq!(rest["parallel"].as_integer(), Some(4));
+    /// ```
+    pub fn read_toml<T: serde::de::DeserializeOwned>(text: &str) -> Result<(Self, T), CliError> {
+        let mut table: toml::Table = toml::from_str(text)?;
+        let clusters = Clusters::take_from_toml(&mut table)?;
+        Ok((clusters, table.try_into()?))
     }
 }
 

@@ -75,6 +75,10 @@ pub enum CliError {
         /// What it should hold.
         expected: &'static str,
     },
+    /// The config file is not TOML, or a key of the program's own is
+    /// unknown or of the wrong kind (the message names it).
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
     /// Two spellings of one key in one file.
     #[error("config keys `{first}` and `{second}` set the same option: keep one")]
     DuplicateKey {

@@ -6,25 +6,39 @@ use std::path::PathBuf;
 use toml::{Table, Value};
 
 use crate::field::Field;
-use crate::{CliError, ClusterOptions, Secret, Side};
+use crate::{CliError, ClusterOptions, Profile, Secret, Side};
 
 impl ClusterOptions {
-    /// Takes the keys of `side` out of a parsed config file, leaving the
-    /// program's other keys for it to read (and to refuse if unknown).
+    /// Takes the keys of `side` that `profile`'s program has out of a
+    /// parsed config file, leaving the program's other keys for it to read
+    /// (and to refuse if unknown).
     ///
     /// Every key is accepted in snake_case and in kebab-case.
     ///
     /// ```
-    /// use ferry_cli::{ClusterOptions, Side};
+    /// use ferry_cli::{ClusterOptions, Headings, HostsArg, Profile, Side, TlsDefault};
+    /// const P: Profile = Profile {
+    ///     sides: &Side::BOTH,
+    ///     hosts: HostsArg::List,
+    ///     tls: TlsDefault::On,
+    ///     datacenter: false,
+    ///     headings: Headings { clusters: None, auth: None, tls: None },
+    ///     help: &[],
+    /// };
     /// let mut file: toml::Table =
-    ///     toml::from_str("source = \"10.0.0.1\"\nsource-port = 9142\nqueue = 5").unwrap();
-    /// let source = ClusterOptions::take_from_toml(&mut file, Side::Source).unwrap();
+    ///     toml::from_str("source = \"10.0.0.1\"\nsource-port = 9142\nsource_dc = \"x\"").unwrap();
+    /// let source = ClusterOptions::take_from_toml(&mut file, Side::Source, &P).unwrap();
     /// assert_eq!(source.port, Some(9142));
-    /// assert_eq!(file.len(), 1); // `queue` is the program's
+    /// // No datacenter option in this program: left for it to refuse.
+    /// assert_eq!(file.len(), 1);
     /// ```
-    pub fn take_from_toml(file: &mut Table, side: Side) -> Result<ClusterOptions, CliError> {
+    pub fn take_from_toml(
+        file: &mut Table,
+        side: Side,
+        profile: &Profile,
+    ) -> Result<ClusterOptions, CliError> {
         let mut o = ClusterOptions::default();
-        for field in Field::ALL {
+        for field in Field::ALL.into_iter().filter(|&f| profile.has(f)) {
             let Some((key, value)) = take(file, field, side)? else {
                 continue;
             };

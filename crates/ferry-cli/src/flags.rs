@@ -43,7 +43,7 @@ impl Profile {
 
     /// The flag of one field of one side, if this profile has it.
     fn arg(&self, field: Field, side: Side) -> Option<Arg> {
-        if field == Field::Datacenter && !self.datacenter {
+        if !self.has(field) {
             return None;
         }
         let id = field.id(side);

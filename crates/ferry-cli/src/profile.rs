@@ -1,6 +1,7 @@
 //! How one program presents the connection flags: which exist, under
 //! which help headings, and whether TLS is on by default.
 
+use crate::field::Field;
 use crate::Side;
 
 /// How the hosts of a cluster are given.
@@ -69,6 +70,11 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// Whether the program has this option (its flag and config key).
+    pub(crate) fn has(&self, field: Field) -> bool {
+        field != Field::Datacenter || self.datacenter
+    }
+
     /// The help override for `id`, if any.
     pub(crate) fn help_for(&self, id: &str) -> Option<&'static str> {
         self.help.iter().find(|(i, _)| *i == id).map(|(_, h)| *h)

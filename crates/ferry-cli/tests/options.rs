@@ -159,8 +159,8 @@ fn help_lists_both_sides_under_the_profile_headings() {
         "--target-password-file <FILE>",
         "--source-tls-server-name <NAME>",
         "[alias: --target-local-dc]",
-        "Target login, explained at length.",
-        "Authentication:",
+        "Target login, explained at length\n",
+        "Login:",
     ] {
         assert!(help.contains(flag), "{flag} missing from\n{help}");
     }

@@ -12,9 +12,9 @@ impl ClusterProfile for Copy {
         tls: TlsDefault::On,
         datacenter: true,
         headings: Headings {
-            clusters: Some("Clusters"),
-            auth: Some("Authentication"),
-            tls: Some("TLS"),
+            clusters: Some("Where"),
+            auth: Some("Login"),
+            tls: Some("Encryption"),
         },
         help: &[("target_username", "Target login, explained at length.")],
     };
