@@ -13,12 +13,7 @@ fn the_environment_fills_the_login_and_the_flag_wins() {
     std::env::remove_var("FERRY_TARGET_PASSWORD");
 
     let cli = support::parse(&["--source", "h", "--disable-source-tls"]);
-    let (user, password) = cli
-        .clusters
-        .cluster(Side::Source)
-        .credentials()
-        .unwrap()
-        .unwrap();
+    let (user, password) = support::login(&cli, Side::Source);
     assert_eq!(
         (user.as_str(), password.expose()),
         ("env-user", "env-secret")
@@ -27,12 +22,7 @@ fn the_environment_fills_the_login_and_the_flag_wins() {
     assert!(!format!("{cli:?}").contains("env-secret"));
 
     let cli = support::parse(&["--source", "h", "--source-password", "flag-secret"]);
-    let (_, password) = cli
-        .clusters
-        .cluster(Side::Source)
-        .credentials()
-        .unwrap()
-        .unwrap();
+    let (_, password) = support::login(&cli, Side::Source);
     assert_eq!(password.expose(), "flag-secret");
 
     // --help names the variables but never shows their values.

@@ -60,32 +60,20 @@ fn the_password_file_gives_its_first_line() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("p");
     std::fs::write(&path, "s3cret\r\nignored\n").unwrap();
-    let cli = parse(&[
-        "--source",
-        "h",
-        "--source-username",
-        "u",
-        "--source-password-file",
-        path.to_str().unwrap(),
-    ]);
-    let (_, password) = cli
-        .clusters
-        .cluster(Side::Source)
-        .credentials()
-        .unwrap()
-        .unwrap();
+    let with_file = |file: &std::path::Path| {
+        parse(&[
+            "--source",
+            "h",
+            "--source-username",
+            "u",
+            "--source-password-file",
+            file.to_str().unwrap(),
+        ])
+    };
+    let (_, password) = support::login(&with_file(&path), Side::Source);
     assert_eq!(password.expose(), "s3cret");
 
-    let missing = dir.join("missing");
-    let cli = parse(&[
-        "--source",
-        "h",
-        "--source-username",
-        "u",
-        "--source-password-file",
-        missing.to_str().unwrap(),
-    ]);
-    let e = cli
+    let e = with_file(&dir.join("missing"))
         .clusters
         .cluster(Side::Source)
         .credentials()

@@ -32,3 +32,12 @@ pub struct Cli {
 pub fn parse(args: &[&str]) -> Cli {
     Cli::try_parse_from(std::iter::once("tool").chain(args.iter().copied())).unwrap()
 }
+
+/// The login of `side`, which the test expects to be complete.
+pub fn login(cli: &Cli, side: ferry_cli::Side) -> (String, ferry_cli::Secret) {
+    cli.clusters
+        .cluster(side)
+        .credentials()
+        .unwrap()
+        .expect("a username and a password")
+}
