@@ -3,13 +3,13 @@
 //! `source-port = 9042`). A flag given on the command line wins over the
 //! file.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use ferry_cli::{ClusterProfile, Clusters, Headings, HostsArg, Profile, TlsDefault};
 use ferry_conn::session::SessionConfig;
-use ferry_conn::{ConnectionConfig, TlsOptions};
 use ferry_copier::filter::{parse_token_range, parse_writetime, JobFilters};
 use ferry_copier::CopyOptions;
 use ferry_wire::Consistency;
@@ -39,116 +39,11 @@ pub struct Args {
     #[serde(skip)]
     pub config: Option<PathBuf>,
 
-    // --- clusters ---
-    /// Source contact points: HOST, HOST:PORT, comma-separated.
-    #[arg(long, value_name = "HOSTS", help_heading = "Clusters")]
-    pub source: Option<String>,
-    /// Target contact points: HOST, HOST:PORT, comma-separated.
-    #[arg(long, value_name = "HOSTS", help_heading = "Clusters")]
-    pub target: Option<String>,
-    /// Native protocol port of source nodes given without one [default: 9042].
-    #[arg(long, value_name = "PORT", help_heading = "Clusters")]
-    pub source_port: Option<u16>,
-    /// Native protocol port of target nodes given without one [default: 9042].
-    #[arg(long, value_name = "PORT", help_heading = "Clusters")]
-    pub target_port: Option<u16>,
-    /// Source datacenter to read from (its nodes first); default: any.
-    #[arg(long, value_name = "DC", help_heading = "Clusters")]
-    pub source_dc: Option<String>,
-    /// Target datacenter to write to (its nodes first); default: any.
-    #[arg(long, value_name = "DC", help_heading = "Clusters")]
-    pub target_dc: Option<String>,
-    /// Source login (PasswordAuthenticator).
-    #[arg(long, value_name = "USER", help_heading = "Authentication")]
-    pub source_username: Option<String>,
-    /// Source password (prefer the environment variable or a file: command
-    /// lines are visible to other users).
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "FERRY_SOURCE_PASSWORD",
-        hide_env_values = true,
-        help_heading = "Authentication"
-    )]
-    pub source_password: Option<String>,
-    /// File holding the source password (first line).
-    #[arg(long, value_name = "FILE", help_heading = "Authentication")]
-    pub source_password_file: Option<PathBuf>,
-    /// Target login (PasswordAuthenticator).
-    #[arg(long, value_name = "USER", help_heading = "Authentication")]
-    pub target_username: Option<String>,
-    /// Target password (prefer the environment variable or a file).
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "FERRY_TARGET_PASSWORD",
-        hide_env_values = true,
-        help_heading = "Authentication"
-    )]
-    pub target_password: Option<String>,
-    /// File holding the target password (first line).
-    #[arg(long, value_name = "FILE", help_heading = "Authentication")]
-    pub target_password_file: Option<PathBuf>,
-
-    // --- TLS ---
-    /// Connect to the source without TLS (TLS is on by default).
-    #[arg(long, help_heading = "TLS")]
-    #[serde(default)]
-    pub disable_source_tls: bool,
-    /// Connect to the target without TLS (TLS is on by default).
-    #[arg(long, help_heading = "TLS")]
-    #[serde(default)]
-    pub disable_target_tls: bool,
-    /// PEM file of the CA(s) that signed the source nodes' certificates
-    /// (needed unless --disable-source-tls).
-    #[arg(long, value_name = "FILE", help_heading = "TLS")]
-    pub source_ca: Option<PathBuf>,
-    /// PEM file of the CA(s) that signed the target nodes' certificates
-    /// (needed unless --disable-target-tls).
-    #[arg(long, value_name = "FILE", help_heading = "TLS")]
-    pub target_ca: Option<PathBuf>,
-    /// Client certificate (PEM) for sources that require one.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "source_key",
-        help_heading = "TLS"
-    )]
-    pub source_cert: Option<PathBuf>,
-    /// Private key (PEM) of --source-cert.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "source_cert",
-        help_heading = "TLS"
-    )]
-    pub source_key: Option<PathBuf>,
-    /// Client certificate (PEM) for targets that require one.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "target_key",
-        help_heading = "TLS"
-    )]
-    pub target_cert: Option<PathBuf>,
-    /// Private key (PEM) of --target-cert.
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "target_cert",
-        help_heading = "TLS"
-    )]
-    pub target_key: Option<PathBuf>,
-    /// Accept source certificates that do not name the node (the CA check
-    /// stays).
-    #[arg(long, help_heading = "TLS")]
-    #[serde(default)]
-    pub source_skip_hostname_check: bool,
-    /// Accept target certificates that do not name the node (the CA check
-    /// stays).
-    #[arg(long, help_heading = "TLS")]
-    #[serde(default)]
-    pub target_skip_hostname_check: bool,
+    /// The source and target clusters: hosts, ports, datacenters, logins
+    /// and TLS (the flags every Ferry program shares; see ferry-cli).
+    #[command(flatten)]
+    #[serde(skip)]
+    pub clusters: Clusters<CopyClusters>,
 
     // --- what ---
     /// Keyspace to copy (same name on both clusters).
@@ -321,16 +216,27 @@ impl Args {
     /// The command line merged over the config file it names, if any.
     pub fn load() -> Result<Args> {
         let cli = Args::parse();
-        match &cli.config {
+        match cli.config.clone() {
             Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read config file {}", path.display()))?;
-                let file: Args = toml::from_str(&text)
-                    .with_context(|| format!("config file {}", path.display()))?;
+                let file = Args::read_file(&path)?;
                 Ok(cli.over(file))
             }
             None => Ok(cli),
         }
+    }
+
+    /// The options of a config file: the clusters' keys (see ferry-cli),
+    /// then the rest, unknown keys refused.
+    pub fn read_file(path: &Path) -> Result<Args> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        Args::from_toml(&text).with_context(|| format!("config file {}", path.display()))
+    }
+
+    fn from_toml(text: &str) -> Result<Args> {
+        let (clusters, mut args): (_, Args) = Clusters::read_toml(text)?;
+        args.clusters = clusters;
+        Ok(args)
     }
 
     /// `self` (the command line) with unset options taken from `file`.
@@ -339,6 +245,7 @@ impl Args {
             ($($opt:ident),* ; $($flag:ident),* ; $($list:ident),*) => {
                 Args {
                     config: self.config,
+                    clusters: self.clusters.or(file.clusters),
                     $($opt: self.$opt.or(file.$opt),)*
                     $($flag: self.$flag || file.$flag,)*
                     $($list: if self.$list.is_empty() { file.$list } else { self.$list },)*
@@ -346,18 +253,13 @@ impl Args {
             };
         }
         merged!(
-            source, target, source_port, target_port, source_dc, target_dc,
-            source_username, source_password, source_password_file,
-            target_username, target_password, target_password_file,
-            source_ca, target_ca, source_cert, source_key, target_cert, target_key,
             keyspace, job_timestamp, consistency_read, consistency_write,
             splits, concurrency, max_in_flight_writes, batch_size, max_batch_kb, page_size, rate_limit,
             source_rate_limit, target_rate_limit, source_mb_per_second, max_retries,
             connections_per_node, request_timeout, progress, summary_json,
             progress_interval, stop_after_ranges, token_range, written_after, written_before,
             progress_table, job_id, worker_id, claim_lease;
-            disable_source_tls, disable_target_tls, source_skip_hostname_check,
-            target_skip_hostname_check, preserve_writetime, quiet;
+            preserve_writetime, quiet;
             table, columns, target_table, rename_column
         )
     }
@@ -501,127 +403,47 @@ impl Args {
 
     /// The session configuration of one cluster.
     pub fn session_config(&self, side: Side) -> Result<SessionConfig> {
-        let s = self.side(side);
-        let name = s.name;
-        let hosts = s.hosts.with_context(|| {
-            format!("--{name} is required (contact points of the {name} cluster)")
-        })?;
-        let contacts: Vec<String> = hosts
-            .split(',')
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if contacts.is_empty() {
-            bail!("--{name} names no host");
-        }
+        let side = match side {
+            Side::Source => ferry_cli::Side::Source,
+            Side::Target => ferry_cli::Side::Target,
+        };
+        let mut config = self
+            .clusters
+            .cluster(side)
+            .session_config()?
+            .with_connections_per_node(self.connections_per_node.unwrap_or(2));
         let timeout = Duration::from_secs_f64(self.request_timeout.unwrap_or(30.0).max(0.1));
-        let mut connection = ConnectionConfig::new("")
+        config.connection = config
+            .connection
             .with_request_timeout(timeout)
             .with_connect_timeout(Duration::from_secs(10));
-        let password = match (s.password, s.password_file) {
-            (Some(p), _) => Some(p),
-            (None, Some(file)) => Some(
-                std::fs::read_to_string(file)
-                    .with_context(|| {
-                        format!("cannot read --{name}-password-file {}", file.display())
-                    })?
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
-        match (s.username, password) {
-            (Some(u), Some(p)) => connection = connection.with_credentials(u, p),
-            (Some(_), None) => bail!(
-                "--{name}-username needs a password: --{name}-password, FERRY_{}_PASSWORD or --{name}-password-file",
-                name.to_uppercase()
-            ),
-            (None, Some(_)) => bail!("a {name} password was given without --{name}-username"),
-            (None, None) => {}
-        }
-        if !s.disable_tls {
-            let ca = s.ca.with_context(|| {
-                format!(
-                    "TLS to the {name} cluster is on by default: give --{name}-ca FILE (the PEM CA that \
-                     signed its nodes' certificates), or --disable-{name}-tls if its nodes do not use client encryption"
-                )
-            })?;
-            let mut tls = TlsOptions::new(ca);
-            if let (Some(cert), Some(key)) = (s.cert, s.key) {
-                tls = tls.with_client_cert(cert, key);
-            }
-            if s.skip_hostname_check {
-                tls = tls.without_hostname_verification();
-            }
-            connection = connection.with_tls(tls);
-        }
-        let mut config = SessionConfig::new(contacts)
-            .with_connection(connection)
-            .with_port(s.port.unwrap_or(ferry_conn::session::DEFAULT_PORT))
-            .with_connections_per_node(self.connections_per_node.unwrap_or(2));
-        if let Some(dc) = s.dc {
-            config = config.with_local_datacenter(dc);
-        }
-        if side == Side::Source {
+        if side == ferry_cli::Side::Source {
             // The next page is fetched while the current one is written.
             config = config.with_prefetch(true);
         }
         Ok(config)
     }
-
-    fn side(&self, side: Side) -> SideArgs<'_> {
-        match side {
-            Side::Source => SideArgs {
-                name: "source",
-                hosts: self.source.as_deref(),
-                port: self.source_port,
-                dc: self.source_dc.as_deref(),
-                username: self.source_username.as_deref(),
-                password: self.source_password.as_deref().map(str::to_owned),
-                password_file: self.source_password_file.as_ref(),
-                disable_tls: self.disable_source_tls,
-                ca: self.source_ca.clone(),
-                cert: self.source_cert.clone(),
-                key: self.source_key.clone(),
-                skip_hostname_check: self.source_skip_hostname_check,
-            },
-            Side::Target => SideArgs {
-                name: "target",
-                hosts: self.target.as_deref(),
-                port: self.target_port,
-                dc: self.target_dc.as_deref(),
-                username: self.target_username.as_deref(),
-                password: self.target_password.as_deref().map(str::to_owned),
-                password_file: self.target_password_file.as_ref(),
-                disable_tls: self.disable_target_tls,
-                ca: self.target_ca.clone(),
-                cert: self.target_cert.clone(),
-                key: self.target_key.clone(),
-                skip_hostname_check: self.target_skip_hostname_check,
-            },
-        }
-    }
 }
 
 pub use ferry_copier::Side;
 
-/// The options of one cluster.
-struct SideArgs<'a> {
-    name: &'static str,
-    hosts: Option<&'a str>,
-    port: Option<u16>,
-    dc: Option<&'a str>,
-    username: Option<&'a str>,
-    password: Option<String>,
-    password_file: Option<&'a PathBuf>,
-    disable_tls: bool,
-    ca: Option<PathBuf>,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-    skip_hostname_check: bool,
+/// ferry-copy's connection flags: contact point lists, TLS on by default.
+#[derive(Debug)]
+pub struct CopyClusters;
+
+impl ClusterProfile for CopyClusters {
+    const PROFILE: Profile = Profile {
+        sides: &ferry_cli::Side::BOTH,
+        hosts: HostsArg::List,
+        tls: TlsDefault::On,
+        datacenter: true,
+        headings: Headings {
+            clusters: Some("Clusters"),
+            auth: Some("Authentication"),
+            tls: Some("TLS"),
+        },
+        help: &[],
+    };
 }
 
 fn consistency(text: &str, flag: &str) -> Result<Consistency> {
@@ -640,7 +462,7 @@ mod tests {
     #[test]
     fn the_command_line_wins_over_the_file() {
         let cli = parse(&["--source", "a", "--concurrency", "3", "-t", "x"]);
-        let file: Args = toml::from_str(
+        let file = Args::from_toml(
             r#"
             source = "file-source"
             target = "file-target"
@@ -652,17 +474,17 @@ mod tests {
         )
         .unwrap();
         let merged = cli.over(file);
-        assert_eq!(merged.source.as_deref(), Some("a"));
-        assert_eq!(merged.target.as_deref(), Some("file-target"));
+        assert_eq!(merged.clusters.source.hosts.as_deref(), Some("a"));
+        assert_eq!(merged.clusters.target.hosts.as_deref(), Some("file-target"));
         assert_eq!(merged.concurrency, Some(3));
         assert_eq!(merged.table, ["x"]);
-        assert!(merged.disable_target_tls);
+        assert!(merged.clusters.target.disable_tls);
         assert_eq!(merged.copy_options().unwrap().keyspace, "ks");
     }
 
     #[test]
     fn unknown_config_keys_are_errors() {
-        assert!(toml::from_str::<Args>("sourcee = \"x\"").is_err());
+        assert!(Args::from_toml("sourcee = \"x\"").is_err());
     }
 
     #[test]
@@ -798,7 +620,7 @@ mod tests {
             .take_while(|l| l.starts_with("    ") || l.trim().is_empty())
             .map(|l| format!("{}\n", l.trim_start()))
             .collect();
-        let file: Args = toml::from_str(&toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
+        let file = Args::from_toml(&toml_text).unwrap_or_else(|e| panic!("{e}\n{toml_text}"));
         let merged = parse(&["--worker-id", "pod-0"]).over(file);
         let options = merged.copy_options().unwrap();
         assert_eq!(

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use ferry_cli::{ClusterProfile, Clusters, Headings, HostsArg, Profile, Side, TlsDefault};
 
 /// Ferry's dual-write proxy for live Cassandra migrations.
 ///
@@ -45,7 +46,7 @@ pub enum Command {
     /// for counter updates, lightweight transactions and list writes,
     /// which are not idempotent: see --skip-non-idempotent). Exits with
     /// status 1 if any record could not be applied.
-    Replay(ReplayArgs),
+    Replay(Box<ReplayArgs>),
     /// Print a failed-write log as JSON lines (one record per line, the
     /// body in hex), to inspect it.
     Dump {
@@ -58,27 +59,17 @@ pub enum Command {
 #[derive(Debug, Args, Default, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProxyArgs {
-    /// Host of the source cluster (the one the application uses today).
-    #[arg(value_name = "SOURCE")]
-    pub source: Option<String>,
-
-    /// Host of the target cluster (the one being migrated to).
-    #[arg(value_name = "TARGET")]
-    pub target: Option<String>,
-
     /// TOML file setting any of these options (keys are the long flag
     /// names with '_' for '-', e.g. write_mode = "sync"). Flags given on
     /// the command line win over the file.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// CQL port of the source [default: 9042].
-    #[arg(long, value_name = "PORT")]
-    pub source_port: Option<u16>,
-
-    /// CQL port of the target [default: 9042].
-    #[arg(long, value_name = "PORT")]
-    pub target_port: Option<u16>,
+    /// The source and target clusters: hosts, ports, logins and TLS (the
+    /// flags every Ferry program shares; see ferry-cli).
+    #[command(flatten)]
+    #[serde(skip)]
+    pub clusters: Clusters<ProxyClusters>,
 
     /// Port the proxy listens on for applications [default: 29042].
     #[arg(long, value_name = "PORT")]
@@ -125,77 +116,6 @@ pub struct ProxyArgs {
     /// [default: 2000].
     #[arg(long, value_name = "MS")]
     pub health_interval_ms: Option<u64>,
-
-    /// Connect to the source without TLS (TLS is on by default).
-    #[arg(long)]
-    pub disable_source_tls: bool,
-
-    /// Connect to the target without TLS (TLS is on by default).
-    #[arg(long)]
-    pub disable_target_tls: bool,
-
-    /// PEM file of the CA(s) that sign the source's certificates (required
-    /// unless --disable-source-tls).
-    #[arg(long, value_name = "PEM")]
-    pub source_ca: Option<PathBuf>,
-
-    /// PEM file of the CA(s) that sign the target's certificates (required
-    /// unless --disable-target-tls).
-    #[arg(long, value_name = "PEM")]
-    pub target_ca: Option<PathBuf>,
-
-    /// Accept source certificates that do not name the host (the CA chain
-    /// is still checked).
-    #[arg(long)]
-    pub source_skip_hostname_check: bool,
-
-    /// Accept target certificates that do not name the host (the CA chain
-    /// is still checked).
-    #[arg(long)]
-    pub target_skip_hostname_check: bool,
-
-    /// User for the target while it is the mirror (the default). Without
-    /// it, the proxy logs in to the target with the credentials each
-    /// application connection sends the source. (While the target is
-    /// primary, applications log in to it themselves.)
-    #[arg(long, value_name = "USER")]
-    pub target_username: Option<String>,
-
-    /// Password for the target. Prefer FERRY_TARGET_PASSWORD or
-    /// --target-password-file: a flag is visible in `ps`.
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "FERRY_TARGET_PASSWORD",
-        hide_env_values = true
-    )]
-    pub target_password: Option<String>,
-
-    /// File holding the target password (first line).
-    #[arg(long, value_name = "FILE")]
-    pub target_password_file: Option<PathBuf>,
-
-    /// User for the source, for the startup check and for mirroring writes
-    /// to it while the target is primary (only needed if the source
-    /// requires authentication and applications' own credentials should
-    /// not be reused; while the source is primary, applications'
-    /// credentials are relayed to it as they are).
-    #[arg(long, value_name = "USER")]
-    pub source_username: Option<String>,
-
-    /// Password for --source-username. Prefer FERRY_SOURCE_PASSWORD or
-    /// --source-password-file.
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "FERRY_SOURCE_PASSWORD",
-        hide_env_values = true
-    )]
-    pub source_password: Option<String>,
-
-    /// File holding the source password (first line).
-    #[arg(long, value_name = "FILE")]
-    pub source_password_file: Option<PathBuf>,
 
     /// Highest native protocol version applications may use (2 to 5)
     /// [default: 5, lowered to what both clusters support]. Drivers that
@@ -324,42 +244,9 @@ pub struct ReplayArgs {
     /// The failed-write log.
     pub log: PathBuf,
 
-    /// Host of the target.
-    #[arg(long, value_name = "HOST")]
-    pub target: String,
-
-    /// CQL port of the target.
-    #[arg(long, value_name = "PORT", default_value_t = 9042)]
-    pub target_port: u16,
-
-    /// Connect without TLS (TLS is on by default).
-    #[arg(long)]
-    pub disable_target_tls: bool,
-
-    /// PEM file of the target's CA (required unless --disable-target-tls).
-    #[arg(long, value_name = "PEM")]
-    pub target_ca: Option<PathBuf>,
-
-    /// Accept certificates that do not name the host (chain still checked).
-    #[arg(long)]
-    pub target_skip_hostname_check: bool,
-
-    /// User for the target.
-    #[arg(long, value_name = "USER")]
-    pub target_username: Option<String>,
-
-    /// Password for the target (prefer FERRY_TARGET_PASSWORD).
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "FERRY_TARGET_PASSWORD",
-        hide_env_values = true
-    )]
-    pub target_password: Option<String>,
-
-    /// File holding the target password.
-    #[arg(long, value_name = "FILE")]
-    pub target_password_file: Option<PathBuf>,
+    /// The target cluster: host, port, login and TLS.
+    #[command(flatten)]
+    pub clusters: Clusters<ReplayClusters>,
 
     /// Skip records that are not idempotent (counter updates, lightweight
     /// transactions, list writes, writes without a timestamp, DDL), e.g.
@@ -371,3 +258,54 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "FILTER")]
     pub log_level: Option<String>,
 }
+
+/// The proxy's connection flags: one host per cluster (`SOURCE TARGET`),
+/// TLS on by default, and the proxy's own meaning of the logins.
+#[derive(Debug)]
+pub struct ProxyClusters;
+
+impl ClusterProfile for ProxyClusters {
+    const PROFILE: Profile = Profile {
+        sides: &Side::BOTH,
+        hosts: HostsArg::Positional,
+        tls: TlsDefault::On,
+        datacenter: false,
+        headings: NO_HEADINGS,
+        help: &[
+            (
+                "target_username",
+                "User for the target while it is the mirror (the default). Without it, the proxy \
+                 logs in to the target with the credentials each application connection sends the \
+                 source. (While the target is primary, applications log in to it themselves.)",
+            ),
+            (
+                "source_username",
+                "User for the source, for the startup check and for mirroring writes to it while \
+                 the target is primary (only needed if the source requires authentication and \
+                 applications' own credentials should not be reused; while the source is primary, \
+                 applications' credentials are relayed to it as they are).",
+            ),
+        ],
+    };
+}
+
+/// `replay`'s connection flags: the target only, `--target HOST`.
+#[derive(Debug)]
+pub struct ReplayClusters;
+
+impl ClusterProfile for ReplayClusters {
+    const PROFILE: Profile = Profile {
+        sides: &[Side::Target],
+        hosts: HostsArg::RequiredSingle,
+        tls: TlsDefault::On,
+        datacenter: false,
+        headings: NO_HEADINGS,
+        help: &[],
+    };
+}
+
+const NO_HEADINGS: Headings = Headings {
+    clusters: None,
+    auth: None,
+    tls: None,
+};

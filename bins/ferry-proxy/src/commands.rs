@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use ferry_conn::ConnectionConfig;
+use ferry_cli::Side;
 use ferry_router::failed_log::read_log;
 use ferry_router::replay::ReplayOptions;
 use ferry_router::startup_check::check_clusters;
@@ -107,24 +107,9 @@ async fn wait_for_signal() {
 /// `ferry-proxy replay`.
 pub async fn replay(args: ReplayArgs) -> Result<ExitCode> {
     init_logging(args.log_level.as_deref());
-    let tls = settings::tls(
-        args.disable_target_tls,
-        args.target_ca.as_ref(),
-        args.target_skip_hostname_check,
-        "target",
-    )?;
-    let mut target = ConnectionConfig::new(settings::address(&args.target, args.target_port));
-    if let Some(tls) = tls {
-        target = target.with_tls(tls);
-    }
-    let password = settings::password(
-        args.target_password.clone(),
-        args.target_password_file.as_ref(),
-        "target",
-    )?;
-    if let (Some(user), Some(password)) = (&args.target_username, password) {
-        target = target.with_credentials(user.clone(), password);
-    }
+    let cluster = args.clusters.cluster(Side::Target);
+    settings::tls(&cluster)?;
+    let target = cluster.connection_config(cluster.address()?)?;
     let mut options = ReplayOptions::new(target);
     options.skip_non_idempotent = args.skip_non_idempotent;
     let report = ferry_router::replay::replay(&args.log, &options).await?;

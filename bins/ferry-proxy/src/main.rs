@@ -26,7 +26,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             None => commands::run_proxy(cli.proxy).await,
-            Some(Command::Replay(args)) => commands::replay(args).await,
+            Some(Command::Replay(args)) => commands::replay(*args).await,
             Some(Command::Dump { log }) => commands::dump(&log),
         }
     });

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use ferry_cli::{Cluster, Clusters, Secret, Side};
 use ferry_conn::{ConnectionConfig, TlsOptions};
 use ferry_router::{
     ClientTls, ClusterEndpoint, Credentials, ProxyConfig, ProxyTopology, RetryPolicy,
@@ -19,22 +20,20 @@ pub fn merge(cli: ProxyArgs, file: ProxyArgs) -> ProxyArgs {
         ($($opt:ident),* ; $($flag:ident),*) => {
             ProxyArgs {
                 config: cli.config,
+                clusters: cli.clusters.or(file.clusters),
                 $($opt: cli.$opt.or(file.$opt),)*
                 $($flag: cli.$flag || file.$flag,)*
             }
         };
     }
     pick!(
-        source, target, source_port, target_port, proxy_port, bind, source_ca, target_ca,
-        target_username, target_password, target_password_file, source_username,
-        source_password, source_password_file, protocol_version, cql_version, write_mode,
+        proxy_port, bind, protocol_version, cql_version, write_mode,
         queue_capacity, full_queue, max_retries, failed_write_log, prepared_cache_size,
         target_timeout_ms, async_schema_wait_ms, drain_timeout_secs, metrics_port, metrics_bind, log_level,
         proxy_topology_addresses, proxy_topology_index, mirror_reads_max_in_flight,
         proxy_tls_cert, proxy_tls_key, proxy_tls_client_ca, primary, source_failed_write_log,
         health_interval_ms;
-        disable_source_tls, disable_target_tls, source_skip_hostname_check,
-        target_skip_hostname_check, skip_startup_check, mirror_reads, replace_time_functions
+        skip_startup_check, mirror_reads, replace_time_functions
     )
 }
 
@@ -42,8 +41,8 @@ pub fn merge(cli: ProxyArgs, file: ProxyArgs) -> ProxyArgs {
 pub fn read_file(path: &Path) -> Result<ProxyArgs> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the config file {}", path.display()))?;
-    let args: ProxyArgs = toml::from_str(&text)
-        .with_context(|| format!("config file {} is not valid", path.display()))?;
+    let args =
+        from_toml(&text).with_context(|| format!("config file {} is not valid", path.display()))?;
     if args.config.is_some() {
         bail!(
             "config file {}: `config` cannot be set in a config file",
@@ -53,54 +52,23 @@ pub fn read_file(path: &Path) -> Result<ProxyArgs> {
     Ok(args)
 }
 
-/// A password from the flag/environment, else from a file.
-pub fn password(
-    direct: Option<String>,
-    file: Option<&PathBuf>,
-    what: &str,
-) -> Result<Option<String>> {
-    if direct.is_some() {
-        return Ok(direct);
-    }
-    let Some(file) = file else { return Ok(None) };
-    let text = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read the {what} password file {}", file.display()))?;
-    Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
+/// The options of a config file: the clusters' keys (see ferry-cli), then
+/// the proxy's, unknown keys refused.
+fn from_toml(text: &str) -> Result<ProxyArgs> {
+    let (clusters, mut args): (_, ProxyArgs) = Clusters::read_toml(text)?;
+    args.clusters = clusters;
+    Ok(args)
 }
 
-/// The TLS settings of one leg.
-pub fn tls(
-    disabled: bool,
-    ca: Option<&PathBuf>,
-    skip_hostname: bool,
-    leg: &str,
-) -> Result<Option<TlsOptions>> {
-    if disabled {
-        return Ok(None);
+/// The TLS settings of one cluster, its files read now so that a bad one
+/// is named at startup rather than at the first connection.
+pub fn tls(cluster: &Cluster<'_>) -> Result<Option<TlsOptions>> {
+    let tls = cluster.tls()?;
+    if let Some(tls) = &tls {
+        tls.client_config()
+            .with_context(|| format!("TLS settings of the {}", cluster.side()))?;
     }
-    let Some(ca) = ca else {
-        bail!(
-            "TLS to the {leg} is on by default: give --{leg}-ca with the CA certificate (PEM), \
-             or --disable-{leg}-tls for a plain connection"
-        );
-    };
-    let mut options = TlsOptions::new(ca);
-    if skip_hostname {
-        options = options.without_hostname_verification();
-    }
-    // Fail now, with the file name, rather than at the first connection.
-    options
-        .client_config()
-        .with_context(|| format!("TLS settings of the {leg}"))?;
-    Ok(Some(options))
-}
-
-/// `host:port`, with brackets for IPv6 literals.
-pub fn address(host: &str, port: u16) -> String {
-    match host.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
-        _ => format!("{host}:{port}"),
-    }
+    Ok(tls)
 }
 
 /// The topology-rewrite settings, if on.
@@ -135,51 +103,16 @@ pub struct Resolved {
 
 /// Checks and resolves the merged options.
 pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
-    let Some(source_host) = args.source.as_deref() else {
-        bail!("the SOURCE host is required (first argument, or `source` in the config file)");
-    };
-    let Some(target_host) = args.target.as_deref() else {
-        bail!("the TARGET host is required (second argument, or `target` in the config file)");
-    };
-    let source_address = address(source_host, args.source_port.unwrap_or(9042));
-    let target_address = address(target_host, args.target_port.unwrap_or(9042));
-    let source_tls = tls(
-        args.disable_source_tls,
-        args.source_ca.as_ref(),
-        args.source_skip_hostname_check,
-        "source",
-    )?;
-    let target_tls = tls(
-        args.disable_target_tls,
-        args.target_ca.as_ref(),
-        args.target_skip_hostname_check,
-        "target",
-    )?;
-    let target_password = password(
-        args.target_password.clone(),
-        args.target_password_file.as_ref(),
-        "target",
-    )?;
-    let target_credentials = match (&args.target_username, target_password) {
-        (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password)),
-        (Some(_), None) => bail!(
-            "--target-username needs a password: FERRY_TARGET_PASSWORD, --target-password-file or --target-password"
-        ),
-        (None, Some(_)) => bail!("a target password was given without --target-username"),
-        (None, None) => None,
-    };
-    let source_password = password(
-        args.source_password.clone(),
-        args.source_password_file.as_ref(),
-        "source",
-    )?;
-    let source_credentials = match (&args.source_username, &source_password) {
-        (Some(user), Some(password)) => Some(Credentials::new(user.clone(), password.clone())),
-        (Some(_), None) => bail!(
-            "--source-username needs a password: FERRY_SOURCE_PASSWORD, --source-password-file or --source-password"
-        ),
-        _ => None,
-    };
+    let source = args.clusters.cluster(Side::Source);
+    let target = args.clusters.cluster(Side::Target);
+    let source_address = source.address()?;
+    let target_address = target.address()?;
+    let source_tls = tls(&source)?;
+    let target_tls = tls(&target)?;
+    let credentials =
+        |(user, password): (String, Secret)| Credentials::new(user, password.expose());
+    let target_credentials = target.credentials()?.map(credentials);
+    let source_credentials = source.credentials()?.map(credentials);
     let bind: IpAddr = args
         .bind
         .as_deref()
@@ -204,7 +137,7 @@ pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
         log,
     );
     proxy.listen = listen;
-    proxy.target_credentials = target_credentials.clone();
+    proxy.target_credentials = target_credentials;
     proxy.source_credentials = source_credentials;
     proxy.client_tls = match (&args.proxy_tls_cert, &args.proxy_tls_key) {
         (Some(cert), Some(key)) => {
@@ -273,20 +206,8 @@ pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
     proxy.replace_time_functions = args.replace_time_functions;
     proxy.validate().map_err(anyhow::Error::msg)?;
 
-    let mut source_check = ConnectionConfig::new(source_address);
-    if let Some(tls) = source_tls {
-        source_check = source_check.with_tls(tls);
-    }
-    if let (Some(user), Some(password)) = (&args.source_username, source_password) {
-        source_check = source_check.with_credentials(user.clone(), password);
-    }
-    let mut target_check = ConnectionConfig::new(target_address);
-    if let Some(tls) = target_tls {
-        target_check = target_check.with_tls(tls);
-    }
-    if let Some(c) = target_credentials {
-        target_check = target_check.with_credentials(c.username(), c.password());
-    }
+    let mut source_check = source.connection_config(source_address)?;
+    let mut target_check = target.connection_config(target_address)?;
     source_check.cql_version = proxy.cql_version.clone();
     target_check.cql_version = proxy.cql_version.clone();
 
@@ -322,7 +243,7 @@ mod tests {
 
     #[test]
     fn the_command_line_wins_over_the_file() {
-        let file: ProxyArgs = toml::from_str(
+        let file = from_toml(
             r#"
             source = "10.0.0.1"
             target = "10.0.0.2"
@@ -359,7 +280,7 @@ mod tests {
 
     #[test]
     fn unknown_file_keys_are_errors() {
-        assert!(toml::from_str::<ProxyArgs>("wrtie_mode = \"sync\"").is_err());
+        assert!(from_toml("wrtie_mode = \"sync\"").is_err());
     }
 
     #[test]
@@ -375,10 +296,10 @@ mod tests {
         with_user.extend(["--target-username", "u"]);
         // The environment may hold a password; the file is a clean test.
         let mut args = parse(&with_user);
-        args.target_password = None;
+        args.clusters.target.password = None;
         assert!(resolve(args).is_err());
         let mut args = parse(&with_user);
-        args.target_password = Some("secret".into());
+        args.clusters.target.password = Some(Secret::new("secret"));
         let r = resolve(args).unwrap();
         assert_eq!(r.proxy.target_credentials.unwrap().username(), "u");
     }
@@ -418,7 +339,7 @@ mod tests {
         args.extend(["--proxy-topology-index", "0"]);
         assert!(resolve(parse(&args)).is_err());
 
-        let file: ProxyArgs = toml::from_str(
+        let file = from_toml(
             "proxy_topology_addresses = \"10.0.0.1\"\nmirror_reads = true\nmirror_reads_max_in_flight = 8\nreplace_time_functions = true",
         )
         .unwrap();
@@ -430,7 +351,7 @@ mod tests {
 
     #[test]
     fn tls_primary_and_health_settings_from_the_file() {
-        let file: ProxyArgs = toml::from_str(
+        let file = from_toml(
             r#"
             source = "a"
             target = "b"
@@ -463,11 +384,11 @@ mod tests {
         args.extend(["--primary", "both"]);
         let e = resolve(parse(&args)).unwrap_err();
         assert!(e.to_string().contains("--primary"), "{e}");
-        let file: ProxyArgs = toml::from_str("proxy_tls_cert = \"/x.pem\"").unwrap();
+        let file = from_toml("proxy_tls_cert = \"/x.pem\"").unwrap();
         let e = resolve(merge(parse(&base), file)).unwrap_err();
         assert!(e.to_string().contains("--proxy-tls-key"), "{e}");
         // The certificate on the command line, its key in the file.
-        let file: ProxyArgs = toml::from_str("proxy_tls_key = \"/x.key\"").unwrap();
+        let file = from_toml("proxy_tls_key = \"/x.key\"").unwrap();
         let mut args = base.to_vec();
         args.extend(["--proxy-tls-cert", "/x.pem"]);
         let r = resolve(merge(parse(&args), file)).unwrap();
@@ -476,7 +397,15 @@ mod tests {
 
     #[test]
     fn ipv6_hosts_get_brackets() {
-        assert_eq!(address("::1", 9042), "[::1]:9042");
-        assert_eq!(address("node1", 9042), "node1:9042");
+        let args = parse(&[
+            "ferry-proxy",
+            "::1",
+            "node1",
+            "--disable-source-tls",
+            "--disable-target-tls",
+        ]);
+        let r = resolve(args).unwrap();
+        assert_eq!(r.proxy.source.address, "[::1]:9042");
+        assert_eq!(r.proxy.target.address, "node1:9042");
     }
 }

@@ -5,13 +5,13 @@
 //! also come from environment variables or files, so they need not appear
 //! in `ps` output.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use ferry_cli::{ClusterProfile, Clusters, Headings, HostsArg, Profile, TlsDefault};
 use ferry_conn::session::SessionConfig;
-use ferry_conn::{ConnectionConfig, TlsOptions};
 use ferry_validator::{CompareOptions, Equality, TableRef, ValidatorConfig};
 use ferry_wire::{Consistency, ProtocolVersion};
 use serde::Deserialize;
@@ -42,96 +42,10 @@ pub struct Cli {
     pub config: Option<PathBuf>,
 
     // ---- Connections ----
-    /// Source contact points: HOST, HOST:PORT, comma-separated.
-    #[arg(long, value_name = "HOSTS", help_heading = "Connections")]
-    pub source: Option<String>,
-    /// Target contact points: HOST, HOST:PORT, comma-separated.
-    #[arg(long, value_name = "HOSTS", help_heading = "Connections")]
-    pub target: Option<String>,
-    /// Native protocol port of source hosts given without one [default: 9042].
-    #[arg(long, value_name = "PORT", help_heading = "Connections")]
-    pub source_port: Option<u16>,
-    /// Native protocol port of target hosts given without one [default: 9042].
-    #[arg(long, value_name = "PORT", help_heading = "Connections")]
-    pub target_port: Option<u16>,
-    /// Username on the source (PasswordAuthenticator).
-    #[arg(
-        long,
-        value_name = "NAME",
-        env = "FERRY_SOURCE_USERNAME",
-        hide_env_values = true,
-        help_heading = "Connections"
-    )]
-    pub source_username: Option<String>,
-    /// Password on the source (prefer the environment variable or a file).
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "FERRY_SOURCE_PASSWORD",
-        hide_env_values = true,
-        help_heading = "Connections"
-    )]
-    pub source_password: Option<String>,
-    /// File holding the source password (trailing newline ignored).
-    #[arg(long, value_name = "FILE", help_heading = "Connections")]
-    pub source_password_file: Option<PathBuf>,
-    /// Username on the target.
-    #[arg(
-        long,
-        value_name = "NAME",
-        env = "FERRY_TARGET_USERNAME",
-        hide_env_values = true,
-        help_heading = "Connections"
-    )]
-    pub target_username: Option<String>,
-    /// Password on the target (prefer the environment variable or a file).
-    #[arg(
-        long,
-        value_name = "PASSWORD",
-        env = "FERRY_TARGET_PASSWORD",
-        hide_env_values = true,
-        help_heading = "Connections"
-    )]
-    pub target_password: Option<String>,
-    /// File holding the target password (trailing newline ignored).
-    #[arg(long, value_name = "FILE", help_heading = "Connections")]
-    pub target_password_file: Option<PathBuf>,
-    /// PEM CA bundle to verify the source's certificates: connects with TLS.
-    #[arg(long, value_name = "FILE", help_heading = "Connections")]
-    pub source_ca: Option<PathBuf>,
-    /// PEM CA bundle to verify the target's certificates: connects with TLS.
-    #[arg(long, value_name = "FILE", help_heading = "Connections")]
-    pub target_ca: Option<PathBuf>,
-    /// Client certificate (PEM) presented to the source; needs --source-client-key.
-    #[arg(long, value_name = "FILE", help_heading = "Connections")]
-    pub source_client_cert: Option<PathBuf>,
-    /// Private key (PEM) of --source-client-cert.
-    #[arg(long, value_name = "FILE", help_heading = "Connections")]
-    pub source_client_key: Option<PathBuf>,
-    /// Client certificate (PEM) presented to the target; needs --target-client-key.
-    #[arg(long, value_name = "FILE", help_heading = "Connections")]
-    pub target_client_cert: Option<PathBuf>,
-    /// Private key (PEM) of --target-client-cert.
-    #[arg(long, value_name = "FILE", help_heading = "Connections")]
-    pub target_client_key: Option<PathBuf>,
-    /// Name the source certificates must carry (default: the host dialled).
-    #[arg(long, value_name = "NAME", help_heading = "Connections")]
-    pub source_tls_server_name: Option<String>,
-    /// Name the target certificates must carry (default: the host dialled).
-    #[arg(long, value_name = "NAME", help_heading = "Connections")]
-    pub target_tls_server_name: Option<String>,
-    /// Plain text to the source even if a CA is configured.
-    #[arg(long, help_heading = "Connections")]
-    pub disable_source_tls: bool,
-    /// Plain text to the target even if a CA is configured.
-    #[arg(long, help_heading = "Connections")]
-    pub disable_target_tls: bool,
-    /// The source's datacenter to read from (default: every node alike).
-    #[arg(long, value_name = "DC", help_heading = "Connections")]
-    pub source_local_dc: Option<String>,
-    /// The target's datacenter to read from (default: every node alike).
-    #[arg(long, value_name = "DC", help_heading = "Connections")]
-    pub target_local_dc: Option<String>,
+    /// The source and target clusters: hosts, ports, datacenters, logins
+    /// and TLS (the flags every Ferry program shares; see ferry-cli).
+    #[command(flatten)]
+    pub clusters: Clusters<ValidateClusters>,
     /// Highest native protocol version to use (3, 4 or 5) [default: the highest both sides speak].
     #[arg(long, value_name = "N", help_heading = "Connections")]
     pub protocol_version: Option<u8>,
@@ -260,28 +174,6 @@ pub struct Cli {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
-    source: Option<String>,
-    target: Option<String>,
-    source_port: Option<u16>,
-    target_port: Option<u16>,
-    source_username: Option<String>,
-    source_password: Option<String>,
-    source_password_file: Option<PathBuf>,
-    target_username: Option<String>,
-    target_password: Option<String>,
-    target_password_file: Option<PathBuf>,
-    source_ca: Option<PathBuf>,
-    target_ca: Option<PathBuf>,
-    source_client_cert: Option<PathBuf>,
-    source_client_key: Option<PathBuf>,
-    target_client_cert: Option<PathBuf>,
-    target_client_key: Option<PathBuf>,
-    source_tls_server_name: Option<String>,
-    target_tls_server_name: Option<String>,
-    disable_source_tls: Option<bool>,
-    disable_target_tls: Option<bool>,
-    source_local_dc: Option<String>,
-    target_local_dc: Option<String>,
     protocol_version: Option<u8>,
     request_timeout: Option<u64>,
     keyspace: Option<String>,
@@ -335,32 +227,13 @@ impl Cli {
         };
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("cannot read the config file {}", path.display()))?;
-        let mut file: FileConfig =
-            toml::from_str(&text).with_context(|| format!("bad config file {}", path.display()))?;
+        let (clusters, mut file) = Clusters::<ValidateClusters>::read_toml::<FileConfig>(&text)
+            .with_context(|| format!("bad config file {}", path.display()))?;
+        self.clusters = std::mem::take(&mut self.clusters).or(clusters);
         let cli = &mut self;
         merge_options!(
             cli,
             file,
-            source,
-            target,
-            source_port,
-            target_port,
-            source_username,
-            source_password,
-            source_password_file,
-            target_username,
-            target_password,
-            target_password_file,
-            source_ca,
-            target_ca,
-            source_client_cert,
-            source_client_key,
-            target_client_cert,
-            target_client_key,
-            source_tls_server_name,
-            target_tls_server_name,
-            source_local_dc,
-            target_local_dc,
             protocol_version,
             request_timeout,
             keyspace,
@@ -385,8 +258,6 @@ impl Cli {
         merge_flags!(
             cli,
             file,
-            disable_source_tls,
-            disable_target_tls,
             compare_writetime,
             compare_ttl,
             strict_decimals,
@@ -483,48 +354,9 @@ impl Cli {
 
     /// The session settings of one side.
     pub fn session_config(&self, side: Side) -> Result<SessionConfig> {
-        let s = match side {
-            Side::Source => SideOptions {
-                name: "source",
-                hosts: self.source.as_deref(),
-                port: self.source_port,
-                username: self.source_username.as_deref(),
-                password: self.source_password.as_deref(),
-                password_file: self.source_password_file.as_deref(),
-                ca: self.source_ca.as_deref(),
-                client_cert: self.source_client_cert.as_deref(),
-                client_key: self.source_client_key.as_deref(),
-                server_name: self.source_tls_server_name.as_deref(),
-                disable_tls: self.disable_source_tls,
-                local_dc: self.source_local_dc.as_deref(),
-            },
-            Side::Target => SideOptions {
-                name: "target",
-                hosts: self.target.as_deref(),
-                port: self.target_port,
-                username: self.target_username.as_deref(),
-                password: self.target_password.as_deref(),
-                password_file: self.target_password_file.as_deref(),
-                ca: self.target_ca.as_deref(),
-                client_cert: self.target_client_cert.as_deref(),
-                client_key: self.target_client_key.as_deref(),
-                server_name: self.target_tls_server_name.as_deref(),
-                disable_tls: self.disable_target_tls,
-                local_dc: self.target_local_dc.as_deref(),
-            },
-        };
-        let hosts: Vec<String> = s
-            .hosts
-            .with_context(|| format!("--{} is required", s.name))?
-            .split(',')
-            .map(str::trim)
-            .filter(|h| !h.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if hosts.is_empty() {
-            bail!("--{} names no host", s.name);
-        }
-        let mut connection = ConnectionConfig::new("")
+        let mut config = self.clusters.cluster(side).session_config()?;
+        let mut connection = config
+            .connection
             .with_request_timeout(Duration::from_secs(self.request_timeout.unwrap_or(30)))
             .with_connect_timeout(Duration::from_secs(10));
         if let Some(v) = self.protocol_version {
@@ -533,71 +365,31 @@ impl Cli {
                 .with_context(|| format!("--protocol-version {v}: use 3, 4 or 5"))?;
             connection = connection.with_max_version(version);
         }
-        let password = match (s.password, s.password_file) {
-            (Some(p), _) => Some(p.to_owned()),
-            (None, Some(file)) => Some(
-                std::fs::read_to_string(file)
-                    .with_context(|| {
-                        format!(
-                            "--{}-password-file {}: cannot read it",
-                            s.name,
-                            file.display()
-                        )
-                    })?
-                    .trim_end_matches(['\r', '\n'])
-                    .to_owned(),
-            ),
-            (None, None) => None,
-        };
-        match (s.username, password) {
-            (Some(user), Some(password)) => connection = connection.with_credentials(user, password),
-            (Some(_), None) => bail!("--{}-username needs a password (--{0}-password, FERRY_{1}_PASSWORD or --{0}-password-file)", s.name, s.name.to_uppercase()),
-            (None, Some(_)) => bail!("a {} password needs --{0}-username", s.name),
-            (None, None) => {}
-        }
-        if let (Some(ca), false) = (s.ca, s.disable_tls) {
-            let mut tls = TlsOptions::new(ca);
-            match (s.client_cert, s.client_key) {
-                (Some(cert), Some(key)) => tls = tls.with_client_cert(cert, key),
-                (None, None) => {}
-                _ => bail!("--{0}-client-cert and --{0}-client-key go together", s.name),
-            }
-            if let Some(name) = s.server_name {
-                tls = tls.with_server_name(name);
-            }
-            connection = connection.with_tls(tls);
-        }
-        let mut config = SessionConfig::new(hosts).with_connection(connection);
-        if let Some(port) = s.port {
-            config = config.with_port(port);
-        }
-        if let Some(dc) = s.local_dc {
-            config = config.with_local_datacenter(dc);
-        }
+        config.connection = connection;
         Ok(config)
     }
 }
 
-/// Which cluster.
-#[derive(Debug, Clone, Copy)]
-pub enum Side {
-    Source,
-    Target,
-}
+pub use ferry_cli::Side;
 
-struct SideOptions<'a> {
-    name: &'static str,
-    hosts: Option<&'a str>,
-    port: Option<u16>,
-    username: Option<&'a str>,
-    password: Option<&'a str>,
-    password_file: Option<&'a Path>,
-    ca: Option<&'a Path>,
-    client_cert: Option<&'a Path>,
-    client_key: Option<&'a Path>,
-    server_name: Option<&'a str>,
-    disable_tls: bool,
-    local_dc: Option<&'a str>,
+/// ferry-validate's connection flags: contact point lists, TLS when a CA
+/// is given.
+#[derive(Debug)]
+pub struct ValidateClusters;
+
+impl ClusterProfile for ValidateClusters {
+    const PROFILE: Profile = Profile {
+        sides: &Side::BOTH,
+        hosts: HostsArg::List,
+        tls: TlsDefault::WhenCaGiven,
+        datacenter: true,
+        headings: Headings {
+            clusters: Some("Connections"),
+            auth: Some("Connections"),
+            tls: Some("Connections"),
+        },
+        help: &[],
+    };
 }
 
 /// `1`, `1%`, `0.5 %` -> the percentage.
