@@ -53,6 +53,10 @@ use crate::error::{CopyError, Side};
 use crate::progress::{unix_ms, JobRecord};
 use crate::schema::{quote, SchemaReader};
 
+/// The condition under which a worker still holds a range: its claim is the
+/// latest and the range is not done.
+const HELD: &str = "claims = ? AND done = false";
+
 /// Ranges read per `IN (...)` query.
 const STATE_CHUNK: usize = 100;
 
@@ -208,20 +212,12 @@ impl ProgressTable {
     pub async fn register_job(&self, job: &JobRecord) -> Result<JobRecord, CopyError> {
         let json = serde_json::to_string(job)
             .map_err(|e| self.error(format!("cannot encode the job: {e}")))?;
-        let cql = format!(
-            "INSERT INTO {} (job_id, table_name, range_index, job) VALUES (?, '', -1, ?) IF NOT EXISTS",
-            self.name
-        );
-        let row = self
-            .lwt(
-                &cql,
-                vec![self.job_id.clone().into(), json.into()],
-                "registering the job",
-            )
-            .await?;
-        if applied(&row) {
+        let Some(row) = self
+            .insert_once("", "job", json, "registering the job")
+            .await?
+        else {
             return Ok(job.clone());
-        }
+        };
         let stored = text(&row, "job").ok_or_else(|| {
             self.error(format!(
                 "job {} has a row without a job record",
@@ -250,24 +246,12 @@ impl ProgressTable {
             .collect();
         let json = serde_json::to_string(&pairs)
             .map_err(|e| self.error(format!("cannot encode the plan: {e}")))?;
-        let cql = format!(
-            "INSERT INTO {} (job_id, table_name, range_index, plan) VALUES (?, ?, -1, ?) IF NOT EXISTS",
-            self.name
-        );
-        let row = self
-            .lwt(
-                &cql,
-                vec![
-                    self.job_id.clone().into(),
-                    table.to_owned().into(),
-                    json.into(),
-                ],
-                "registering the plan",
-            )
-            .await?;
-        if applied(&row) {
+        let Some(row) = self
+            .insert_once(table, "plan", json, "registering the plan")
+            .await?
+        else {
             return Ok(plan.to_vec());
-        }
+        };
         let stored = text(&row, "plan").ok_or_else(|| {
             self.error(format!("job {} table {table}: no stored plan", self.job_id))
         })?;
@@ -394,25 +378,18 @@ impl ProgressTable {
             previous_owner = state.owner.as_deref().unwrap_or("?"),
             "taking over a range whose lease ran out"
         );
-        let cql = format!(
-            "UPDATE {} SET owner = ?, lease_until = ?, claims = ? \
-             WHERE job_id = ? AND table_name = ? AND range_index = ? \
-             IF claims = ? AND lease_until = ? AND done = false",
-            self.name
-        );
+        let set = [
+            self.worker.clone().into(),
+            lease_until.into(),
+            claims.into(),
+        ];
+        // Only if nobody took it over or finished it since it was read.
+        let expected = [state.claims.into(), state.lease_until_ms.into()];
         let row = self
-            .lwt(
-                &cql,
-                vec![
-                    self.worker.clone().into(),
-                    lease_until.into(),
-                    claims.into(),
-                    self.job_id.clone().into(),
-                    table.to_owned().into(),
-                    index_value(index),
-                    state.claims.into(),
-                    state.lease_until_ms.into(),
-                ],
+            .update_range(
+                (table, index),
+                ("owner = ?, lease_until = ?, claims = ?", &set),
+                ("claims = ? AND lease_until = ? AND done = false", &expected),
                 "taking over a range",
             )
             .await?;
@@ -437,25 +414,9 @@ impl ProgressTable {
     /// Extends the lease of a range this worker holds (claim `claims`);
     /// `false` if it lost the range.
     pub async fn renew(&self, table: &str, index: usize, claims: i32) -> Result<bool, CopyError> {
-        let cql = format!(
-            "UPDATE {} SET lease_until = ? WHERE job_id = ? AND table_name = ? AND range_index = ? \
-             IF claims = ? AND done = false",
-            self.name
-        );
-        let row = self
-            .lwt(
-                &cql,
-                vec![
-                    (unix_ms_i64() + self.lease_ms()).into(),
-                    self.job_id.clone().into(),
-                    table.to_owned().into(),
-                    index_value(index),
-                    claims.into(),
-                ],
-                "renewing a lease",
-            )
-            .await?;
-        Ok(applied(&row))
+        let lease_until = unix_ms_i64() + self.lease_ms();
+        self.set_lease(table, index, claims, lease_until, "renewing a lease")
+            .await
     }
 
     /// Records a range this worker holds as done; `false` if it lost the
@@ -468,24 +429,20 @@ impl ProgressTable {
         rows: u64,
         bytes: u64,
     ) -> Result<bool, CopyError> {
-        let cql = format!(
-            "UPDATE {} SET done = true, rows = ?, bytes = ?, finished_at = ?, done_by = ? \
-             WHERE job_id = ? AND table_name = ? AND range_index = ? IF claims = ? AND done = false",
-            self.name
-        );
+        let set = [
+            i64::try_from(rows).unwrap_or(i64::MAX).into(),
+            i64::try_from(bytes).unwrap_or(i64::MAX).into(),
+            unix_ms_i64().into(),
+            self.worker.clone().into(),
+        ];
         let row = self
-            .lwt(
-                &cql,
-                vec![
-                    i64::try_from(rows).unwrap_or(i64::MAX).into(),
-                    i64::try_from(bytes).unwrap_or(i64::MAX).into(),
-                    unix_ms_i64().into(),
-                    self.worker.clone().into(),
-                    self.job_id.clone().into(),
-                    table.to_owned().into(),
-                    index_value(index),
-                    claims.into(),
-                ],
+            .update_range(
+                (table, index),
+                (
+                    "done = true, rows = ?, bytes = ?, finished_at = ?, done_by = ?",
+                    &set,
+                ),
+                (HELD, &[claims.into()]),
                 "recording a range as done",
             )
             .await?;
@@ -498,23 +455,76 @@ impl ProgressTable {
     /// Gives a held range back (its lease ends now), so another worker
     /// takes it at once instead of after the lease.
     pub async fn release(&self, table: &str, index: usize, claims: i32) -> Result<(), CopyError> {
+        self.set_lease(table, index, claims, 0, "releasing a range")
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets the lease of range `index` of `table` to `lease_until` if this
+    /// worker still holds it under claim `claims`; whether it did.
+    async fn set_lease(
+        &self,
+        table: &str,
+        index: usize,
+        claims: i32,
+        lease_until: i64,
+        what: &str,
+    ) -> Result<bool, CopyError> {
+        let row = self
+            .update_range(
+                (table, index),
+                ("lease_until = ?", &[lease_until.into()]),
+                (HELD, &[claims.into()]),
+                what,
+            )
+            .await?;
+        Ok(applied(&row))
+    }
+
+    /// Inserts the row (`table`, -1) with `json` in `column` unless it
+    /// exists: `None` if this call wrote it, else the row that was there
+    /// (first writer wins).
+    async fn insert_once(
+        &self,
+        table: &str,
+        column: &str,
+        json: String,
+        what: &str,
+    ) -> Result<Option<Row>, CopyError> {
         let cql = format!(
-            "UPDATE {} SET lease_until = 0 WHERE job_id = ? AND table_name = ? AND range_index = ? \
-             IF claims = ? AND done = false",
+            "INSERT INTO {} (job_id, table_name, range_index, {column}) VALUES (?, ?, -1, ?) IF NOT EXISTS",
             self.name
         );
-        self.lwt(
-            &cql,
-            vec![
-                self.job_id.clone().into(),
-                table.to_owned().into(),
-                index_value(index),
-                claims.into(),
-            ],
-            "releasing a range",
-        )
-        .await?;
-        Ok(())
+        let values = vec![
+            self.job_id.clone().into(),
+            table.to_owned().into(),
+            json.into(),
+        ];
+        let row = self.lwt(&cql, values, what).await?;
+        Ok((!applied(&row)).then_some(row))
+    }
+
+    /// Runs `UPDATE .. SET <set> WHERE <the key of range index of table>
+    /// IF <condition>` as a lightweight transaction; `set` and `condition`
+    /// each come with the values of their bind markers.
+    async fn update_range(
+        &self,
+        (table, index): (&str, usize),
+        (set, set_values): (&str, &[CqlValue]),
+        (condition, condition_values): (&str, &[CqlValue]),
+        what: &str,
+    ) -> Result<Row, CopyError> {
+        let cql = format!(
+            "UPDATE {} SET {set} WHERE job_id = ? AND table_name = ? AND range_index = ? IF {condition}",
+            self.name
+        );
+        let key = [
+            self.job_id.clone().into(),
+            table.to_owned().into(),
+            index_value(index),
+        ];
+        let values = [set_values, &key, condition_values].concat();
+        self.lwt(&cql, values, what).await
     }
 
     fn lease_ms(&self) -> i64 {

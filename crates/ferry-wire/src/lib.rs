@@ -20,6 +20,8 @@ pub mod consistency;
 pub mod error;
 pub mod frame;
 pub mod message;
+#[macro_use]
+mod message_enum;
 pub mod opcode;
 pub mod peek;
 pub mod reader;

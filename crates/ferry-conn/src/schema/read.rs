@@ -11,6 +11,7 @@ use ferry_wire::Consistency;
 use futures::TryStreamExt;
 
 use super::{ColumnDef, ColumnKind, CqlType, SchemaError, TableSchema};
+use crate::session::fields::{int, text, text_set};
 use crate::session::schema::SchemaTables as Layout;
 use crate::session::{QueryOptions, Row, Session, SessionError};
 
@@ -209,9 +210,9 @@ impl<'a> SchemaReader<'a> {
             let Some(name) = text(&row, "type_name") else {
                 continue;
             };
-            let fields = text_list(&row, "field_names")
+            let fields = text_set(&row, "field_names")
                 .into_iter()
-                .zip(text_list(&row, "field_types"))
+                .zip(text_set(&row, "field_types"))
                 .collect();
             out.insert(name, fields);
         }
@@ -255,27 +256,5 @@ impl<'a> SchemaReader<'a> {
             .query_stream(cql, values, options)
             .try_collect()
             .await
-    }
-}
-
-fn text(row: &Row, name: &str) -> Option<String> {
-    row.by_name(name)
-        .and_then(CqlValue::as_text)
-        .map(str::to_owned)
-}
-
-fn int(row: &Row, name: &str) -> Option<i64> {
-    row.by_name(name).and_then(CqlValue::as_i64)
-}
-
-fn text_list(row: &Row, name: &str) -> Vec<String> {
-    match row.by_name(name) {
-        Some(CqlValue::List(items) | CqlValue::Set(items)) => items
-            .iter()
-            .flatten()
-            .filter_map(CqlValue::as_text)
-            .map(str::to_owned)
-            .collect(),
-        _ => Vec::new(),
     }
 }

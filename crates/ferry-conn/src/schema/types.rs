@@ -327,19 +327,9 @@ impl CqlType {
     /// parameters). Returns the type and whether it was wrapped in
     /// `ReversedType` (a descending clustering column).
     pub fn parse_marshal(text: &str) -> Result<(CqlType, bool), String> {
-        let mut parser = MarshalParser {
-            text,
-            pos: 0,
-            depth: 0,
-        };
+        let mut parser = MarshalParser::new(text);
         let (ty, reversed) = parser.parse_top()?;
-        parser.skip_spaces();
-        if parser.pos != text.len() {
-            return Err(format!(
-                "unexpected text at offset {} of type {text:?}",
-                parser.pos
-            ));
-        }
+        parser.cursor.finish()?;
         Ok((ty, reversed))
     }
 
@@ -347,21 +337,9 @@ impl CqlType {
     /// looked up by `udt(name)`, which returns its field names and CQL
     /// type strings (resolved in `keyspace`).
     pub fn parse_cql(text: &str, keyspace: &str, udt: &UdtLookup<'_>) -> Result<CqlType, String> {
-        let mut parser = CqlParser {
-            text,
-            pos: 0,
-            keyspace,
-            udt,
-            depth: 0,
-        };
-        let ty = parser.parse_type()?;
-        parser.skip_spaces();
-        if parser.pos != text.len() {
-            return Err(format!(
-                "unexpected text at offset {} of type {text:?}",
-                parser.pos
-            ));
-        }
+        let mut parser = CqlParser::new(text, 0, keyspace, udt);
+        let ty = parser.parse()?;
+        parser.cursor.finish()?;
         Ok(ty)
     }
 }
@@ -428,17 +406,30 @@ impl fmt::Display for CqlType {
     }
 }
 
-/// Parser of 2.x marshal type strings.
-struct MarshalParser<'a> {
+/// A position in a type string: what the two parsers agree on (peeking,
+/// punctuation, nesting depth, errors that name the offset).
+struct Cursor<'a> {
     text: &'a str,
     pos: usize,
     depth: usize,
+    /// What separates tokens: marshal strings use `' '` only, CQL any
+    /// white space.
+    is_space: fn(char) -> bool,
 }
 
-impl MarshalParser<'_> {
+impl<'a> Cursor<'a> {
+    fn new(text: &'a str, depth: usize, is_space: fn(char) -> bool) -> Self {
+        Self {
+            text,
+            pos: 0,
+            depth,
+            is_space,
+        }
+    }
+
     fn skip_spaces(&mut self) {
-        while self.text[self.pos..].starts_with(' ') {
-            self.pos += 1;
+        while let Some(c) = self.peek().filter(|&c| (self.is_space)(c)) {
+            self.pos += c.len_utf8();
         }
     }
 
@@ -459,156 +450,257 @@ impl MarshalParser<'_> {
         }
     }
 
-    /// A name: everything up to a delimiter.
-    fn name(&mut self) -> &str {
+    /// Fails unless only spaces are left.
+    fn finish(&mut self) -> Result<(), String> {
         self.skip_spaces();
-        let start = self.pos;
+        if self.pos != self.text.len() {
+            return Err(format!(
+                "unexpected text at offset {} of type {:?}",
+                self.pos, self.text
+            ));
+        }
+        Ok(())
+    }
+
+    /// Moves past a group opened by `open` and closed by the matching
+    /// `close`; false if the text ends first.
+    fn skip_balanced(&mut self, open: char, close: char) -> bool {
+        let mut level = 0usize;
         while let Some(c) = self.peek() {
-            if matches!(c, '(' | ')' | ',' | ':' | ' ') {
-                break;
-            }
             self.pos += c.len_utf8();
+            if c == open {
+                level += 1;
+            } else if c == close {
+                level = level.saturating_sub(1);
+                if level == 0 {
+                    return true;
+                }
+            }
         }
-        &self.text[start..self.pos]
+        false
+    }
+}
+
+/// What both parsers do the same way around their own grammar: parse a
+/// type with a bound on nesting, and parse a list of type parameters.
+trait TypeParser<'a> {
+    fn cursor(&mut self) -> &mut Cursor<'a>;
+
+    /// One type at the cursor (the grammar proper, without the bound).
+    fn parse_unbounded(&mut self) -> Result<CqlType, String>;
+
+    /// One type at the cursor, nested no deeper than [`MAX_DEPTH`].
+    fn parse(&mut self) -> Result<CqlType, String> {
+        let cursor = self.cursor();
+        cursor.depth += 1;
+        if cursor.depth > MAX_DEPTH {
+            return Err(format!("type nested too deeply: {:?}", cursor.text));
+        }
+        let result = self.parse_unbounded();
+        self.cursor().depth -= 1;
+        result
     }
 
-    fn parse_top(&mut self) -> Result<(CqlType, bool), String> {
-        self.skip_spaces();
-        let save = self.pos;
-        let class = self.name().to_owned();
-        if short_class(&class) == "ReversedType" {
-            self.expect('(')?;
-            let inner = self.parse()?;
-            self.expect(')')?;
-            return Ok((inner, true));
-        }
-        self.pos = save;
-        Ok((self.parse()?, false))
-    }
-
-    /// Parameters `(a, b, ...)` each parsed as a type.
-    fn type_params(&mut self) -> Result<Vec<CqlType>, String> {
-        self.expect('(')?;
+    /// `open` type, type, ... `close`.
+    fn type_params(&mut self, open: char, close: char) -> Result<Vec<CqlType>, String> {
+        self.cursor().expect(open)?;
         let mut out = Vec::new();
         loop {
             out.push(self.parse()?);
-            self.skip_spaces();
-            match self.peek() {
-                Some(',') => self.pos += 1,
-                Some(')') => {
-                    self.pos += 1;
+            let cursor = self.cursor();
+            cursor.skip_spaces();
+            match cursor.peek() {
+                Some(',') => cursor.pos += 1,
+                Some(c) if c == close => {
+                    cursor.pos += 1;
                     return Ok(out);
                 }
                 _ => {
                     return Err(format!(
-                        "expected ',' or ')' at offset {} of type {:?}",
-                        self.pos, self.text
+                        "expected ',' or '{close}' at offset {} of type {:?}",
+                        cursor.pos, cursor.text
                     ))
                 }
             }
         }
     }
+}
 
-    fn parse(&mut self) -> Result<CqlType, String> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(format!("type nested too deeply: {:?}", self.text));
-        }
-        let result = self.parse_inner();
-        self.depth -= 1;
-        result
+/// The types that take type parameters, with their 2.x class and 3.0+
+/// CQL names.
+#[derive(Debug, Clone, Copy)]
+enum Generic {
+    List,
+    Set,
+    Map,
+    Tuple,
+    Frozen,
+}
+
+const GENERICS: [(&str, &str, Generic); 5] = [
+    ("ListType", "list", Generic::List),
+    ("SetType", "set", Generic::Set),
+    ("MapType", "map", Generic::Map),
+    ("TupleType", "tuple", Generic::Tuple),
+    ("FrozenType", "frozen", Generic::Frozen),
+];
+
+impl Generic {
+    fn from_marshal_class(short: &str) -> Option<Self> {
+        GENERICS.iter().find(|g| g.0 == short).map(|g| g.2)
     }
 
-    fn parse_inner(&mut self) -> Result<CqlType, String> {
+    fn from_cql_name(word: &str) -> Option<Self> {
+        GENERICS.iter().find(|g| g.1 == word).map(|g| g.2)
+    }
+
+    /// The type, from its parsed parameters; `what` names it in errors.
+    /// Whatever sits inside a collection or tuple is frozen, said or not.
+    fn build(self, params: Vec<CqlType>, what: &str) -> Result<CqlType, String> {
+        let exactly_one = |params: Vec<CqlType>| {
+            let mut params = params.into_iter();
+            match (params.next(), params.next()) {
+                (Some(t), None) => Ok(t),
+                _ => Err(format!("{what} takes exactly one type parameter")),
+            }
+        };
+        Ok(match self {
+            Self::List => CqlType::List {
+                element: Box::new(exactly_one(params)?.frozen()),
+                frozen: false,
+            },
+            Self::Set => CqlType::Set {
+                element: Box::new(exactly_one(params)?.frozen()),
+                frozen: false,
+            },
+            Self::Map => {
+                let [k, v]: [CqlType; 2] = params
+                    .try_into()
+                    .map_err(|_| format!("{what} takes exactly two type parameters"))?;
+                CqlType::Map {
+                    key: Box::new(k.frozen()),
+                    value: Box::new(v.frozen()),
+                    frozen: false,
+                }
+            }
+            // Tuples are always frozen; before 2.1.3 nothing says so.
+            Self::Tuple => CqlType::Tuple(params.into_iter().map(CqlType::frozen).collect()),
+            Self::Frozen => exactly_one(params)?.frozen(),
+        })
+    }
+}
+
+/// Parser of 2.x marshal type strings.
+struct MarshalParser<'a> {
+    cursor: Cursor<'a>,
+}
+
+impl<'a> TypeParser<'a> for MarshalParser<'a> {
+    fn cursor(&mut self) -> &mut Cursor<'a> {
+        &mut self.cursor
+    }
+
+    fn parse_unbounded(&mut self) -> Result<CqlType, String> {
         let class = self.name().to_owned();
         if class.is_empty() {
             return Err(format!(
                 "expected a type name at offset {} of {:?}",
-                self.pos, self.text
+                self.cursor.pos, self.cursor.text
             ));
         }
         let short = short_class(&class);
         if let Some(native) = NativeType::from_marshal_class(short) {
             return Ok(CqlType::Native(native));
         }
-        let one = |params: Vec<CqlType>| -> Result<CqlType, String> {
-            let mut params = params.into_iter();
-            match (params.next(), params.next()) {
-                (Some(t), None) => Ok(t),
-                _ => Err(format!("{short} takes exactly one type parameter")),
-            }
-        };
+        if let Some(generic) = Generic::from_marshal_class(short) {
+            let params = self.type_params('(', ')')?;
+            return generic.build(params, short);
+        }
         match short {
-            "ListType" => Ok(CqlType::List {
-                element: Box::new(one(self.type_params()?)?.frozen()),
-                frozen: false,
-            }),
-            "SetType" => Ok(CqlType::Set {
-                element: Box::new(one(self.type_params()?)?.frozen()),
-                frozen: false,
-            }),
-            "MapType" => {
-                let params = self.type_params()?;
-                let [k, v]: [CqlType; 2] = params
-                    .try_into()
-                    .map_err(|_| "MapType takes exactly two type parameters".to_owned())?;
-                Ok(CqlType::Map {
-                    key: Box::new(k.frozen()),
-                    value: Box::new(v.frozen()),
-                    frozen: false,
-                })
-            }
-            "FrozenType" => Ok(one(self.type_params()?)?.frozen()),
-            // Tuples are always frozen; before 2.1.3 nothing says so.
-            "TupleType" => Ok(CqlType::Tuple(
-                self.type_params()?
-                    .into_iter()
-                    .map(CqlType::frozen)
-                    .collect(),
-            )),
             "UserType" => self.user_type(),
             "ReversedType" => Err(format!(
                 "ReversedType nested inside another type: {:?}",
-                self.text
+                self.cursor.text
             )),
             _ => {
                 // An unknown (custom) class, maybe with parameters: keep
                 // the whole text.
-                let start = self.pos - class.len();
-                if self.peek() == Some('(') {
-                    self.skip_balanced()?;
+                let start = self.cursor.pos - class.len();
+                if self.cursor.peek() == Some('(') && !self.cursor.skip_balanced('(', ')') {
+                    return Err(format!(
+                        "unbalanced parentheses in type {:?}",
+                        self.cursor.text
+                    ));
                 }
-                Ok(CqlType::Custom(self.text[start..self.pos].to_owned()))
+                Ok(CqlType::Custom(
+                    self.cursor.text[start..self.cursor.pos].to_owned(),
+                ))
             }
         }
+    }
+}
+
+impl<'a> MarshalParser<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            cursor: Cursor::new(text, 0, |c| c == ' '),
+        }
+    }
+
+    /// A name: everything up to a delimiter.
+    fn name(&mut self) -> &str {
+        let cursor = &mut self.cursor;
+        cursor.skip_spaces();
+        let start = cursor.pos;
+        while let Some(c) = cursor.peek() {
+            if matches!(c, '(' | ')' | ',' | ':' | ' ') {
+                break;
+            }
+            cursor.pos += c.len_utf8();
+        }
+        &cursor.text[start..cursor.pos]
+    }
+
+    fn parse_top(&mut self) -> Result<(CqlType, bool), String> {
+        self.cursor.skip_spaces();
+        let save = self.cursor.pos;
+        let class = self.name().to_owned();
+        if short_class(&class) == "ReversedType" {
+            self.cursor.expect('(')?;
+            let inner = self.parse()?;
+            self.cursor.expect(')')?;
+            return Ok((inner, true));
+        }
+        self.cursor.pos = save;
+        Ok((self.parse()?, false))
     }
 
     /// `(ks,hexname,hexfield:type,...)`. UDTs are frozen unless a later
     /// version says otherwise (3.6+ non-frozen UDTs never reach 2.x
     /// schema tables).
     fn user_type(&mut self) -> Result<CqlType, String> {
-        self.expect('(')?;
+        self.cursor.expect('(')?;
         let keyspace = self.name().to_owned();
-        self.expect(',')?;
+        self.cursor.expect(',')?;
         let name = unhex(self.name())?;
         let mut fields = Vec::new();
         loop {
-            self.skip_spaces();
-            match self.peek() {
+            self.cursor.skip_spaces();
+            match self.cursor.peek() {
                 Some(')') => {
-                    self.pos += 1;
+                    self.cursor.pos += 1;
                     break;
                 }
                 Some(',') => {
-                    self.pos += 1;
+                    self.cursor.pos += 1;
                     let field = unhex(self.name())?;
-                    self.expect(':')?;
+                    self.cursor.expect(':')?;
                     fields.push((field, self.parse()?.frozen()));
                 }
                 _ => {
                     return Err(format!(
                         "malformed UserType at offset {} of {:?}",
-                        self.pos, self.text
+                        self.cursor.pos, self.cursor.text
                     ))
                 }
             }
@@ -619,24 +711,6 @@ impl MarshalParser<'_> {
             fields,
             frozen: true,
         })
-    }
-
-    fn skip_balanced(&mut self) -> Result<(), String> {
-        let mut level = 0usize;
-        while let Some(c) = self.peek() {
-            self.pos += c.len_utf8();
-            match c {
-                '(' => level += 1,
-                ')' => {
-                    level = level.saturating_sub(1);
-                    if level == 0 {
-                        return Ok(());
-                    }
-                }
-                _ => {}
-            }
-        }
-        Err(format!("unbalanced parentheses in type {:?}", self.text))
     }
 }
 
@@ -665,53 +739,68 @@ fn unhex(hex: &str) -> Result<String, String> {
 
 /// Parser of 3.0+ CQL type strings.
 struct CqlParser<'a> {
-    text: &'a str,
-    pos: usize,
+    cursor: Cursor<'a>,
     keyspace: &'a str,
     udt: &'a UdtLookup<'a>,
-    depth: usize,
 }
 
-impl CqlParser<'_> {
-    fn skip_spaces(&mut self) {
-        while let Some(c) = self.peek().filter(|c| c.is_whitespace()) {
-            self.pos += c.len_utf8();
+impl<'a> TypeParser<'a> for CqlParser<'a> {
+    fn cursor(&mut self) -> &mut Cursor<'a> {
+        &mut self.cursor
+    }
+
+    fn parse_unbounded(&mut self) -> Result<CqlType, String> {
+        let (word, custom) = self.word()?;
+        if custom {
+            return Ok(CqlType::Custom(word));
         }
+        if let Some(generic) = Generic::from_cql_name(&word) {
+            let params = self.type_params('<', '>')?;
+            return generic.build(params, &word);
+        }
+        if word == "vector" {
+            // Cassandra 5.0 `vector<type, n>`: kept as an opaque custom
+            // type (compared by its text), as far as it goes.
+            let start = self.cursor.pos;
+            self.cursor.skip_balanced('<', '>');
+            return Ok(CqlType::Custom(format!(
+                "vector{}",
+                self.cursor.text[start..self.cursor.pos].replace(' ', "")
+            )));
+        }
+        if let Some(native) = NativeType::from_cql_name(&word) {
+            return Ok(CqlType::Native(native));
+        }
+        self.user_type(&word)
     }
+}
 
-    fn peek(&self) -> Option<char> {
-        self.text[self.pos..].chars().next()
-    }
-
-    fn expect(&mut self, c: char) -> Result<(), String> {
-        self.skip_spaces();
-        if self.peek() == Some(c) {
-            self.pos += c.len_utf8();
-            Ok(())
-        } else {
-            Err(format!(
-                "expected {c:?} at offset {} of type {:?}",
-                self.pos, self.text
-            ))
+impl<'a> CqlParser<'a> {
+    fn new(text: &'a str, depth: usize, keyspace: &'a str, udt: &'a UdtLookup<'a>) -> Self {
+        Self {
+            cursor: Cursor::new(text, depth, char::is_whitespace),
+            keyspace,
+            udt,
         }
     }
 
     /// An identifier, unquoted (lowercased as CQL does) or double-quoted,
     /// or a single-quoted custom class; returns (text, was it single-quoted).
     fn word(&mut self) -> Result<(String, bool), String> {
-        self.skip_spaces();
-        match self.peek() {
+        let cursor = &mut self.cursor;
+        cursor.skip_spaces();
+        match cursor.peek() {
             Some(q @ ('"' | '\'')) => {
-                self.pos += 1;
+                cursor.pos += 1;
                 let mut out = String::new();
                 loop {
-                    let c = self
+                    let c = cursor
                         .peek()
-                        .ok_or_else(|| format!("unterminated quote in type {:?}", self.text))?;
-                    self.pos += c.len_utf8();
+                        .ok_or_else(|| format!("unterminated quote in type {:?}", cursor.text))?;
+                    cursor.pos += c.len_utf8();
                     if c == q {
-                        if self.peek() == Some(q) {
-                            self.pos += 1;
+                        if cursor.peek() == Some(q) {
+                            cursor.pos += 1;
                             out.push(q);
                         } else {
                             return Ok((out, q == '\''));
@@ -722,121 +811,21 @@ impl CqlParser<'_> {
                 }
             }
             _ => {
-                let start = self.pos;
-                while let Some(c) = self.peek() {
+                let start = cursor.pos;
+                while let Some(c) = cursor.peek() {
                     if c.is_alphanumeric() || c == '_' || c == '.' {
-                        self.pos += c.len_utf8();
+                        cursor.pos += c.len_utf8();
                     } else {
                         break;
                     }
                 }
-                if start == self.pos {
+                if start == cursor.pos {
                     return Err(format!(
                         "expected a type name at offset {start} of {:?}",
-                        self.text
+                        cursor.text
                     ));
                 }
-                Ok((self.text[start..self.pos].to_ascii_lowercase(), false))
-            }
-        }
-    }
-
-    fn params(&mut self) -> Result<Vec<CqlType>, String> {
-        self.expect('<')?;
-        let mut out = Vec::new();
-        loop {
-            out.push(self.parse_type()?);
-            self.skip_spaces();
-            match self.peek() {
-                Some(',') => self.pos += 1,
-                Some('>') => {
-                    self.pos += 1;
-                    return Ok(out);
-                }
-                _ => {
-                    return Err(format!(
-                        "expected ',' or '>' at offset {} of type {:?}",
-                        self.pos, self.text
-                    ))
-                }
-            }
-        }
-    }
-
-    fn parse_type(&mut self) -> Result<CqlType, String> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(format!("type nested too deeply: {:?}", self.text));
-        }
-        let result = self.parse_type_inner();
-        self.depth -= 1;
-        result
-    }
-
-    fn parse_type_inner(&mut self) -> Result<CqlType, String> {
-        let (word, custom) = self.word()?;
-        if custom {
-            return Ok(CqlType::Custom(word));
-        }
-        let one = |params: Vec<CqlType>, what: &str| -> Result<CqlType, String> {
-            let mut params = params.into_iter();
-            match (params.next(), params.next()) {
-                (Some(t), None) => Ok(t),
-                _ => Err(format!("{what} takes exactly one type parameter")),
-            }
-        };
-        match word.as_str() {
-            "frozen" => Ok(one(self.params()?, "frozen")?.frozen()),
-            "list" => Ok(CqlType::List {
-                element: Box::new(one(self.params()?, "list")?.frozen()),
-                frozen: false,
-            }),
-            "set" => Ok(CqlType::Set {
-                element: Box::new(one(self.params()?, "set")?.frozen()),
-                frozen: false,
-            }),
-            "map" => {
-                let [k, v]: [CqlType; 2] = self
-                    .params()?
-                    .try_into()
-                    .map_err(|_| "map takes exactly two type parameters".to_owned())?;
-                Ok(CqlType::Map {
-                    key: Box::new(k.frozen()),
-                    value: Box::new(v.frozen()),
-                    frozen: false,
-                })
-            }
-            "tuple" => Ok(CqlType::Tuple(
-                self.params()?.into_iter().map(CqlType::frozen).collect(),
-            )),
-            "vector" => {
-                // Cassandra 5.0 `vector<type, n>`: kept as an opaque custom
-                // type (compared by its text).
-                let start = self.pos;
-                let mut level = 0usize;
-                while let Some(c) = self.peek() {
-                    self.pos += c.len_utf8();
-                    match c {
-                        '<' => level += 1,
-                        '>' => {
-                            level = level.saturating_sub(1);
-                            if level == 0 {
-                                break;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                Ok(CqlType::Custom(format!(
-                    "vector{}",
-                    self.text[start..self.pos].replace(' ', "")
-                )))
-            }
-            name => {
-                if let Some(native) = NativeType::from_cql_name(name) {
-                    return Ok(CqlType::Native(native));
-                }
-                self.user_type(name)
+                Ok((cursor.text[start..cursor.pos].to_ascii_lowercase(), false))
             }
         }
     }
@@ -850,19 +839,13 @@ impl CqlParser<'_> {
         let fields = (self.udt)(&bare).ok_or_else(|| {
             format!(
                 "unknown type {name:?} in {:?} (not a CQL type, not a user type of keyspace {keyspace})",
-                self.text
+                self.cursor.text
             )
         })?;
         let mut parsed = Vec::with_capacity(fields.len());
         for (field, ty) in fields {
-            let mut inner = CqlParser {
-                text: &ty,
-                pos: 0,
-                keyspace: self.keyspace,
-                udt: self.udt,
-                depth: self.depth,
-            };
-            let t = inner.parse_type()?;
+            let mut inner = CqlParser::new(&ty, self.cursor.depth, self.keyspace, self.udt);
+            let t = inner.parse()?;
             parsed.push((field, t));
         }
         Ok(CqlType::Udt {

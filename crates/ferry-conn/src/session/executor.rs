@@ -12,7 +12,9 @@ use ferry_wire::request::{
     Batch as WireBatch, BatchStatement, BatchStatementKind, BoundValues, Execute, Query,
     QueryParameters, QueryText, Request, SerializedValues,
 };
-use ferry_wire::response::{ErrorCode, ErrorDetails, Prepared, Response, ResultResponse};
+use ferry_wire::response::{
+    ColumnSpec, ErrorCode, ErrorDetails, Prepared, Response, ResultResponse,
+};
 use ferry_wire::{EncodeError, ProtocolVersion};
 
 use super::pool::NodePool;
@@ -47,6 +49,16 @@ pub(crate) struct StatementRequest {
     pub(crate) options: QueryOptions,
 }
 
+impl StatementRequest {
+    pub(crate) fn new(target: Target, values: impl Into<Values>, options: QueryOptions) -> Self {
+        Self {
+            target,
+            values: values.into(),
+            options,
+        }
+    }
+}
+
 /// The values of a request serialized for one protocol version.
 enum Encoded {
     Query(Option<BoundValues>),
@@ -58,6 +70,27 @@ pub(crate) struct Outcome<T> {
     pub(crate) value: T,
     pub(crate) node: SocketAddr,
     pub(crate) attempts: u32,
+}
+
+impl Outcome<(ResultResponse, BodyExtras)> {
+    /// The caller's view of a RESULT: what came back, from where, after how
+    /// many attempts, over `version`.
+    fn into_query_result(
+        self,
+        version: ProtocolVersion,
+        fallback_columns: Option<Arc<[ColumnSpec]>>,
+    ) -> QueryResult {
+        let (result, extras) = self.value;
+        QueryResult {
+            result,
+            coordinator: self.node,
+            attempts: self.attempts,
+            warnings: extras.warnings,
+            tracing_id: extras.tracing_id,
+            protocol_version: version,
+            fallback_columns,
+        }
+    }
 }
 
 impl Session {
@@ -130,10 +163,10 @@ impl Session {
             })
             .await?;
 
-        let (result, extras) = outcome.value;
+        let result = &outcome.value.0;
         let fallback_columns = match &request.target {
             Target::Prepared(stmt) => {
-                if let ResultResponse::Rows(rows) = &result {
+                if let ResultResponse::Rows(rows) = result {
                     if let Some(id) = &rows.metadata().new_metadata_id {
                         stmt.update_result_metadata_id(outcome.node, id.clone());
                     }
@@ -142,7 +175,7 @@ impl Session {
             }
             Target::Query(_) => None,
         };
-        match &result {
+        match result {
             // `USE` ran on one connection: make every connection follow.
             ResultResponse::SetKeyspace(ks) => self.use_keyspace(&ks.keyspace).await?,
             // Let the change reach every node before the next statement
@@ -152,15 +185,7 @@ impl Session {
             }
             _ => {}
         }
-        Ok(QueryResult {
-            result,
-            coordinator: outcome.node,
-            attempts: outcome.attempts,
-            warnings: extras.warnings,
-            tracing_id: extras.tracing_id,
-            protocol_version: version,
-            fallback_columns,
-        })
+        Ok(outcome.into_query_result(version, fallback_columns))
     }
 
     /// Runs a batch.
@@ -205,16 +230,7 @@ impl Session {
                     .await
             })
             .await?;
-        let (result, extras) = outcome.value;
-        Ok(QueryResult {
-            result,
-            coordinator: outcome.node,
-            attempts: outcome.attempts,
-            warnings: extras.warnings,
-            tracing_id: extras.tracing_id,
-            protocol_version: version,
-            fallback_columns: None,
-        })
+        Ok(outcome.into_query_result(version, None))
     }
 
     /// Tries the nodes of `plan` in turn until an attempt succeeds or the

@@ -47,7 +47,7 @@ mod config;
 mod error;
 mod events;
 mod executor;
-mod fields;
+pub(crate) mod fields;
 mod node;
 mod paging;
 mod pool;
@@ -336,11 +336,7 @@ impl Session {
         values: impl Into<Values>,
         options: QueryOptions,
     ) -> Result<QueryResult, SessionError> {
-        let request = StatementRequest {
-            target: Target::Query(cql.into()),
-            values: values.into(),
-            options,
-        };
+        let request = StatementRequest::new(Target::Query(cql.into()), values, options);
         self.run_statement(&request, None).await
     }
 
@@ -393,11 +389,7 @@ impl Session {
         values: impl Into<Values>,
         options: QueryOptions,
     ) -> Result<QueryResult, SessionError> {
-        let request = StatementRequest {
-            target: Target::Prepared(statement.clone()),
-            values: values.into(),
-            options,
-        };
+        let request = StatementRequest::new(Target::Prepared(statement.clone()), values, options);
         self.run_statement(&request, None).await
     }
 
@@ -428,16 +420,8 @@ impl Session {
         values: impl Into<Values>,
         options: QueryOptions,
     ) -> PageStream {
-        let request = StatementRequest {
-            target: Target::Query(cql.into()),
-            values: values.into(),
-            options,
-        };
-        PageStream::new(
-            self.clone(),
-            vec![request],
-            self.inner.config.prefetch_pages,
-        )
+        let request = StatementRequest::new(Target::Query(cql.into()), values, options);
+        PageStream::new(self, vec![request])
     }
 
     /// Every row of a prepared statement's result, fetched page by page as
@@ -458,16 +442,8 @@ impl Session {
         values: impl Into<Values>,
         options: QueryOptions,
     ) -> PageStream {
-        let request = StatementRequest {
-            target: Target::Prepared(statement.clone()),
-            values: values.into(),
-            options,
-        };
-        PageStream::new(
-            self.clone(),
-            vec![request],
-            self.inner.config.prefetch_pages,
-        )
+        let request = StatementRequest::new(Target::Prepared(statement.clone()), values, options);
+        PageStream::new(self, vec![request])
     }
 
     /// Switches every connection, and every future one, to `keyspace`

@@ -152,8 +152,11 @@ impl std::fmt::Debug for PageStream {
 }
 
 impl PageStream {
-    /// Pages of each request in turn.
-    pub(crate) fn new(session: Session, requests: Vec<StatementRequest>, prefetch: bool) -> Self {
+    /// Pages of each request in turn, read ahead if the session's
+    /// `prefetch_pages` says so.
+    pub(crate) fn new(session: &Session, requests: Vec<StatementRequest>) -> Self {
+        let prefetch = session.inner.config.prefetch_pages;
+        let session = session.clone();
         let requests: VecDeque<_> = requests.into_iter().map(Arc::new).collect();
         let state = if requests.is_empty() {
             State::Done

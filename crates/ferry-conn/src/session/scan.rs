@@ -91,11 +91,7 @@ impl Session {
                 }
             })
             .collect();
-        Ok(PageStream::new(
-            self.clone(),
-            requests,
-            self.inner.config.prefetch_pages,
-        ))
+        Ok(PageStream::new(self, requests))
     }
 
     /// Every row of `keyspace.table` whose partition token is in `range`

@@ -6,6 +6,7 @@ use crate::error::{DecodeErrorKind, DecodeResult};
 use crate::reader::Reader;
 use crate::request::query_flags as QueryFlags;
 use crate::request::wire::read_flags;
+use crate::request::{ParameterFields, BATCH_FIELDS, GENERIC_FIELDS};
 use crate::version::ProtocolVersion;
 
 /// The parameters of a QUERY, EXECUTE or BATCH as a router sees them, with
@@ -37,139 +38,110 @@ impl ParamsLayout {
         self.timestamp.is_some()
     }
 
-    fn read_tail(
+    /// Reads the parameters of `message`: `<query_parameters>` (QUERY,
+    /// EXECUTE), skipping values, or those that follow a BATCH's children.
+    /// `body_start` is the reader offset where the message began.
+    pub(crate) fn read(
         r: &mut Reader,
         version: ProtocolVersion,
-        flags: u32,
         body_start: usize,
-        field_prefix: TailFields,
-    ) -> DecodeResult<Tail> {
-        let serial = if flags & QueryFlags::SERIAL_CONSISTENCY != 0 {
-            Some(r.read_consistency(field_prefix.serial)?)
+        message: ParamsOf,
+    ) -> DecodeResult<ParamsLayout> {
+        let fields = message.fields();
+        let consistency = r.read_consistency(fields.consistency)?;
+        let flags_offset = r.offset() - body_start;
+        // v2 batches end with the consistency: no flags at all.
+        let flags = if message == ParamsOf::Batch && version < ProtocolVersion::V3 {
+            0
+        } else {
+            read_flags(r, version, fields.flags)?
+        };
+        // A batch's values sit in its children, already skipped.
+        let value_count = match message {
+            ParamsOf::Query => skip_values_and_paging(r, version, flags)?,
+            ParamsOf::Batch => 0,
+        };
+        let serial_consistency = if flags & QueryFlags::SERIAL_CONSISTENCY != 0 {
+            Some(r.read_consistency(fields.serial_consistency)?)
         } else {
             None
         };
         let timestamp_offset = r.offset() - body_start;
         let timestamp =
             if flags & QueryFlags::DEFAULT_TIMESTAMP != 0 && version >= ProtocolVersion::V3 {
-                Some(r.read_long(field_prefix.timestamp)?)
+                Some(r.read_long(fields.timestamp)?)
             } else {
                 None
             };
         let keyspace = if flags & QueryFlags::KEYSPACE != 0 && version >= ProtocolVersion::V5 {
-            Some(r.read_string(field_prefix.keyspace)?)
+            Some(r.read_string(fields.keyspace)?)
         } else {
             None
         };
         if flags & QueryFlags::NOW_IN_SECONDS != 0 && version >= ProtocolVersion::V5 {
-            r.read_int(field_prefix.now)?;
+            r.read_int(fields.now_in_seconds)?;
         }
-        Ok(Tail {
-            serial,
+        Ok(ParamsLayout {
+            consistency,
+            flags,
+            serial_consistency,
             timestamp,
             keyspace,
+            value_count,
+            flags_offset,
             timestamp_offset,
         })
     }
+}
 
-    /// Reads `<query_parameters>` (QUERY, EXECUTE), skipping values.
-    /// `body_start` is the reader offset where the message began.
-    pub(crate) fn read_query_parameters(
-        r: &mut Reader,
-        version: ProtocolVersion,
-        body_start: usize,
-    ) -> DecodeResult<ParamsLayout> {
-        let consistency = r.read_consistency("query_parameters.consistency")?;
-        let flags_offset = r.offset() - body_start;
-        let flags = read_flags(r, version, "query_parameters.flags")?;
-        let mut value_count = 0;
-        if flags & QueryFlags::VALUES != 0 {
-            let n = r.read_short("query_parameters.value_count")?;
-            value_count = usize::from(n);
-            let named = flags & QueryFlags::NAMES_FOR_VALUES != 0 && version >= ProtocolVersion::V3;
-            for _ in 0..n {
-                if named {
-                    r.read_short_bytes("query_parameters.value_name")?;
-                }
-                skip_value(r, "query_parameters.value")?;
+/// Which message the parameters close: QUERY and EXECUTE carry values,
+/// page size and paging state between the flags and the serial
+/// consistency; a BATCH does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ParamsOf {
+    /// QUERY or EXECUTE.
+    Query,
+    /// BATCH.
+    Batch,
+}
+
+impl ParamsOf {
+    /// Error field names: `query_parameters.*` (as `QueryParameters`
+    /// names them when decoded alone) or `batch.*`.
+    fn fields(self) -> &'static ParameterFields {
+        match self {
+            Self::Query => &GENERIC_FIELDS,
+            Self::Batch => &BATCH_FIELDS,
+        }
+    }
+}
+
+/// Skips the values, page size and paging state of `<query_parameters>`;
+/// returns the number of values.
+fn skip_values_and_paging(
+    r: &mut Reader,
+    version: ProtocolVersion,
+    flags: u32,
+) -> DecodeResult<usize> {
+    let mut value_count = 0;
+    if flags & QueryFlags::VALUES != 0 {
+        let n = r.read_short("query_parameters.value_count")?;
+        value_count = usize::from(n);
+        let named = flags & QueryFlags::NAMES_FOR_VALUES != 0 && version >= ProtocolVersion::V3;
+        for _ in 0..n {
+            if named {
+                r.read_short_bytes("query_parameters.value_name")?;
             }
+            skip_value(r, "query_parameters.value")?;
         }
-        if flags & QueryFlags::PAGE_SIZE != 0 {
-            r.read_int("query_parameters.page_size")?;
-        }
-        if flags & QueryFlags::PAGING_STATE != 0 {
-            r.read_bytes("query_parameters.paging_state")?;
-        }
-        let tail = Self::read_tail(r, version, flags, body_start, TailFields::QUERY)?;
-        Ok(ParamsLayout {
-            consistency,
-            flags,
-            serial_consistency: tail.serial,
-            timestamp: tail.timestamp,
-            keyspace: tail.keyspace,
-            value_count,
-            flags_offset,
-            timestamp_offset: tail.timestamp_offset,
-        })
     }
-
-    /// Reads the parameters that follow a BATCH's children.
-    pub(crate) fn read_batch_parameters(
-        r: &mut Reader,
-        version: ProtocolVersion,
-        body_start: usize,
-    ) -> DecodeResult<ParamsLayout> {
-        let consistency = r.read_consistency("batch.consistency")?;
-        let flags_offset = r.offset() - body_start;
-        // v2 batches end with the consistency: no flags at all.
-        let flags = if version >= ProtocolVersion::V3 {
-            read_flags(r, version, "batch.flags")?
-        } else {
-            0
-        };
-        let tail = Self::read_tail(r, version, flags, body_start, TailFields::BATCH)?;
-        Ok(ParamsLayout {
-            consistency,
-            flags,
-            serial_consistency: tail.serial,
-            timestamp: tail.timestamp,
-            keyspace: tail.keyspace,
-            value_count: 0,
-            flags_offset,
-            timestamp_offset: tail.timestamp_offset,
-        })
+    if flags & QueryFlags::PAGE_SIZE != 0 {
+        r.read_int("query_parameters.page_size")?;
     }
-}
-
-/// The fields after the values: serial consistency, timestamp, keyspace.
-struct Tail {
-    serial: Option<Consistency>,
-    timestamp: Option<i64>,
-    keyspace: Option<String>,
-    timestamp_offset: usize,
-}
-
-/// Error field names for the tail fields, per message.
-struct TailFields {
-    serial: &'static str,
-    timestamp: &'static str,
-    keyspace: &'static str,
-    now: &'static str,
-}
-
-impl TailFields {
-    const QUERY: TailFields = TailFields {
-        serial: "query_parameters.serial_consistency",
-        timestamp: "query_parameters.timestamp",
-        keyspace: "query_parameters.keyspace",
-        now: "query_parameters.now_in_seconds",
-    };
-    const BATCH: TailFields = TailFields {
-        serial: "batch.serial_consistency",
-        timestamp: "batch.timestamp",
-        keyspace: "batch.keyspace",
-        now: "batch.now_in_seconds",
-    };
+    if flags & QueryFlags::PAGING_STATE != 0 {
+        r.read_bytes("query_parameters.paging_state")?;
+    }
+    Ok(value_count)
 }
 
 /// Skips one `[value]` (also covers v2's `[bytes]`): -1 null, -2 unset.

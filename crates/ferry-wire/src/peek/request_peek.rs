@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::params_layout::{skip_value, ParamsLayout};
+use super::params_layout::{skip_value, ParamsLayout, ParamsOf};
 use crate::error::{DecodeError, DecodeErrorKind, DecodeResult};
 use crate::frame::{FrameFlags, FrameHeader};
 use crate::opcode::Opcode;
@@ -106,7 +106,7 @@ pub fn peek_request(header: &FrameHeader, body: &Bytes) -> DecodeResult<RequestP
     let request = match header.opcode {
         Opcode::Query => {
             let text = r.read_long_string_bytes("query.query")?;
-            let params = ParamsLayout::read_query_parameters(&mut r, version, start)?;
+            let params = ParamsLayout::read(&mut r, version, start, ParamsOf::Query)?;
             PeekedRequest::Query { text, params }
         }
         Opcode::Prepare => PeekedRequest::Prepare {
@@ -119,7 +119,7 @@ pub fn peek_request(header: &FrameHeader, body: &Bytes) -> DecodeResult<RequestP
             } else {
                 None
             };
-            let params = ParamsLayout::read_query_parameters(&mut r, version, start)?;
+            let params = ParamsLayout::read(&mut r, version, start, ParamsOf::Query)?;
             PeekedRequest::Execute {
                 id,
                 result_metadata_id,
@@ -163,7 +163,7 @@ fn read_batch(
         }
         children.push(child);
     }
-    let params = ParamsLayout::read_batch_parameters(r, version, start)?;
+    let params = ParamsLayout::read(r, version, start, ParamsOf::Batch)?;
     Ok(PeekedRequest::Batch {
         batch_type,
         children,

@@ -36,6 +36,7 @@ pub use options::Options;
 pub use prepare::{Prepare, PREPARE_WITH_KEYSPACE};
 pub use query::Query;
 pub use query_parameters::{query_flags, BoundValues, QueryParameters};
+pub(crate) use query_parameters::{ParameterFields, BATCH_FIELDS, GENERIC_FIELDS};
 pub use query_text::QueryText;
 pub use register::Register;
 pub use serialized_values::SerializedValues;
@@ -58,53 +59,41 @@ use crate::opcode::Opcode;
 use crate::reader::Reader;
 use crate::version::ProtocolVersion;
 
-/// Any request message.
-///
-/// ```
-/// use ferry_wire::request::{Request, Startup};
-/// use ferry_wire::{Opcode, ProtocolVersion, Reader};
-/// let req = Request::from(Startup::new("3.0.0"));
-/// assert_eq!(req.opcode(), Opcode::Startup);
-/// let mut body = bytes::BytesMut::new();
-/// req.encode(&mut body, ProtocolVersion::V4).unwrap();
-/// let mut r = Reader::new(body.freeze());
-/// assert_eq!(Request::decode(Opcode::Startup, &mut r, ProtocolVersion::V4).unwrap(), req);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// STARTUP (0x01).
-    Startup(Startup),
-    /// AUTH_RESPONSE (0x0F).
-    AuthResponse(AuthResponse),
-    /// OPTIONS (0x05).
-    Options(Options),
-    /// QUERY (0x07).
-    Query(Query),
-    /// PREPARE (0x09).
-    Prepare(Prepare),
-    /// EXECUTE (0x0A).
-    Execute(Execute),
-    /// BATCH (0x0D).
-    Batch(Batch),
-    /// REGISTER (0x0B).
-    Register(Register),
+message_enum! {
+    /// Any request message.
+    ///
+    /// ```
+    /// use ferry_wire::request::{Request, Startup};
+    /// use ferry_wire::{Opcode, ProtocolVersion, Reader};
+    /// let req = Request::from(Startup::new("3.0.0"));
+    /// assert_eq!(req.opcode(), Opcode::Startup);
+    /// let mut body = bytes::BytesMut::new();
+    /// req.encode(&mut body, ProtocolVersion::V4).unwrap();
+    /// let mut r = Reader::new(body.freeze());
+    /// assert_eq!(Request::decode(Opcode::Startup, &mut r, ProtocolVersion::V4).unwrap(), req);
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Request {
+        /// STARTUP (0x01).
+        Startup(Startup),
+        /// AUTH_RESPONSE (0x0F).
+        AuthResponse(AuthResponse),
+        /// OPTIONS (0x05).
+        Options(Options),
+        /// QUERY (0x07).
+        Query(Query),
+        /// PREPARE (0x09).
+        Prepare(Prepare),
+        /// EXECUTE (0x0A).
+        Execute(Execute),
+        /// BATCH (0x0D).
+        Batch(Batch),
+        /// REGISTER (0x0B).
+        Register(Register),
+    }
 }
 
 impl Request {
-    /// The opcode this message travels under.
-    pub fn opcode(&self) -> Opcode {
-        match self {
-            Self::Startup(_) => Opcode::Startup,
-            Self::AuthResponse(_) => Opcode::AuthResponse,
-            Self::Options(_) => Opcode::Options,
-            Self::Query(_) => Opcode::Query,
-            Self::Prepare(_) => Opcode::Prepare,
-            Self::Execute(_) => Opcode::Execute,
-            Self::Batch(_) => Opcode::Batch,
-            Self::Register(_) => Opcode::Register,
-        }
-    }
-
     /// Decodes a whole request body for `opcode`.
     ///
     /// The body must be consumed exactly: trailing bytes are an error
@@ -159,24 +148,3 @@ impl Request {
         }
     }
 }
-
-macro_rules! request_from {
-    ($($variant:ident),*) => {$(
-        impl From<$variant> for Request {
-            fn from(m: $variant) -> Self {
-                Self::$variant(m)
-            }
-        }
-    )*};
-}
-
-request_from!(
-    Startup,
-    AuthResponse,
-    Options,
-    Query,
-    Prepare,
-    Execute,
-    Batch,
-    Register
-);

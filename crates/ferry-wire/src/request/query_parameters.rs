@@ -138,6 +138,8 @@ macro_rules! parameter_fields {
 pub(crate) const GENERIC_FIELDS: ParameterFields = parameter_fields!("query_parameters");
 pub(crate) const QUERY_FIELDS: ParameterFields = parameter_fields!("query");
 pub(crate) const EXECUTE_FIELDS: ParameterFields = parameter_fields!("execute");
+/// The names of the BATCH fields that `<query_parameters>` shares.
+pub(crate) const BATCH_FIELDS: ParameterFields = parameter_fields!("batch");
 
 /// The `<query_parameters>` of QUERY and EXECUTE.
 ///

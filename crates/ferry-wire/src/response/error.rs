@@ -218,6 +218,14 @@ impl WriteType {
     pub fn is_cas(&self) -> bool {
         self.as_str() == "CAS"
     }
+
+    fn decode(r: &mut Reader) -> DecodeResult<Self> {
+        Ok(Self::from_name(&r.read_string("error.write_type")?))
+    }
+
+    fn encode(&self, buf: &mut BytesMut) -> EncodeResult<()> {
+        put_string(buf, self.as_str(), "error.write_type")
+    }
 }
 
 /// Which replicas failed, in a read or write failure: a count in v4, a map
@@ -472,7 +480,7 @@ impl ErrorDetails {
                 let consistency = cl(r)?;
                 let received = int(r, "error.received")?;
                 let block_for = int(r, "error.block_for")?;
-                let write_type = WriteType::from_name(&r.read_string("error.write_type")?);
+                let write_type = WriteType::decode(r)?;
                 let contentions = if version >= ProtocolVersion::V5 && write_type.is_cas() {
                     Some(r.read_short("error.contentions")?)
                 } else {
@@ -509,7 +517,7 @@ impl ErrorDetails {
                 received: int(r, "error.received")?,
                 block_for: int(r, "error.block_for")?,
                 failures: Failures::decode(r, version)?,
-                write_type: WriteType::from_name(&r.read_string("error.write_type")?),
+                write_type: WriteType::decode(r)?,
             },
             ErrorCode::CDC_WRITE_FAILURE => Self::CdcWriteFailure,
             ErrorCode::CAS_WRITE_UNKNOWN => Self::CasWriteUnknown {
@@ -536,6 +544,49 @@ impl ErrorDetails {
         })
     }
 
+    /// The `<cl><int><int>` that opens the payload of UNAVAILABLE (required,
+    /// alive) and of the timeouts and failures (received, block_for): one
+    /// wire layout, so one writer.
+    fn consistency_and_counts(&self) -> Option<(Consistency, i32, i32)> {
+        match *self {
+            Self::Unavailable {
+                consistency,
+                required,
+                alive,
+            } => Some((consistency, required, alive)),
+            Self::WriteTimeout {
+                consistency,
+                received,
+                block_for,
+                ..
+            }
+            | Self::ReadTimeout {
+                consistency,
+                received,
+                block_for,
+                ..
+            }
+            | Self::ReadFailure {
+                consistency,
+                received,
+                block_for,
+                ..
+            }
+            | Self::WriteFailure {
+                consistency,
+                received,
+                block_for,
+                ..
+            }
+            | Self::CasWriteUnknown {
+                consistency,
+                received,
+                block_for,
+            } => Some((consistency, received, block_for)),
+            _ => None,
+        }
+    }
+
     /// Encodes the payload (everything after `<message>`). Fails for a code
     /// that `version` does not define (use [`ErrorDetails::Other`] to send
     /// one anyway) and for a v5 CAS write timeout without contentions.
@@ -547,38 +598,32 @@ impl ErrorDetails {
                 version: version.number(),
             });
         }
+        if let Some((consistency, first, second)) = self.consistency_and_counts() {
+            put_consistency(buf, consistency);
+            buf.put_i32(first);
+            buf.put_i32(second);
+        }
         match self {
+            // No payload, or none past the counts written above.
             Self::Server
             | Self::Protocol
             | Self::BadCredentials
+            | Self::Unavailable { .. }
             | Self::Overloaded
             | Self::IsBootstrapping
             | Self::Truncate
             | Self::CdcWriteFailure
+            | Self::CasWriteUnknown { .. }
             | Self::Syntax
             | Self::Unauthorized
             | Self::Invalid
             | Self::Config => {}
-            Self::Unavailable {
-                consistency,
-                required,
-                alive,
-            } => {
-                put_consistency(buf, *consistency);
-                buf.put_i32(*required);
-                buf.put_i32(*alive);
-            }
             Self::WriteTimeout {
-                consistency,
-                received,
-                block_for,
                 write_type,
                 contentions,
+                ..
             } => {
-                put_consistency(buf, *consistency);
-                buf.put_i32(*received);
-                buf.put_i32(*block_for);
-                put_string(buf, write_type.as_str(), "error.write_type")?;
+                write_type.encode(buf)?;
                 if version >= ProtocolVersion::V5 && write_type.is_cas() {
                     let n = contentions.ok_or_else(|| {
                         EncodeError::Invalid(
@@ -588,27 +633,12 @@ impl ErrorDetails {
                     buf.put_u16(n);
                 }
             }
-            Self::ReadTimeout {
-                consistency,
-                received,
-                block_for,
-                data_present,
-            } => {
-                put_consistency(buf, *consistency);
-                buf.put_i32(*received);
-                buf.put_i32(*block_for);
-                buf.put_u8(*data_present);
-            }
+            Self::ReadTimeout { data_present, .. } => buf.put_u8(*data_present),
             Self::ReadFailure {
-                consistency,
-                received,
-                block_for,
                 failures,
                 data_present,
+                ..
             } => {
-                put_consistency(buf, *consistency);
-                buf.put_i32(*received);
-                buf.put_i32(*block_for);
                 failures.encode(buf, version)?;
                 buf.put_u8(*data_present);
             }
@@ -622,26 +652,12 @@ impl ErrorDetails {
                 put_string_list(buf, arg_types, "error.arg_types")?;
             }
             Self::WriteFailure {
-                consistency,
-                received,
-                block_for,
                 failures,
                 write_type,
+                ..
             } => {
-                put_consistency(buf, *consistency);
-                buf.put_i32(*received);
-                buf.put_i32(*block_for);
                 failures.encode(buf, version)?;
-                put_string(buf, write_type.as_str(), "error.write_type")?;
-            }
-            Self::CasWriteUnknown {
-                consistency,
-                received,
-                block_for,
-            } => {
-                put_consistency(buf, *consistency);
-                buf.put_i32(*received);
-                buf.put_i32(*block_for);
+                write_type.encode(buf)?;
             }
             Self::AlreadyExists { keyspace, table } => {
                 put_string(buf, keyspace, "error.keyspace")?;

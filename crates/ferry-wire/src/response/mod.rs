@@ -48,36 +48,38 @@ pub(crate) fn put_count(buf: &mut BytesMut, count: usize, field: &'static str) -
     Ok(())
 }
 
-/// Any response message.
-///
-/// ```
-/// use ferry_wire::response::{Response, Supported};
-/// use ferry_wire::{Opcode, ProtocolVersion, Reader};
-/// let msg = Response::Supported(Supported { options: vec![("COMPRESSION".into(), vec!["lz4".into()])] });
-/// let mut buf = bytes::BytesMut::new();
-/// msg.encode(&mut buf, ProtocolVersion::V4).unwrap();
-/// let back = Response::decode(msg.opcode(), &mut Reader::new(buf.freeze()), ProtocolVersion::V4).unwrap();
-/// assert_eq!(back, msg);
-/// assert!(Response::decode(Opcode::Query, &mut Reader::new(bytes::Bytes::new()), ProtocolVersion::V4).is_err());
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Response {
-    /// ERROR.
-    Error(ErrorResponse),
-    /// READY.
-    Ready(Ready),
-    /// AUTHENTICATE.
-    Authenticate(Authenticate),
-    /// SUPPORTED.
-    Supported(Supported),
-    /// RESULT.
-    Result(ResultResponse),
-    /// EVENT.
-    Event(Event),
-    /// AUTH_CHALLENGE.
-    AuthChallenge(AuthChallenge),
-    /// AUTH_SUCCESS.
-    AuthSuccess(AuthSuccess),
+message_enum! {
+    /// Any response message.
+    ///
+    /// ```
+    /// use ferry_wire::response::{Response, Supported};
+    /// use ferry_wire::{Opcode, ProtocolVersion, Reader};
+    /// let msg = Response::Supported(Supported { options: vec![("COMPRESSION".into(), vec!["lz4".into()])] });
+    /// let mut buf = bytes::BytesMut::new();
+    /// msg.encode(&mut buf, ProtocolVersion::V4).unwrap();
+    /// let back = Response::decode(msg.opcode(), &mut Reader::new(buf.freeze()), ProtocolVersion::V4).unwrap();
+    /// assert_eq!(back, msg);
+    /// assert!(Response::decode(Opcode::Query, &mut Reader::new(bytes::Bytes::new()), ProtocolVersion::V4).is_err());
+    /// ```
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum Response {
+        /// ERROR.
+        Error(ErrorResponse),
+        /// READY.
+        Ready(Ready),
+        /// AUTHENTICATE.
+        Authenticate(Authenticate),
+        /// SUPPORTED.
+        Supported(Supported),
+        /// RESULT.
+        Result(ResultResponse),
+        /// EVENT.
+        Event(Event),
+        /// AUTH_CHALLENGE.
+        AuthChallenge(AuthChallenge),
+        /// AUTH_SUCCESS.
+        AuthSuccess(AuthSuccess),
+    }
 }
 
 impl Response {
@@ -105,20 +107,6 @@ impl Response {
         })
     }
 
-    /// The opcode of this message.
-    pub fn opcode(&self) -> Opcode {
-        match self {
-            Self::Error(_) => Opcode::Error,
-            Self::Ready(_) => Opcode::Ready,
-            Self::Authenticate(_) => Opcode::Authenticate,
-            Self::Supported(_) => Opcode::Supported,
-            Self::Result(_) => Opcode::Result,
-            Self::Event(_) => Opcode::Event,
-            Self::AuthChallenge(_) => Opcode::AuthChallenge,
-            Self::AuthSuccess(_) => Opcode::AuthSuccess,
-        }
-    }
-
     /// Encodes the message body.
     pub fn encode(&self, buf: &mut BytesMut, version: ProtocolVersion) -> EncodeResult<()> {
         match self {
@@ -133,24 +121,3 @@ impl Response {
         }
     }
 }
-
-macro_rules! impl_from {
-    ($($variant:ident($ty:ty)),* $(,)?) => {
-        $(impl From<$ty> for Response {
-            fn from(m: $ty) -> Self {
-                Self::$variant(m)
-            }
-        })*
-    };
-}
-
-impl_from!(
-    Error(ErrorResponse),
-    Ready(Ready),
-    Authenticate(Authenticate),
-    Supported(Supported),
-    Result(ResultResponse),
-    Event(Event),
-    AuthChallenge(AuthChallenge),
-    AuthSuccess(AuthSuccess),
-);
