@@ -18,6 +18,7 @@
 //!   ([`ExclusiveGroup::freeze_node`]), with guards that always restart or
 //!   thaw them (the `outage` group).
 //! - [`CassandraTools`]: the bundled `cassandra-stress` and a Java 17 to run it.
+//! - [`http`]: a minimal HTTP client for the proxy's operations endpoint.
 //! - [`RecordingRelay`] is a TCP relay that records every chunk in each
 //!   direction, to capture golden frames between a real driver and a real node.
 //!
@@ -36,6 +37,7 @@
 mod cassandra_tools;
 mod cql_stopgap;
 pub mod fake_server;
+pub mod http;
 mod keyspace;
 mod node_group;
 mod outage;
