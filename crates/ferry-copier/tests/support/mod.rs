@@ -10,7 +10,7 @@ use ferry_conn::ConnectionConfig;
 use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use ferry_wire::types::CqlValue;
 use ferry_wire::Consistency;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 /// A session to every node of `group` (contact: the first node).
 pub async fn session(group: &str) -> Session {
@@ -191,4 +191,89 @@ pub async fn assert_same_rows(
         );
     }
     s.len()
+}
+
+/// Sessions to the `source` and `target` groups and a keyspace (RF 1)
+/// created on both under a unique name from `test`: the start of most
+/// copy tests.
+pub async fn source_and_target(test: &str) -> (Session, Session, Keyspace) {
+    groups_and_keyspace(test, "source", "target", 1).await
+}
+
+/// Sessions to groups `source` and `target` and a keyspace with
+/// replication factor `rf` created on both under a unique name from `test`.
+pub async fn groups_and_keyspace(
+    test: &str,
+    source: &str,
+    target: &str,
+    rf: usize,
+) -> (Session, Session, Keyspace) {
+    let source_session = session(source).await;
+    let target_session = session(target).await;
+    let ks = Keyspace::create(
+        test,
+        &[(source, &source_session), (target, &target_session)],
+        rf,
+    )
+    .await;
+    (source_session, target_session, ks)
+}
+
+/// Runs `cql(i)` for every `i` in `0..n` on `session`, 32 at a time.
+pub async fn fill(session: &Session, cql: impl Fn(u32) -> String, n: u32) {
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let cql = cql(i);
+            async move { exec(session, &cql).await }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Fails the test, showing the whole summary, unless the copy completed.
+pub fn assert_complete(summary: &ferry_copier::CopySummary) {
+    assert_eq!(
+        summary.status,
+        ferry_copier::CopyStatus::Complete,
+        "{}",
+        summary.to_text()
+    );
+}
+
+/// Creates `t (k int PRIMARY KEY, v int)` in `ks` on every cluster and
+/// fills it on `source` with `n` rows k = v = 0..n.
+pub async fn int_table_t(ks: &Keyspace, source: &Session, n: u32) {
+    let name = &ks.name;
+    ks.ddl_all(&format!("CREATE TABLE {name}.t (k int PRIMARY KEY, v int)"))
+        .await;
+    fill(
+        source,
+        |i| format!("INSERT INTO {name}.t (k, v) VALUES ({i}, {i})"),
+        n,
+    )
+    .await;
+}
+
+/// Creates `t (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))` in
+/// `ks` on every cluster and fills it on `source` with `n` rows, five per
+/// partition (k = i / 5, c = i % 5, v = 'value i', l = [i, i]).
+pub async fn list_table_t(ks: &Keyspace, source: &Session, n: u32) {
+    let name = &ks.name;
+    ks.ddl_all(&format!(
+        "CREATE TABLE {name}.t (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))"
+    ))
+    .await;
+    fill(
+        source,
+        |i| {
+            format!(
+                "INSERT INTO {name}.t (k, c, v, l) VALUES ({}, {}, 'value {i}', [{i}, {i}])",
+                i / 5,
+                i % 5
+            )
+        },
+        n,
+    )
+    .await;
 }
