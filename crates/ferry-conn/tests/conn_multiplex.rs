@@ -24,6 +24,19 @@ async fn connect(_server: &FakeServer, config: ConnectionConfig) -> Connection {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A server that never answers a query containing "stall" (and answers
+/// everything else).
+async fn stall_server() -> FakeServer {
+    FakeServer::builder()
+        .rule(Rule::new(
+            Matcher::query_contains("stall"),
+            Action::NoResponse,
+        ))
+        .start()
+        .await
+        .unwrap()
+}
+
 /// Answers QUERY "q<N>" with Set_keyspace "q<N>" after `delay(N)`.
 async fn echo_server(delay: impl Fn(usize) -> Duration + Send + Sync + 'static) -> FakeServer {
     let builder = FakeServer::builder().handler(move |req| {
@@ -75,14 +88,7 @@ async fn concurrent_requests_get_their_own_out_of_order_responses() {
 
 #[tokio::test]
 async fn stalled_request_times_out_and_the_connection_stays_usable() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let conn = connect(
         &server,
         config(&server).with_request_timeout(Duration::from_millis(200)),
@@ -160,14 +166,7 @@ async fn orphaned_stream_id_is_not_reused_until_its_late_answer() {
 
 #[tokio::test]
 async fn cancelled_request_orphans_its_id() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let conn = connect(&server, config(&server)).await;
     let gave_up = tokio::time::timeout(
         Duration::from_millis(100),
@@ -181,14 +180,7 @@ async fn cancelled_request_orphans_its_id() {
 
 #[tokio::test]
 async fn too_many_orphans_close_the_connection() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let mut cfg = config(&server).with_request_timeout(Duration::from_millis(50));
     cfg.max_orphaned_ids = 2;
     let conn = connect(&server, cfg).await;
@@ -346,14 +338,7 @@ async fn stream_id_exhaustion_waits_instead_of_failing() {
 
 #[tokio::test]
 async fn waiting_for_a_stream_id_counts_against_the_timeout() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let conn = connect(
         &server,
         config(&server)
@@ -464,14 +449,7 @@ async fn registered_connection_receives_events() {
 
 #[tokio::test]
 async fn close_fails_requests_in_flight_and_later_ones() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let conn = connect(&server, config(&server)).await;
     let stalled = {
         let conn = conn.clone();

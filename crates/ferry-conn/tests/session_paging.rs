@@ -144,19 +144,25 @@ async fn prefetch_fetches_one_page_ahead() {
     assert_eq!(rest.len(), TOTAL as usize - 1);
 }
 
-#[tokio::test]
-async fn a_failed_page_is_retried_and_the_stream_goes_on() {
-    // The second page fails once with Overloaded.
+/// Pages of [`BIG`], but the second request for one (the second page)
+/// gets `failure()` instead.
+fn second_big_request_fails(failure: impl Fn() -> Action + Send + Sync + 'static) -> Script {
     let seen = Arc::new(AtomicUsize::new(0));
-    let script: Script = Arc::new(move |_, req| {
+    Arc::new(move |_, req| {
         if req.query_text() != Some(BIG) {
             return None;
         }
         if seen.fetch_add(1, Ordering::SeqCst) == 1 {
-            return Some(Action::overloaded());
+            return Some(failure());
         }
         Some(page_of(req, TOTAL))
-    });
+    })
+}
+
+#[tokio::test]
+async fn a_failed_page_is_retried_and_the_stream_goes_on() {
+    // The second page fails once with Overloaded.
+    let script = second_big_request_fails(Action::overloaded);
     let cluster = FakeCluster::start(ClusterSpec::simple(2), script).await;
     let session = Session::connect(cluster.config()).await.unwrap();
     let keys: Vec<i32> = session
@@ -177,16 +183,7 @@ async fn a_failed_page_is_retried_and_the_stream_goes_on() {
 
 #[tokio::test]
 async fn an_error_ends_the_stream() {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let script: Script = Arc::new(move |_, req| {
-        if req.query_text() != Some(BIG) {
-            return None;
-        }
-        if seen.fetch_add(1, Ordering::SeqCst) == 1 {
-            return Some(Action::error(ErrorDetails::Invalid, "table dropped"));
-        }
-        Some(page_of(req, TOTAL))
-    });
+    let script = second_big_request_fails(|| Action::error(ErrorDetails::Invalid, "table dropped"));
     let cluster = FakeCluster::start(ClusterSpec::simple(1), script).await;
     let session = Session::connect(cluster.config()).await.unwrap();
     let items: Vec<_> = session

@@ -3,6 +3,8 @@
 //! against `SELECT token(...)` for several key types, and token-aware
 //! routing checked with Cassandra's own tracing.
 
+mod support;
+
 use std::collections::{BTreeSet, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -10,7 +12,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ferry_conn::session::{Page, QueryOptions, Session, SessionConfig};
 use ferry_conn::token::{Partitioner, Token};
-use ferry_conn::ConnectionConfig;
 use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use ferry_wire::types::CqlValue;
 use ferry_wire::Consistency;
@@ -20,41 +21,16 @@ const KEYS_PER_TYPE: u64 = 10_000;
 
 fn session_config(nodes: &NodeGroup) -> SessionConfig {
     // Only the first node: the others must be discovered.
-    SessionConfig::new([nodes.first().socket_addr().to_string()])
-        .with_connection(
-            ConnectionConfig::new("")
-                .with_heartbeat(None)
-                .with_request_timeout(Duration::from_secs(30))
-                .with_connect_timeout(Duration::from_secs(10)),
-        )
-        .with_consistency(Consistency::One)
+    support::real_session_config([nodes.first().socket_addr().to_string()])
 }
 
 async fn create_keyspace(session: &Session, ks: &str) {
-    let ddl = QueryOptions::new().with_consistency(Consistency::All);
-    session
-        .query(
-            &format!(
-                "CREATE KEYSPACE {ks} WITH replication = \
-                 {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-            ),
-            (),
-            ddl,
-        )
-        .await
-        .unwrap();
+    support::exec_all(session, &support::create_keyspace_cql(ks)).await;
     wait_for_schema_agreement(session, &format!("CREATE KEYSPACE {ks}")).await;
 }
 
 async fn ddl(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
+    support::exec_all(session, cql).await;
     wait_for_schema_agreement(session, cql).await;
 }
 
