@@ -32,6 +32,8 @@
 //! - scylla-cql rejects MOVED_NODE topology events, schema changes of an
 //!   unknown target, named bound values and unknown flag bits.
 
+mod support;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -51,7 +53,7 @@ use ferry_wire::response::{
     RowsBuilder, RowsMetadata, SchemaChange, SchemaChangeTarget, SchemaChangeType, SetKeyspace,
     StatusChangeType, Supported, TableSpec, TopologyChangeType, WriteType,
 };
-use ferry_wire::types::{ColumnType, CqlDuration, CqlText, CqlValue, Decimal, Varint};
+use ferry_wire::types::{ColumnType, CqlDuration, CqlValue, Decimal, Varint};
 use ferry_wire::{Consistency, ProtocolVersion, RawValue};
 use proptest::prelude::*;
 use proptest::strategy::Union;
@@ -72,6 +74,7 @@ use scylla_cql::serialize::value::SerializeValue;
 use scylla_cql::serialize::writers::WrittenCellProof;
 use scylla_cql::serialize::{CellWriter, SerializationError};
 use scylla_cql::value::{self as sval, CqlValue as SValue};
+use support::arb_bytes;
 
 const V4: ProtocolVersion = ProtocolVersion::V4;
 
@@ -95,27 +98,9 @@ fn value_natives() -> Vec<ColumnType> {
 /// Native types for result metadata: no `text` (0x000A, unknown to
 /// scylla-cql; Cassandra sends 0x000D) and no `duration` (a v5 type id).
 fn metadata_natives() -> Vec<ColumnType> {
-    vec![
-        ColumnType::Ascii,
-        ColumnType::Bigint,
-        ColumnType::Blob,
-        ColumnType::Boolean,
-        ColumnType::Counter,
-        ColumnType::Decimal,
-        ColumnType::Double,
-        ColumnType::Float,
-        ColumnType::Int,
-        ColumnType::Timestamp,
-        ColumnType::Uuid,
-        ColumnType::Varchar,
-        ColumnType::Varint,
-        ColumnType::Timeuuid,
-        ColumnType::Inet,
-        ColumnType::Date,
-        ColumnType::Time,
-        ColumnType::Smallint,
-        ColumnType::Tinyint,
-    ]
+    let mut types = support::natives_up_to_v3();
+    types.extend(support::natives_added_in_v4());
+    types
 }
 
 fn arb_name() -> impl Strategy<Value = String> {
@@ -335,10 +320,6 @@ fn empty_allowed(ty: &ColumnType, empties: Empties) -> bool {
     }
 }
 
-fn arb_bytes(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from)
-}
-
 fn arb_varint() -> impl Strategy<Value = Varint> {
     proptest::collection::vec(any::<u8>(), 1..20)
         .prop_map(|raw| Varint::from_signed_slice_be(&raw).expect("non-empty"))
@@ -355,39 +336,6 @@ fn arb_nullable(ty: &ColumnType, empties: Empties) -> BoxedStrategy<Option<CqlVa
 fn arb_value(ty: &ColumnType, empties: Empties) -> BoxedStrategy<CqlValue> {
     let elem = |t: &ColumnType| arb_value(t, empties).prop_map(Some);
     let value: BoxedStrategy<CqlValue> = match ty {
-        ColumnType::Ascii => "[\\x00-\\x7f]{0,12}"
-            .prop_map(|s| CqlValue::Ascii(CqlText::from(s)))
-            .boxed(),
-        ColumnType::Text | ColumnType::Varchar => any::<String>()
-            .prop_map(|s| CqlValue::Text(CqlText::from(s)))
-            .boxed(),
-        ColumnType::Blob => arb_bytes(16).prop_map(CqlValue::Blob).boxed(),
-        ColumnType::Bigint => any::<i64>().prop_map(CqlValue::Bigint).boxed(),
-        ColumnType::Counter => any::<i64>().prop_map(CqlValue::Counter).boxed(),
-        ColumnType::Timestamp => any::<i64>().prop_map(CqlValue::Timestamp).boxed(),
-        ColumnType::Boolean => any::<bool>().prop_map(CqlValue::Boolean).boxed(),
-        ColumnType::Double => any::<u64>()
-            .prop_map(|b| CqlValue::Double(f64::from_bits(b)))
-            .boxed(),
-        ColumnType::Float => any::<u32>()
-            .prop_map(|b| CqlValue::Float(f32::from_bits(b)))
-            .boxed(),
-        ColumnType::Int => any::<i32>().prop_map(CqlValue::Int).boxed(),
-        ColumnType::Smallint => any::<i16>().prop_map(CqlValue::Smallint).boxed(),
-        ColumnType::Tinyint => any::<i8>().prop_map(CqlValue::Tinyint).boxed(),
-        ColumnType::Uuid => any::<[u8; 16]>().prop_map(CqlValue::Uuid).boxed(),
-        ColumnType::Timeuuid => any::<[u8; 16]>().prop_map(CqlValue::Timeuuid).boxed(),
-        ColumnType::Varint => arb_varint().prop_map(CqlValue::Varint).boxed(),
-        ColumnType::Decimal => (arb_varint(), any::<i32>())
-            .prop_map(|(u, s)| CqlValue::Decimal(Decimal::new(u, s)))
-            .boxed(),
-        ColumnType::Inet => prop_oneof![
-            any::<[u8; 4]>().prop_map(|a| CqlValue::Inet(IpAddr::from(a))),
-            any::<[u8; 16]>().prop_map(|a| CqlValue::Inet(IpAddr::from(a))),
-        ]
-        .boxed(),
-        ColumnType::Date => any::<u32>().prop_map(CqlValue::Date).boxed(),
-        ColumnType::Time => (0..=86_399_999_999_999i64).prop_map(CqlValue::Time).boxed(),
         ColumnType::Duration => (0..=i32::MAX, 0..=i32::MAX, 0..=i64::MAX, any::<bool>())
             .prop_map(|(m, d, n, neg)| {
                 CqlValue::Duration(if neg {
@@ -433,6 +381,7 @@ fn arb_value(ty: &ColumnType, empties: Empties) -> BoxedStrategy<CqlValue> {
                 .boxed()
         }
         ColumnType::Custom(_) => unreachable!("not generated"),
+        native => support::arb_native_value(native, arb_varint),
     };
     if empty_allowed(ty, empties) {
         prop_oneof![1 => Just(CqlValue::Empty), 12 => value].boxed()

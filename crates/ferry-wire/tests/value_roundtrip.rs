@@ -1,42 +1,27 @@
 //! Property tests for CQL values: encode/decode round trips for every protocol
 //! version over arbitrarily nested types, and decoders that never panic.
 
-use std::net::IpAddr;
+mod support;
 
 use bytes::{Bytes, BytesMut};
-use ferry_wire::types::{ColumnType, CqlDuration, CqlText, CqlValue, Decimal, Varint};
+use ferry_wire::types::{ColumnType, CqlDuration, CqlValue, Decimal, Varint};
 use ferry_wire::{ProtocolVersion, Reader};
 use proptest::prelude::*;
 use proptest::strategy::Union;
+use support::arb_bytes;
 
 /// Native types that exist in `version`.
 fn native_types(version: ProtocolVersion) -> Vec<ColumnType> {
-    let mut types = vec![
-        ColumnType::Custom("org.example.Raw".into()),
-        ColumnType::Ascii,
-        ColumnType::Bigint,
-        ColumnType::Blob,
-        ColumnType::Boolean,
-        ColumnType::Counter,
-        ColumnType::Decimal,
-        ColumnType::Double,
-        ColumnType::Float,
-        ColumnType::Int,
-        ColumnType::Text,
-        ColumnType::Timestamp,
-        ColumnType::Uuid,
-        ColumnType::Varchar,
-        ColumnType::Varint,
-        ColumnType::Timeuuid,
-        ColumnType::Inet,
-    ];
+    let mut types = vec![ColumnType::Custom("org.example.Raw".into())];
+    // The v1-v3 natives in type-id order, with `text` (0x000A) in its
+    // place between int (0x0009) and timestamp (0x000B).
+    let natives = support::natives_up_to_v3();
+    let (up_to_int, from_timestamp) = natives.split_at(9);
+    types.extend_from_slice(up_to_int);
+    types.push(ColumnType::Text);
+    types.extend_from_slice(from_timestamp);
     if version >= ProtocolVersion::V4 {
-        types.extend([
-            ColumnType::Date,
-            ColumnType::Time,
-            ColumnType::Smallint,
-            ColumnType::Tinyint,
-        ]);
+        types.extend(support::natives_added_in_v4());
     }
     if version >= ProtocolVersion::V5 {
         types.push(ColumnType::Duration);
@@ -89,10 +74,6 @@ fn arb_type(version: ProtocolVersion, depth: u32) -> BoxedStrategy<ColumnType> {
     Union::new_weighted(options).boxed()
 }
 
-fn arb_bytes(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from)
-}
-
 fn arb_varint() -> impl Strategy<Value = Varint> {
     proptest::collection::vec(any::<u8>(), 1..24)
         .prop_map(|raw| Varint::from_signed_slice_be(&raw).expect("non-empty"))
@@ -124,40 +105,6 @@ fn arb_element(ty: &ColumnType, nulls: bool) -> BoxedStrategy<Option<CqlValue>> 
 fn arb_value(ty: &ColumnType, nulls: bool) -> BoxedStrategy<CqlValue> {
     let value: BoxedStrategy<CqlValue> = match ty {
         ColumnType::Custom(_) => arb_bytes(16).prop_map(CqlValue::Custom).boxed(),
-        ColumnType::Ascii => "[\\x00-\\x7f]{0,12}"
-            .prop_map(|s| CqlValue::Ascii(CqlText::from(s)))
-            .boxed(),
-        ColumnType::Text | ColumnType::Varchar => any::<String>()
-            .prop_map(|s| CqlValue::Text(CqlText::from(s)))
-            .boxed(),
-        ColumnType::Blob => arb_bytes(16).prop_map(CqlValue::Blob).boxed(),
-        ColumnType::Bigint => any::<i64>().prop_map(CqlValue::Bigint).boxed(),
-        ColumnType::Counter => any::<i64>().prop_map(CqlValue::Counter).boxed(),
-        ColumnType::Timestamp => any::<i64>().prop_map(CqlValue::Timestamp).boxed(),
-        ColumnType::Boolean => any::<bool>().prop_map(CqlValue::Boolean).boxed(),
-        // Any bit pattern, NaN payloads included: equality is bitwise.
-        ColumnType::Double => any::<u64>()
-            .prop_map(|b| CqlValue::Double(f64::from_bits(b)))
-            .boxed(),
-        ColumnType::Float => any::<u32>()
-            .prop_map(|b| CqlValue::Float(f32::from_bits(b)))
-            .boxed(),
-        ColumnType::Int => any::<i32>().prop_map(CqlValue::Int).boxed(),
-        ColumnType::Smallint => any::<i16>().prop_map(CqlValue::Smallint).boxed(),
-        ColumnType::Tinyint => any::<i8>().prop_map(CqlValue::Tinyint).boxed(),
-        ColumnType::Uuid => any::<[u8; 16]>().prop_map(CqlValue::Uuid).boxed(),
-        ColumnType::Timeuuid => any::<[u8; 16]>().prop_map(CqlValue::Timeuuid).boxed(),
-        ColumnType::Varint => arb_varint().prop_map(CqlValue::Varint).boxed(),
-        ColumnType::Decimal => (arb_varint(), any::<i32>())
-            .prop_map(|(u, s)| CqlValue::Decimal(Decimal::new(u, s)))
-            .boxed(),
-        ColumnType::Inet => prop_oneof![
-            any::<[u8; 4]>().prop_map(|a| CqlValue::Inet(IpAddr::from(a))),
-            any::<[u8; 16]>().prop_map(|a| CqlValue::Inet(IpAddr::from(a))),
-        ]
-        .boxed(),
-        ColumnType::Date => any::<u32>().prop_map(CqlValue::Date).boxed(),
-        ColumnType::Time => (0..=86_399_999_999_999i64).prop_map(CqlValue::Time).boxed(),
         ColumnType::Duration => arb_duration().prop_map(CqlValue::Duration).boxed(),
         ColumnType::List(t) => proptest::collection::vec(arb_element(t, nulls), 0..4)
             .prop_map(CqlValue::List)
@@ -197,6 +144,7 @@ fn arb_value(ty: &ColumnType, nulls: bool) -> BoxedStrategy<CqlValue> {
                 })
                 .boxed()
         }
+        native => support::arb_native_value(native, arb_varint),
     };
     let may_be_empty = !matches!(
         ty,
