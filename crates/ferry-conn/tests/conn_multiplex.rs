@@ -50,6 +50,19 @@ async fn echo_server(delay: impl Fn(usize) -> Duration + Send + Sync + 'static) 
     builder.start().await.unwrap()
 }
 
+/// Sends "q0" .. "q<n-1>" on `conn`, each from its own task.
+fn spawn_echo_queries(
+    conn: &Connection,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<Result<ResultResponse, ConnError>>> {
+    (0..n)
+        .map(|i| {
+            let conn = conn.clone();
+            tokio::spawn(async move { conn.query(&format!("q{i}"), Consistency::One).await })
+        })
+        .collect()
+}
+
 fn keyspace_of(result: ResultResponse) -> String {
     match result {
         ResultResponse::SetKeyspace(s) => s.keyspace,
@@ -300,12 +313,7 @@ async fn malformed_frame_is_a_decode_error_and_closes() {
 async fn in_flight_bound_is_respected() {
     let server = echo_server(|_| Duration::from_millis(50)).await;
     let conn = connect(&server, config(&server).with_max_in_flight(3)).await;
-    let tasks: Vec<_> = (0..15)
-        .map(|i| {
-            let conn = conn.clone();
-            tokio::spawn(async move { conn.query(&format!("q{i}"), Consistency::One).await })
-        })
-        .collect();
+    let tasks = spawn_echo_queries(&conn, 15);
     for t in tasks {
         t.await.unwrap().unwrap();
     }
@@ -316,12 +324,7 @@ async fn in_flight_bound_is_respected() {
 async fn stream_id_exhaustion_waits_instead_of_failing() {
     let server = echo_server(|_| Duration::from_millis(40)).await;
     let conn = connect(&server, config(&server).with_max_stream_ids(2)).await;
-    let tasks: Vec<_> = (0..12)
-        .map(|i| {
-            let conn = conn.clone();
-            tokio::spawn(async move { conn.query(&format!("q{i}"), Consistency::One).await })
-        })
-        .collect();
+    let tasks = spawn_echo_queries(&conn, 12);
     for (i, t) in tasks.into_iter().enumerate() {
         assert_eq!(keyspace_of(t.await.unwrap().unwrap()), format!("q{i}"));
     }

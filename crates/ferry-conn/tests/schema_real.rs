@@ -3,8 +3,6 @@
 //! types including UDTs and tuples, the wire types cells decode with, and
 //! unknown keyspaces and tables named in errors.
 
-mod support;
-
 use std::time::Duration;
 
 use ferry_conn::schema::{ColumnKind, CqlType, NativeType, SchemaError, SchemaReader};
@@ -14,7 +12,7 @@ use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use ferry_wire::types::ColumnType;
 
 async fn run(session: &Session, cql: &str) {
-    support::exec_all(session, cql).await;
+    ferry_testkit::session::exec_all(session, cql).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

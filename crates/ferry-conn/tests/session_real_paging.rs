@@ -3,8 +3,6 @@
 //! prepared executes, then read back page by page — by one paged query and
 //! by token range scans — each row exactly once.
 
-mod support;
-
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
 
@@ -18,7 +16,10 @@ use futures::{StreamExt, TryStreamExt};
 const ROWS: i32 = 100_000;
 
 fn session_config(nodes: &NodeGroup) -> SessionConfig {
-    support::real_session_config(nodes.nodes.iter().map(|n| n.socket_addr().to_string()))
+    ferry_testkit::session::session_config_to(
+        nodes,
+        nodes.nodes.iter().map(|n| n.socket_addr().to_string()),
+    )
 }
 
 fn key(row: &Row) -> i32 {
@@ -42,8 +43,12 @@ async fn paging_through_100_000_rows_returns_each_exactly_once() {
     let session = Session::connect(session_config(&nodes)).await.unwrap();
     assert_eq!(session.protocol_version(), ProtocolVersion::V3);
     let ks = unique_keyspace_name("session_paging");
-    support::exec_all(&session, &support::create_keyspace_cql(&ks)).await;
-    support::exec_all(
+    ferry_testkit::session::exec_all(
+        &session,
+        &ferry_testkit::session::create_keyspace_cql(&ks, 1),
+    )
+    .await;
+    ferry_testkit::session::exec_all(
         &session,
         &format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v text)"),
     )
@@ -138,5 +143,5 @@ async fn paging_through_100_000_rows_returns_each_exactly_once() {
     }
     assert_each_key_once(&keys, "range scans");
 
-    support::exec_all(&session, &format!("DROP KEYSPACE {ks}")).await;
+    ferry_testkit::session::exec_all(&session, &format!("DROP KEYSPACE {ks}")).await;
 }

@@ -3,8 +3,6 @@
 //! against `SELECT token(...)` for several key types, and token-aware
 //! routing checked with Cassandra's own tracing.
 
-mod support;
-
 use std::collections::{BTreeSet, HashSet};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -21,32 +19,21 @@ const KEYS_PER_TYPE: u64 = 10_000;
 
 fn session_config(nodes: &NodeGroup) -> SessionConfig {
     // Only the first node: the others must be discovered.
-    support::real_session_config([nodes.first().socket_addr().to_string()])
+    ferry_testkit::session::session_config(nodes)
 }
 
+/// Creates `ks` and waits until every node of the ring has it (see
+/// [`ddl`]).
 async fn create_keyspace(session: &Session, ks: &str) {
-    support::exec_all(session, &support::create_keyspace_cql(ks)).await;
-    wait_for_schema_agreement(session, &format!("CREATE KEYSPACE {ks}")).await;
+    ddl(session, &ferry_testkit::session::create_keyspace_cql(ks, 1)).await;
 }
 
+/// Runs DDL at ALL, then waits until every node of the ring has the
+/// change: the session's own wait gives up after 10 s, and under CI load
+/// the ring has taken longer ("unconfigured columnfamily" on the next
+/// INSERT). `ddl_agreed` keeps asking for up to a minute.
 async fn ddl(session: &Session, cql: &str) {
-    support::exec_all(session, cql).await;
-    wait_for_schema_agreement(session, cql).await;
-}
-
-/// Waits until every node of the ring has the schema change. The
-/// session's own wait after a schema change gives up after 10 s, and
-/// under CI load the 3-node ring has taken longer: the next INSERT then
-/// reached a node that did not know the table yet ("unconfigured
-/// columnfamily"). So a test keeps asking, for up to a minute.
-async fn wait_for_schema_agreement(session: &Session, what: &str) {
-    for _ in 0..60 {
-        if session.await_schema_agreement().await.unwrap_or(false) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    panic!("the ring did not agree on its schema within a minute after: {what}");
+    ferry_testkit::session::ddl_agreed(session, cql).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

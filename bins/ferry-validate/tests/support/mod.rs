@@ -14,16 +14,7 @@ use ferry_wire::Consistency;
 
 /// Runs DDL (or any statement) at consistency ALL; panics with the
 /// statement on error.
-pub async fn ddl(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
-}
+pub use ferry_testkit::session::exec_all as ddl;
 
 /// Creates `keyspace` (SimpleStrategy, RF 1) and its table
 /// `t (<columns>)` on both sessions.

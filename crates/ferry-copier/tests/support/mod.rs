@@ -3,10 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
-
-use ferry_conn::session::{QueryOptions, Row, Session, SessionConfig};
-use ferry_conn::ConnectionConfig;
+use ferry_conn::session::{QueryOptions, Row, Session};
 use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use ferry_wire::types::CqlValue;
 use ferry_wire::Consistency;
@@ -21,30 +18,10 @@ pub async fn session(group: &str) -> Session {
 }
 
 /// The session configuration for `nodes`.
-pub fn session_config(nodes: &NodeGroup) -> SessionConfig {
-    let mut connection = ConnectionConfig::new("")
-        .with_heartbeat(None)
-        .with_request_timeout(Duration::from_secs(30))
-        .with_connect_timeout(Duration::from_secs(10));
-    if let Some(c) = &nodes.credentials {
-        connection = connection.with_credentials(&c.username, &c.password);
-    }
-    SessionConfig::new([nodes.first().socket_addr().to_string()])
-        .with_connection(connection)
-        .with_consistency(Consistency::One)
-}
+pub use ferry_testkit::session::session_config;
 
 /// Runs a statement (DDL or DML) at consistency ALL, panicking on error.
-pub async fn exec(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
-}
+pub use ferry_testkit::session::exec_all as exec;
 
 /// Every row of a query.
 pub async fn rows(session: &Session, cql: &str) -> Vec<Row> {
