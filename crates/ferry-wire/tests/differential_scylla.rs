@@ -355,31 +355,9 @@ fn arb_value(ty: &ColumnType, empties: Empties) -> BoxedStrategy<CqlValue> {
             .prop_map(CqlValue::Map)
             .boxed(),
         ColumnType::Tuple(types) => {
-            let n = types.len();
-            let items: Vec<_> = types.iter().map(|t| arb_nullable(t, empties)).collect();
-            (items, 0..=n)
-                .prop_map(|(mut items, keep)| {
-                    items.truncate(keep);
-                    CqlValue::Tuple(items)
-                })
-                .boxed()
+            support::arb_tuple_of(types.iter().map(|t| arb_nullable(t, empties)).collect())
         }
-        ColumnType::Udt { fields, .. } => {
-            let n = fields.len();
-            let items: Vec<_> = fields
-                .iter()
-                .map(|(name, t)| {
-                    let name = name.clone();
-                    arb_nullable(t, empties).prop_map(move |v| (name.clone(), v))
-                })
-                .collect();
-            (items, 0..=n)
-                .prop_map(|(mut items, keep)| {
-                    items.truncate(keep);
-                    CqlValue::Udt(items)
-                })
-                .boxed()
-        }
+        ColumnType::Udt { fields, .. } => support::arb_udt_of(fields, |t| arb_nullable(t, empties)),
         ColumnType::Custom(_) => unreachable!("not generated"),
         native => support::arb_native_value(native, arb_varint),
     };
@@ -597,16 +575,45 @@ fn to_scylla(v: &CqlValue, ty: &ColumnType) -> SValue {
     }
 }
 
+/// `v` with `f` applied to each element of a UDT (one per field of `ty`,
+/// missing trailing fields as nulls), list, set or map; `None` for any
+/// other value. The part [`seen_by_scylla`] and [`written_by_scylla`]
+/// share: they differ on tuples and empty values only.
+fn map_elements(
+    v: &CqlValue,
+    ty: &ColumnType,
+    f: fn(&CqlValue, &ColumnType) -> CqlValue,
+) -> Option<CqlValue> {
+    let each = |items: &[Option<CqlValue>], t: &ColumnType| -> Vec<Option<CqlValue>> {
+        items.iter().map(|i| i.as_ref().map(|i| f(i, t))).collect()
+    };
+    Some(match (v, ty) {
+        (CqlValue::Udt(fields), ColumnType::Udt { fields: types, .. }) => CqlValue::Udt(
+            types
+                .iter()
+                .enumerate()
+                .map(|(i, (n, t))| {
+                    let v = fields.get(i).and_then(|(_, v)| v.as_ref());
+                    (n.clone(), v.map(|v| f(v, t)))
+                })
+                .collect(),
+        ),
+        (CqlValue::List(items), ColumnType::List(t)) => CqlValue::List(each(items, t)),
+        (CqlValue::Set(items), ColumnType::Set(t)) => CqlValue::Set(each(items, t)),
+        (CqlValue::Map(pairs), ColumnType::Map(kt, vt)) => CqlValue::Map(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.as_ref().map(|k| f(k, kt)), v.as_ref().map(|v| f(v, vt))))
+                .collect(),
+        ),
+        _ => return None,
+    })
+}
+
 /// What scylla-cql reports for a cell ferry-wire wrote from `v`: a
 /// zero-length tuple or UDT is `Empty`, and tuples and UDTs missing trailing
 /// elements read as padded with nulls.
 fn seen_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
-    let each = |items: &[Option<CqlValue>], t: &ColumnType| -> Vec<Option<CqlValue>> {
-        items
-            .iter()
-            .map(|i| i.as_ref().map(|i| seen_by_scylla(i, t)))
-            .collect()
-    };
     match (v, ty) {
         (CqlValue::Tuple(items), ColumnType::Tuple(_)) if items.is_empty() => CqlValue::Empty,
         (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
@@ -619,30 +626,7 @@ fn seen_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
             out.resize(types.len(), None);
             CqlValue::Tuple(out)
         }
-        (CqlValue::Udt(fields), ColumnType::Udt { fields: types, .. }) => CqlValue::Udt(
-            types
-                .iter()
-                .enumerate()
-                .map(|(i, (n, t))| {
-                    let v = fields.get(i).and_then(|(_, v)| v.as_ref());
-                    (n.clone(), v.map(|v| seen_by_scylla(v, t)))
-                })
-                .collect(),
-        ),
-        (CqlValue::List(items), ColumnType::List(t)) => CqlValue::List(each(items, t)),
-        (CqlValue::Set(items), ColumnType::Set(t)) => CqlValue::Set(each(items, t)),
-        (CqlValue::Map(pairs), ColumnType::Map(kt, vt)) => CqlValue::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_ref().map(|k| seen_by_scylla(k, kt)),
-                        v.as_ref().map(|v| seen_by_scylla(v, vt)),
-                    )
-                })
-                .collect(),
-        ),
-        (other, _) => other.clone(),
+        (other, _) => map_elements(other, ty, seen_by_scylla).unwrap_or_else(|| other.clone()),
     }
 }
 
@@ -650,12 +634,6 @@ fn seen_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
 /// scylla-cql writes every UDT field (null when the value lacks it); a
 /// short tuple stays short.
 fn written_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
-    let each = |items: &[Option<CqlValue>], t: &ColumnType| -> Vec<Option<CqlValue>> {
-        items
-            .iter()
-            .map(|i| i.as_ref().map(|i| written_by_scylla(i, t)))
-            .collect()
-    };
     match (v, ty) {
         (CqlValue::Tuple(items), ColumnType::Tuple(types)) => CqlValue::Tuple(
             items
@@ -664,30 +642,7 @@ fn written_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
                 .map(|(i, t)| i.as_ref().map(|i| written_by_scylla(i, t)))
                 .collect(),
         ),
-        (CqlValue::Udt(fields), ColumnType::Udt { fields: types, .. }) => CqlValue::Udt(
-            types
-                .iter()
-                .enumerate()
-                .map(|(i, (n, t))| {
-                    let v = fields.get(i).and_then(|(_, v)| v.as_ref());
-                    (n.clone(), v.map(|v| written_by_scylla(v, t)))
-                })
-                .collect(),
-        ),
-        (CqlValue::List(items), ColumnType::List(t)) => CqlValue::List(each(items, t)),
-        (CqlValue::Set(items), ColumnType::Set(t)) => CqlValue::Set(each(items, t)),
-        (CqlValue::Map(pairs), ColumnType::Map(kt, vt)) => CqlValue::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_ref().map(|k| written_by_scylla(k, kt)),
-                        v.as_ref().map(|v| written_by_scylla(v, vt)),
-                    )
-                })
-                .collect(),
-        ),
-        (other, _) => other.clone(),
+        (other, _) => map_elements(other, ty, written_by_scylla).unwrap_or_else(|| other.clone()),
     }
 }
 
@@ -1477,16 +1432,7 @@ fn arb_error() -> impl Strategy<Value = ErrorResponse> {
     let cl = arb_consistency;
     let write_type = || {
         prop_oneof![
-            proptest::sample::select(vec![
-                WriteType::Simple,
-                WriteType::Batch,
-                WriteType::UnloggedBatch,
-                WriteType::Counter,
-                WriteType::BatchLog,
-                WriteType::Cas,
-                WriteType::View,
-                WriteType::Cdc,
-            ]),
+            proptest::sample::select(support::known_write_types()),
             "[A-Z_]{1,10}".prop_map(|s| WriteType::from_name(&s)),
         ]
     };

@@ -317,16 +317,7 @@ fn schema_change(version: ProtocolVersion) -> BoxedStrategy<SchemaChange> {
 
 fn write_type() -> impl Strategy<Value = WriteType> {
     prop_oneof![
-        prop::sample::select(vec![
-            WriteType::Simple,
-            WriteType::Batch,
-            WriteType::UnloggedBatch,
-            WriteType::Counter,
-            WriteType::BatchLog,
-            WriteType::Cas,
-            WriteType::View,
-            WriteType::Cdc,
-        ]),
+        prop::sample::select(support::known_write_types()),
         "x[a-z]{0,6}".prop_map(WriteType::Other),
     ]
 }

@@ -117,33 +117,11 @@ fn arb_value(ty: &ColumnType, nulls: bool) -> BoxedStrategy<CqlValue> {
                 .prop_map(CqlValue::Map)
                 .boxed()
         }
+        // Trailing elements may be absent from the bytes altogether.
         ColumnType::Tuple(types) => {
-            let n = types.len();
-            let elements: Vec<_> = types.iter().map(|t| arb_element(t, true)).collect();
-            // Trailing elements may be absent from the bytes altogether.
-            (elements, 0..=n)
-                .prop_map(|(mut items, keep)| {
-                    items.truncate(keep);
-                    CqlValue::Tuple(items)
-                })
-                .boxed()
+            support::arb_tuple_of(types.iter().map(|t| arb_element(t, true)).collect())
         }
-        ColumnType::Udt { fields, .. } => {
-            let n = fields.len();
-            let elements: Vec<_> = fields
-                .iter()
-                .map(|(name, t)| {
-                    let name = name.clone();
-                    arb_element(t, true).prop_map(move |v| (name.clone(), v))
-                })
-                .collect();
-            (elements, 0..=n)
-                .prop_map(|(mut fields, keep)| {
-                    fields.truncate(keep);
-                    CqlValue::Udt(fields)
-                })
-                .boxed()
-        }
+        ColumnType::Udt { fields, .. } => support::arb_udt_of(fields, |t| arb_element(t, true)),
         native => support::arb_native_value(native, arb_varint),
     };
     let may_be_empty = !matches!(

@@ -93,3 +93,52 @@ where
         other => panic!("not a native scalar type: {other:?}"),
     }
 }
+
+/// A tuple of the given element strategies, its trailing elements possibly
+/// absent from the bytes altogether (0 to all of them kept).
+pub fn arb_tuple_of(elements: Vec<BoxedStrategy<Option<CqlValue>>>) -> BoxedStrategy<CqlValue> {
+    let n = elements.len();
+    (elements, 0..=n)
+        .prop_map(|(mut items, keep)| {
+            items.truncate(keep);
+            CqlValue::Tuple(items)
+        })
+        .boxed()
+}
+
+/// A UDT value with `fields`, each from `element(field type)`; trailing
+/// fields possibly absent (0 to all of them kept).
+pub fn arb_udt_of(
+    fields: &[(String, ColumnType)],
+    element: impl Fn(&ColumnType) -> BoxedStrategy<Option<CqlValue>>,
+) -> BoxedStrategy<CqlValue> {
+    let n = fields.len();
+    let elements: Vec<_> = fields
+        .iter()
+        .map(|(name, t)| {
+            let name = name.clone();
+            element(t).prop_map(move |v| (name.clone(), v))
+        })
+        .collect();
+    (elements, 0..=n)
+        .prop_map(|(mut fields, keep)| {
+            fields.truncate(keep);
+            CqlValue::Udt(fields)
+        })
+        .boxed()
+}
+
+/// Every write type the protocol names.
+pub fn known_write_types() -> Vec<ferry_wire::response::WriteType> {
+    use ferry_wire::response::WriteType;
+    vec![
+        WriteType::Simple,
+        WriteType::Batch,
+        WriteType::UnloggedBatch,
+        WriteType::Counter,
+        WriteType::BatchLog,
+        WriteType::Cas,
+        WriteType::View,
+        WriteType::Cdc,
+    ]
+}
