@@ -615,17 +615,10 @@ fn map_elements(
 /// elements read as padded with nulls.
 fn seen_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
     match (v, ty) {
-        (CqlValue::Tuple(items), ColumnType::Tuple(_)) if items.is_empty() => CqlValue::Empty,
-        (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
         (CqlValue::Tuple(items), ColumnType::Tuple(types)) => {
-            let mut out: Vec<_> = items
-                .iter()
-                .zip(types)
-                .map(|(i, t)| i.as_ref().map(|i| seen_by_scylla(i, t)))
-                .collect();
-            out.resize(types.len(), None);
-            CqlValue::Tuple(out)
+            support::tuple_as_scylla_reads_it(items, types, seen_by_scylla)
         }
+        (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
         (other, _) => map_elements(other, ty, seen_by_scylla).unwrap_or_else(|| other.clone()),
     }
 }

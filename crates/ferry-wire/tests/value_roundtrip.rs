@@ -421,17 +421,10 @@ mod scylla_oracle {
     /// empty.
     fn as_scylla_sees_it(v: &CqlValue, ty: &ColumnType) -> CqlValue {
         match (v, ty) {
-            (CqlValue::Tuple(items), ColumnType::Tuple(_)) if items.is_empty() => CqlValue::Empty,
-            (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
             (CqlValue::Tuple(items), ColumnType::Tuple(types)) => {
-                let mut out: Vec<_> = items
-                    .iter()
-                    .zip(types)
-                    .map(|(i, t)| i.as_ref().map(|i| as_scylla_sees_it(i, t)))
-                    .collect();
-                out.resize(types.len(), None);
-                CqlValue::Tuple(out)
+                support::tuple_as_scylla_reads_it(items, types, as_scylla_sees_it)
             }
+            (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
             (CqlValue::Udt(fields), ColumnType::Udt { fields: types, .. }) => {
                 let mut out: Vec<_> = fields
                     .iter()

@@ -142,3 +142,24 @@ pub fn known_write_types() -> Vec<ferry_wire::response::WriteType> {
         WriteType::Cdc,
     ]
 }
+
+/// How scylla-cql reads a tuple ferry-wire wrote from `items`: a
+/// zero-length one as `Empty`, one missing trailing elements as padded
+/// with nulls; each element through `f` (the caller's own view of nested
+/// values).
+pub fn tuple_as_scylla_reads_it(
+    items: &[Option<CqlValue>],
+    types: &[ColumnType],
+    f: fn(&CqlValue, &ColumnType) -> CqlValue,
+) -> CqlValue {
+    if items.is_empty() {
+        return CqlValue::Empty;
+    }
+    let mut out: Vec<_> = items
+        .iter()
+        .zip(types)
+        .map(|(i, t)| i.as_ref().map(|i| f(i, t)))
+        .collect();
+    out.resize(types.len(), None);
+    CqlValue::Tuple(out)
+}
