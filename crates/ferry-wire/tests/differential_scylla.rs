@@ -65,9 +65,7 @@ use scylla_cql::frame::request as sreq;
 use scylla_cql::frame::request::DeserializableRequest;
 use scylla_cql::frame::response as sresp;
 use scylla_cql::frame::response::result as sres;
-use scylla_cql::frame::response::result::{
-    CollectionType, ColumnType as SType, NativeType as N, UserDefinedType,
-};
+use scylla_cql::frame::response::result::{CollectionType, ColumnType as SType, NativeType as N};
 use scylla_cql::frame::types as stypes;
 use scylla_cql::serialize::row::SerializedValues;
 use scylla_cql::serialize::value::SerializeValue;
@@ -75,6 +73,7 @@ use scylla_cql::serialize::writers::WrittenCellProof;
 use scylla_cql::serialize::{CellWriter, SerializationError};
 use scylla_cql::value::{self as sval, CqlValue as SValue};
 use support::arb_bytes;
+use support::scylla::to_scylla_type;
 
 const V4: ProtocolVersion = ProtocolVersion::V4;
 
@@ -178,56 +177,6 @@ fn cell_version(ty: &ColumnType) -> ProtocolVersion {
         ProtocolVersion::V5
     } else {
         V4
-    }
-}
-
-/// ferry type -> scylla type. `text` and `varchar` are one scylla type.
-fn to_scylla_type(ty: &ColumnType) -> SType<'static> {
-    let coll = |typ| SType::Collection { frozen: true, typ };
-    match ty {
-        ColumnType::Ascii => SType::Native(N::Ascii),
-        ColumnType::Bigint => SType::Native(N::BigInt),
-        ColumnType::Blob => SType::Native(N::Blob),
-        ColumnType::Boolean => SType::Native(N::Boolean),
-        ColumnType::Counter => SType::Native(N::Counter),
-        ColumnType::Decimal => SType::Native(N::Decimal),
-        ColumnType::Double => SType::Native(N::Double),
-        ColumnType::Float => SType::Native(N::Float),
-        ColumnType::Int => SType::Native(N::Int),
-        ColumnType::Text | ColumnType::Varchar => SType::Native(N::Text),
-        ColumnType::Timestamp => SType::Native(N::Timestamp),
-        ColumnType::Uuid => SType::Native(N::Uuid),
-        ColumnType::Varint => SType::Native(N::Varint),
-        ColumnType::Timeuuid => SType::Native(N::Timeuuid),
-        ColumnType::Inet => SType::Native(N::Inet),
-        ColumnType::Date => SType::Native(N::Date),
-        ColumnType::Time => SType::Native(N::Time),
-        ColumnType::Smallint => SType::Native(N::SmallInt),
-        ColumnType::Tinyint => SType::Native(N::TinyInt),
-        ColumnType::Duration => SType::Native(N::Duration),
-        ColumnType::List(t) => coll(CollectionType::List(Box::new(to_scylla_type(t)))),
-        ColumnType::Set(t) => coll(CollectionType::Set(Box::new(to_scylla_type(t)))),
-        ColumnType::Map(k, v) => coll(CollectionType::Map(
-            Box::new(to_scylla_type(k)),
-            Box::new(to_scylla_type(v)),
-        )),
-        ColumnType::Tuple(ts) => SType::Tuple(ts.iter().map(to_scylla_type).collect()),
-        ColumnType::Udt {
-            keyspace,
-            name,
-            fields,
-        } => SType::UserDefinedType {
-            frozen: true,
-            definition: Arc::new(UserDefinedType {
-                name: Cow::Owned(name.clone()),
-                keyspace: Cow::Owned(keyspace.clone()),
-                field_types: fields
-                    .iter()
-                    .map(|(n, t)| (Cow::Owned(n.clone()), to_scylla_type(t)))
-                    .collect(),
-            }),
-        },
-        ColumnType::Custom(c) => panic!("scylla-cql has no custom type {c}"),
     }
 }
 

@@ -257,16 +257,11 @@ proptest! {
 /// Cross-check against an independent implementation: what we encode,
 /// scylla-cql must decode to the same value (protocol v4 layout).
 mod scylla_oracle {
-    use std::borrow::Cow;
-    use std::sync::Arc;
-
     use super::*;
     use scylla_cql::deserialize::value::DeserializeValue;
     use scylla_cql::deserialize::FrameSlice;
-    use scylla_cql::frame::response::result::{
-        CollectionType, ColumnType as SType, NativeType as N, UserDefinedType,
-    };
     use scylla_cql::value::CqlValue as SValue;
+    use support::scylla::to_scylla_type;
 
     fn contains_custom(ty: &ColumnType) -> bool {
         match ty {
@@ -276,56 +271,6 @@ mod scylla_oracle {
             ColumnType::Tuple(ts) => ts.iter().any(contains_custom),
             ColumnType::Udt { fields, .. } => fields.iter().any(|(_, t)| contains_custom(t)),
             _ => false,
-        }
-    }
-
-    fn to_scylla_type(ty: &ColumnType) -> SType<'static> {
-        let native = |n| SType::Native(n);
-        let coll = |typ| SType::Collection { frozen: true, typ };
-        match ty {
-            ColumnType::Ascii => native(N::Ascii),
-            ColumnType::Bigint => native(N::BigInt),
-            ColumnType::Blob => native(N::Blob),
-            ColumnType::Boolean => native(N::Boolean),
-            ColumnType::Counter => native(N::Counter),
-            ColumnType::Decimal => native(N::Decimal),
-            ColumnType::Double => native(N::Double),
-            ColumnType::Float => native(N::Float),
-            ColumnType::Int => native(N::Int),
-            ColumnType::Text | ColumnType::Varchar => native(N::Text),
-            ColumnType::Timestamp => native(N::Timestamp),
-            ColumnType::Uuid => native(N::Uuid),
-            ColumnType::Varint => native(N::Varint),
-            ColumnType::Timeuuid => native(N::Timeuuid),
-            ColumnType::Inet => native(N::Inet),
-            ColumnType::Date => native(N::Date),
-            ColumnType::Time => native(N::Time),
-            ColumnType::Smallint => native(N::SmallInt),
-            ColumnType::Tinyint => native(N::TinyInt),
-            ColumnType::Duration => native(N::Duration),
-            ColumnType::List(t) => coll(CollectionType::List(Box::new(to_scylla_type(t)))),
-            ColumnType::Set(t) => coll(CollectionType::Set(Box::new(to_scylla_type(t)))),
-            ColumnType::Map(k, v) => coll(CollectionType::Map(
-                Box::new(to_scylla_type(k)),
-                Box::new(to_scylla_type(v)),
-            )),
-            ColumnType::Tuple(ts) => SType::Tuple(ts.iter().map(to_scylla_type).collect()),
-            ColumnType::Udt {
-                keyspace,
-                name,
-                fields,
-            } => SType::UserDefinedType {
-                frozen: true,
-                definition: Arc::new(UserDefinedType {
-                    name: Cow::Owned(name.clone()),
-                    keyspace: Cow::Owned(keyspace.clone()),
-                    field_types: fields
-                        .iter()
-                        .map(|(n, t)| (Cow::Owned(n.clone()), to_scylla_type(t)))
-                        .collect(),
-                }),
-            },
-            ColumnType::Custom(_) => unreachable!("filtered out"),
         }
     }
 

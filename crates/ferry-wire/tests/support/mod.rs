@@ -4,6 +4,8 @@
 // Each test binary uses a subset of these helpers.
 #![allow(dead_code)]
 
+pub mod scylla;
+
 use std::net::IpAddr;
 
 use bytes::Bytes;
