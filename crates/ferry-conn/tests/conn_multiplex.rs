@@ -357,16 +357,24 @@ async fn waiting_for_a_stream_id_counts_against_the_timeout() {
     assert!(what.contains("free stream id"), "{err}");
 }
 
-#[tokio::test]
-async fn heartbeat_is_sent_when_idle() {
+/// A connection to a fresh fake server with heartbeats every `interval`
+/// and no OPTIONS probe at connect, so every OPTIONS the server sees is a
+/// heartbeat.
+async fn heartbeat_only_conn(interval: Duration) -> (FakeServer, Connection) {
     let server = FakeServer::start().await.unwrap();
     let conn = connect(
         &server,
         config(&server)
             .with_options_probe(false)
-            .with_heartbeat(Some(Duration::from_millis(100))),
+            .with_heartbeat(Some(interval)),
     )
     .await;
+    (server, conn)
+}
+
+#[tokio::test]
+async fn heartbeat_is_sent_when_idle() {
+    let (server, conn) = heartbeat_only_conn(Duration::from_millis(100)).await;
     assert!(
         server
             .wait_for(Duration::from_secs(2), |r| r
@@ -385,14 +393,7 @@ async fn heartbeat_is_sent_when_idle() {
 
 #[tokio::test]
 async fn heartbeat_is_not_sent_while_responses_keep_arriving() {
-    let server = FakeServer::start().await.unwrap();
-    let conn = connect(
-        &server,
-        config(&server)
-            .with_options_probe(false)
-            .with_heartbeat(Some(Duration::from_millis(500))),
-    )
-    .await;
+    let (server, conn) = heartbeat_only_conn(Duration::from_millis(500)).await;
     for _ in 0..20 {
         conn.query("SELECT 1", Consistency::One).await.unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;

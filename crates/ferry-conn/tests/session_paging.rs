@@ -280,13 +280,20 @@ fn scan_script(keys: i32) -> Script {
     })
 }
 
+/// A fake cluster of `nodes` nodes serving [`scan_script`]`(keys)`, and a
+/// session to it reading `page_size` rows a page.
+async fn scan_cluster(nodes: usize, keys: i32, page_size: i32) -> (FakeCluster, Session) {
+    let cluster = FakeCluster::start(ClusterSpec::simple(nodes), scan_script(keys)).await;
+    let session = Session::connect(cluster.config().with_page_size(page_size))
+        .await
+        .unwrap();
+    (cluster, session)
+}
+
 #[tokio::test]
 async fn scanning_every_ring_range_reads_each_key_once_from_its_owner() {
     const KEYS: i32 = 500;
-    let cluster = FakeCluster::start(ClusterSpec::simple(3), scan_script(KEYS)).await;
-    let session = Session::connect(cluster.config().with_page_size(40))
-        .await
-        .unwrap();
+    let (cluster, session) = scan_cluster(3, KEYS, 40).await;
     let ring = session.ring().unwrap();
     let mut seen = Vec::new();
     for primary in ring.ranges() {
@@ -340,10 +347,7 @@ async fn scanning_every_ring_range_reads_each_key_once_from_its_owner() {
 #[tokio::test]
 async fn scanning_a_wrapping_range_reads_both_pieces_in_order() {
     const KEYS: i32 = 300;
-    let cluster = FakeCluster::start(ClusterSpec::simple(1), scan_script(KEYS)).await;
-    let session = Session::connect(cluster.config().with_page_size(7))
-        .await
-        .unwrap();
+    let (_cluster, session) = scan_cluster(1, KEYS, 7).await;
     let range = TokenRange::new(Token::murmur3(1 << 62), Token::murmur3(-(1 << 62))).unwrap();
     let keys: Vec<i32> = session
         .scan_range("ks", "t", &[], &range, QueryOptions::new())
