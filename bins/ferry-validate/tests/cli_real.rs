@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use ferry_conn::session::{Session, SessionConfig};
-use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_testkit::NodeGroup;
 use ferry_wire::types::CqlValue;
 
 mod support;
@@ -15,14 +15,7 @@ use support::{json, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-validate");
 
-struct Setup {
-    source: Session,
-    target: Session,
-    source_addr: String,
-    target_addr: String,
-    keyspace: String,
-    dir: PathBuf,
-}
+type Setup = support::Clusters;
 
 async fn setup(test: &str) -> Setup {
     let (s, t) = (NodeGroup::require("source"), NodeGroup::require("target"));
@@ -34,22 +27,13 @@ async fn setup(test: &str) -> Setup {
     let target = Session::connect(SessionConfig::new([target_addr.clone()]))
         .await
         .unwrap();
-    let keyspace = unique_keyspace_name(test);
-    support::create_keyspace_and_table(
-        [&source, &target],
-        &keyspace,
+    Setup::create(
+        test,
+        (source, source_addr),
+        (target, target_addr),
         "k int PRIMARY KEY, v text, n int",
     )
-    .await;
-    let dir = support::test_dir(&keyspace);
-    Setup {
-        source,
-        target,
-        source_addr,
-        target_addr,
-        keyspace,
-        dir,
-    }
+    .await
 }
 
 impl Setup {
@@ -84,11 +68,6 @@ impl Setup {
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
-    }
-
-    async fn teardown(&self) {
-        support::drop_keyspace_and_dir([&self.source, &self.target], &self.keyspace, &self.dir)
-            .await;
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use ferry_conn::session::{Session, SessionConfig};
 use ferry_conn::{ConnectionConfig, TlsOptions};
-use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_testkit::NodeGroup;
 use ferry_wire::types::CqlValue;
 
 mod support;
@@ -19,16 +19,20 @@ use support::{json, stderr, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-validate");
 
+/// The clusters, plus the source's login and the target's CA.
 struct Setup {
-    source: Session,
-    target: Session,
-    source_addr: String,
-    target_addr: String,
+    clusters: support::Clusters,
     username: String,
     password: String,
     ca: PathBuf,
-    keyspace: String,
-    dir: PathBuf,
+}
+
+impl std::ops::Deref for Setup {
+    type Target = support::Clusters;
+
+    fn deref(&self) -> &support::Clusters {
+        &self.clusters
+    }
 }
 
 fn session_config(group: &NodeGroup) -> SessionConfig {
@@ -54,24 +58,18 @@ async fn setup() -> Setup {
         Session::connect(session_config(&secure))
     );
     let (source, target) = (source.expect("auth session"), target.expect("TLS session"));
-    let keyspace = unique_keyspace_name("cli_secure_auth");
-    support::create_keyspace_and_table(
-        [&source, &target],
-        &keyspace,
+    let clusters = support::Clusters::create(
+        "cli_secure_auth",
+        (source, auth.first().socket_addr().to_string()),
+        (target, secure.first().socket_addr().to_string()),
         "k int, c int, v text, PRIMARY KEY (k, c)",
     )
     .await;
-    let dir = support::test_dir(&keyspace);
     Setup {
-        source,
-        target,
-        source_addr: auth.first().socket_addr().to_string(),
-        target_addr: secure.first().socket_addr().to_string(),
+        clusters,
         username: creds.username,
         password: creds.password,
         ca,
-        keyspace,
-        dir,
     }
 }
 
@@ -118,11 +116,6 @@ impl Setup {
 
     fn ca(&self) -> &str {
         self.ca.to_str().unwrap()
-    }
-
-    async fn teardown(&self) {
-        support::drop_keyspace_and_dir([&self.source, &self.target], &self.keyspace, &self.dir)
-            .await;
     }
 }
 

@@ -86,3 +86,48 @@ pub async fn write(session: &Session, cql: &str, values: Vec<ferry_wire::types::
         .await
         .unwrap_or_else(|e| panic!("{cql}: {e}"));
 }
+
+/// Two clusters with the test's keyspace and its table `t` on both, the
+/// addresses the binary is given, and a directory for the test's files.
+pub struct Clusters {
+    /// Session to the source cluster.
+    pub source: Session,
+    /// Session to the target cluster.
+    pub target: Session,
+    /// The source's address, as passed to `--source`.
+    pub source_addr: String,
+    /// The target's address, as passed to `--target`.
+    pub target_addr: String,
+    /// The test's keyspace (on both clusters).
+    pub keyspace: String,
+    /// The test's directory ([`test_dir`]).
+    pub dir: PathBuf,
+}
+
+impl Clusters {
+    /// Creates a unique keyspace named after `test` and its table
+    /// `t (<columns>)` on both clusters.
+    pub async fn create(
+        test: &str,
+        (source, source_addr): (Session, String),
+        (target, target_addr): (Session, String),
+        columns: &str,
+    ) -> Clusters {
+        let keyspace = ferry_testkit::unique_keyspace_name(test);
+        create_keyspace_and_table([&source, &target], &keyspace, columns).await;
+        let dir = test_dir(&keyspace);
+        Clusters {
+            source,
+            target,
+            source_addr,
+            target_addr,
+            keyspace,
+            dir,
+        }
+    }
+
+    /// Drops the keyspace on both clusters and removes the directory.
+    pub async fn teardown(&self) {
+        drop_keyspace_and_dir([&self.source, &self.target], &self.keyspace, &self.dir).await;
+    }
+}
