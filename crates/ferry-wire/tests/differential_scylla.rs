@@ -114,22 +114,9 @@ fn arb_type(natives: Vec<ColumnType>, depth: u32) -> BoxedStrategy<ColumnType> {
         return leaf;
     }
     let inner = move || arb_type(natives.clone(), depth - 1);
-    Union::new_weighted(vec![
-        (5, leaf),
-        (
-            1,
-            inner().prop_map(|t| ColumnType::List(Box::new(t))).boxed(),
-        ),
-        (
-            1,
-            inner().prop_map(|t| ColumnType::Set(Box::new(t))).boxed(),
-        ),
-        (
-            1,
-            (inner(), inner())
-                .prop_map(|(k, v)| ColumnType::Map(Box::new(k), Box::new(v)))
-                .boxed(),
-        ),
+    let mut options = vec![(5, leaf)];
+    options.extend(support::collection_type_options(&inner));
+    options.extend([
         (
             1,
             proptest::collection::vec(inner(), 1..4)
@@ -155,8 +142,8 @@ fn arb_type(natives: Vec<ColumnType>, depth: u32) -> BoxedStrategy<ColumnType> {
                 })
                 .boxed(),
         ),
-    ])
-    .boxed()
+    ]);
+    Union::new_weighted(options).boxed()
 }
 
 fn contains_duration(ty: &ColumnType) -> bool {

@@ -36,23 +36,8 @@ fn arb_type(version: ProtocolVersion, depth: u32) -> BoxedStrategy<ColumnType> {
         return leaf;
     }
     let inner = || arb_type(version, depth - 1);
-    let mut options = vec![
-        (4, leaf),
-        (
-            1,
-            inner().prop_map(|t| ColumnType::List(Box::new(t))).boxed(),
-        ),
-        (
-            1,
-            inner().prop_map(|t| ColumnType::Set(Box::new(t))).boxed(),
-        ),
-        (
-            1,
-            (inner(), inner())
-                .prop_map(|(k, v)| ColumnType::Map(Box::new(k), Box::new(v)))
-                .boxed(),
-        ),
-    ];
+    let mut options = vec![(4, leaf)];
+    options.extend(support::collection_type_options(inner));
     if version >= ProtocolVersion::V3 {
         options.push((
             1,

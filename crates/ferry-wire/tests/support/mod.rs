@@ -165,3 +165,26 @@ pub fn tuple_as_scylla_reads_it(
     out.resize(types.len(), None);
     CqlValue::Tuple(out)
 }
+
+/// The weighted (1 each) list, set and map options of a nested-type
+/// strategy, elements from `inner()`.
+pub fn collection_type_options(
+    inner: impl Fn() -> BoxedStrategy<ColumnType>,
+) -> Vec<(u32, BoxedStrategy<ColumnType>)> {
+    vec![
+        (
+            1,
+            inner().prop_map(|t| ColumnType::List(Box::new(t))).boxed(),
+        ),
+        (
+            1,
+            inner().prop_map(|t| ColumnType::Set(Box::new(t))).boxed(),
+        ),
+        (
+            1,
+            (inner(), inner())
+                .prop_map(|(k, v)| ColumnType::Map(Box::new(k), Box::new(v)))
+                .boxed(),
+        ),
+    ]
+}
