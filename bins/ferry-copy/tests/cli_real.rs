@@ -2,7 +2,6 @@
 //! killed with SIGKILL and run again, a config file, and bad input
 //! (unreachable node, wrong credentials, TLS without a CA).
 
-#[path = "../../../crates/ferry-copier/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;
@@ -11,8 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ferry_copier::progress::{ProgressFile, Record};
-use futures::StreamExt;
-use support::{assert_same_rows, exec, session, temp_dir, Keyspace};
+use support::{assert_same_rows, exec, temp_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-copy");
 
@@ -39,60 +37,19 @@ fn range_lines(progress: &Path) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_killed_with_sigkill_completes_when_run_again_without_redoing_ranges() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create(
-        "cli_sigkill",
-        &[("source", &source), ("target", &target)],
-        1,
-    )
-    .await;
+    let (source, target, ks) = support::source_and_target("cli_sigkill").await;
     let name = ks.name.clone();
-    ks.ddl_all(&format!(
-        "CREATE TABLE {name}.t (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))"
-    ))
-    .await;
     let n = 4000u32;
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let cql = format!(
-                "INSERT INTO {name}.t (k, c, v, l) VALUES ({}, {}, 'value {i}', [{i}, {i}])",
-                i / 5,
-                i % 5
-            );
-            let source = &source;
-            async move { exec(source, &cql).await }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<()>>()
-        .await;
+    support::list_table_t(&ks, &source, n).await;
 
     let dir = temp_dir("cli_sigkill");
     let progress = dir.join("progress.jsonl");
     let summary = dir.join("summary.json");
-    let common = [
-        "--source",
-        "127.0.0.8",
-        "--target",
-        "127.0.0.9",
-        "--disable-source-tls",
-        "--disable-target-tls",
-        "--keyspace",
-        &name,
-        "--table",
-        "t",
-        "--consistency-read",
-        "ONE",
-        "--consistency-write",
-        "ONE",
-        "--splits",
-        "64",
-        "--progress",
-        progress.to_str().unwrap(),
-    ];
+    let mut common = support::copy_args(&name, "64");
+    common.extend(["--progress", progress.to_str().unwrap()]);
     // Slow enough to be killed in the middle: ~4000 rows at 800 rows/s.
     let mut child = Command::new(BIN)
-        .args(common)
+        .args(&common)
         .args(["--rate-limit", "800", "--concurrency", "2"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -158,9 +115,7 @@ async fn a_copy_killed_with_sigkill_completes_when_run_again_without_redoing_ran
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn options_come_from_a_config_file_and_the_command_line_wins() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("cli_config", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("cli_config").await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int PRIMARY KEY, v text)"

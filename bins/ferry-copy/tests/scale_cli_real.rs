@@ -2,7 +2,6 @@
 //! one of them killed with SIGKILL in the middle, against real Cassandra
 //! 2.1 nodes.
 
-#[path = "../../../crates/ferry-copier/tests/support/mod.rs"]
 mod support;
 
 use std::collections::BTreeMap;
@@ -10,35 +9,16 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ferry_copier::progress_table::{ProgressTable, RangeState};
-use futures::StreamExt;
-use support::{assert_same_rows, exec, session, temp_dir, Keyspace};
+use support::{assert_same_rows, temp_dir};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-copy");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_worker_s_ranges_are_finished_by_the_other_and_done_ranges_are_not_redone() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("cli_scale", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("cli_scale").await;
     let name = ks.name.clone();
-    ks.ddl_all(&format!(
-        "CREATE TABLE {name}.t (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))"
-    ))
-    .await;
     let n = 4000u32;
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let cql = format!(
-                "INSERT INTO {name}.t (k, c, v, l) VALUES ({}, {}, 'value {i}', [{i}, {i}])",
-                i / 5,
-                i % 5
-            );
-            let source = &source;
-            async move { exec(source, &cql).await }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<()>>()
-        .await;
+    support::list_table_t(&ks, &source, n).await;
     let progress_table = format!("{name}.ferry_progress");
     // Created up front (docs/bulk-copy.md: before starting many workers).
     let reader = ProgressTable::open(
@@ -53,23 +33,8 @@ async fn a_killed_worker_s_ranges_are_finished_by_the_other_and_done_ranges_are_
 
     let dir = temp_dir("cli_scale");
     let summary = dir.join("summary-b.json");
-    let common = [
-        "--source",
-        "127.0.0.8",
-        "--target",
-        "127.0.0.9",
-        "--disable-source-tls",
-        "--disable-target-tls",
-        "--keyspace",
-        &name,
-        "--table",
-        "t",
-        "--consistency-read",
-        "ONE",
-        "--consistency-write",
-        "ONE",
-        "--splits",
-        "48",
+    let mut common = support::copy_args(&name, "48");
+    common.extend([
         "--progress-table",
         &progress_table,
         "--job-id",
@@ -79,10 +44,10 @@ async fn a_killed_worker_s_ranges_are_finished_by_the_other_and_done_ranges_are_
         "--concurrency",
         "2",
         "--quiet",
-    ];
+    ]);
     let spawn = |worker: &str, extra: &[&str]| {
         Command::new(BIN)
-            .args(common)
+            .args(&common)
             .args(["--worker-id", worker, "--rate-limit", "400"])
             .args(extra)
             .current_dir(&dir)

@@ -171,21 +171,7 @@ fn runs_in_front_of_real_nodes_and_stops_cleanly_on_sigterm() {
 
 /// One HTTP request to the admin endpoint: (status, body).
 fn http(port: u16, method: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut socket = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(socket, "{method} {path} HTTP/1.1\r\nHost: ferry\r\n\r\n").unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    ferry_testkit::http::request_blocking(([127, 0, 0, 1], port).into(), method, path)
 }
 
 /// The cutover interfaces of the binary: client TLS, /health/ready, the

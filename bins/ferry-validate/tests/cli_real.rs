@@ -2,24 +2,20 @@
 //! `target` clusters: exit codes, report files, the config file, sampling,
 //! repair.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use ferry_conn::session::{QueryOptions, Session, SessionConfig};
-use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_conn::session::{Session, SessionConfig};
+use ferry_testkit::NodeGroup;
 use ferry_wire::types::CqlValue;
-use ferry_wire::Consistency;
+
+mod support;
+
+use support::{json, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-validate");
 
-struct Setup {
-    source: Session,
-    target: Session,
-    source_addr: String,
-    target_addr: String,
-    keyspace: String,
-    dir: PathBuf,
-}
+type Setup = support::Clusters;
 
 async fn setup(test: &str) -> Setup {
     let (s, t) = (NodeGroup::require("source"), NodeGroup::require("target"));
@@ -31,36 +27,13 @@ async fn setup(test: &str) -> Setup {
     let target = Session::connect(SessionConfig::new([target_addr.clone()]))
         .await
         .unwrap();
-    let keyspace = unique_keyspace_name(test);
-    for session in [&source, &target] {
-        ddl(session, &format!("CREATE KEYSPACE {keyspace} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}")).await;
-        ddl(
-            session,
-            &format!("CREATE TABLE {keyspace}.t (k int PRIMARY KEY, v text, n int)"),
-        )
-        .await;
-    }
-    let dir = std::env::temp_dir().join(&keyspace);
-    std::fs::create_dir_all(&dir).unwrap();
-    Setup {
-        source,
-        target,
-        source_addr,
-        target_addr,
-        keyspace,
-        dir,
-    }
-}
-
-async fn ddl(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
+    Setup::create(
+        test,
+        (source, source_addr),
+        (target, target_addr),
+        "k int PRIMARY KEY, v text, n int",
+    )
+    .await
 }
 
 impl Setup {
@@ -69,18 +42,12 @@ impl Setup {
             "INSERT INTO {}.t (k, v, n) VALUES (?, ?, ?) USING TIMESTAMP 1000",
             self.keyspace
         );
-        session
-            .query(
-                &cql,
-                vec![
-                    CqlValue::Int(k),
-                    CqlValue::from(v.to_owned()),
-                    CqlValue::Int(k),
-                ],
-                QueryOptions::new().with_consistency(Consistency::All),
-            )
-            .await
-            .unwrap();
+        let values = vec![
+            CqlValue::Int(k),
+            CqlValue::from(v.to_owned()),
+            CqlValue::Int(k),
+        ];
+        support::write(session, &cql, values).await;
     }
 
     fn run(&self, extra: &[&str]) -> Output {
@@ -102,36 +69,13 @@ impl Setup {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
-
-    async fn teardown(&self) {
-        for session in [&self.source, &self.target] {
-            ddl(session, &format!("DROP KEYSPACE {}", self.keyspace)).await;
-        }
-        std::fs::remove_dir_all(&self.dir).ok();
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_reports_config_file_sampling_and_repair() {
     let s = std::sync::Arc::new(setup("cli_end_to_end").await);
     // The body runs as a task so the keyspaces are dropped even if it fails.
-    let outcome = tokio::spawn(end_to_end(s.clone())).await;
-    s.teardown().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    support::run_then_clean_up(end_to_end(s.clone()), s.teardown()).await;
 }
 
 async fn end_to_end(s: std::sync::Arc<Setup>) {

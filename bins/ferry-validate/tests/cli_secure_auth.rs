@@ -4,28 +4,35 @@
 //! file; wrong credentials and a missing or unreadable CA are errors
 //! (exit 2) that name the flag to fix.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Command;
 use std::time::Duration;
 
-use ferry_conn::session::{QueryOptions, Session, SessionConfig};
+use ferry_conn::session::{Session, SessionConfig};
 use ferry_conn::{ConnectionConfig, TlsOptions};
-use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_testkit::NodeGroup;
 use ferry_wire::types::CqlValue;
-use ferry_wire::Consistency;
+
+mod support;
+
+use support::{json, stderr, text};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferry-validate");
 
+/// The clusters, plus the source's login and the target's CA.
 struct Setup {
-    source: Session,
-    target: Session,
-    source_addr: String,
-    target_addr: String,
+    clusters: support::Clusters,
     username: String,
     password: String,
     ca: PathBuf,
-    keyspace: String,
-    dir: PathBuf,
+}
+
+impl std::ops::Deref for Setup {
+    type Target = support::Clusters;
+
+    fn deref(&self) -> &support::Clusters {
+        &self.clusters
+    }
 }
 
 fn session_config(group: &NodeGroup) -> SessionConfig {
@@ -37,17 +44,6 @@ fn session_config(group: &NodeGroup) -> SessionConfig {
         connection = connection.with_tls(TlsOptions::new(ca));
     }
     SessionConfig::new([group.first().socket_addr().to_string()]).with_connection(connection)
-}
-
-async fn ddl(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
 }
 
 async fn setup() -> Setup {
@@ -62,27 +58,18 @@ async fn setup() -> Setup {
         Session::connect(session_config(&secure))
     );
     let (source, target) = (source.expect("auth session"), target.expect("TLS session"));
-    let keyspace = unique_keyspace_name("cli_secure_auth");
-    for session in [&source, &target] {
-        ddl(session, &format!("CREATE KEYSPACE {keyspace} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}")).await;
-        ddl(
-            session,
-            &format!("CREATE TABLE {keyspace}.t (k int, c int, v text, PRIMARY KEY (k, c))"),
-        )
-        .await;
-    }
-    let dir = std::env::temp_dir().join(&keyspace);
-    std::fs::create_dir_all(&dir).unwrap();
+    let clusters = support::Clusters::create(
+        "cli_secure_auth",
+        (source, auth.first().socket_addr().to_string()),
+        (target, secure.first().socket_addr().to_string()),
+        "k int, c int, v text, PRIMARY KEY (k, c)",
+    )
+    .await;
     Setup {
-        source,
-        target,
-        source_addr: auth.first().socket_addr().to_string(),
-        target_addr: secure.first().socket_addr().to_string(),
+        clusters,
         username: creds.username,
         password: creds.password,
         ca,
-        keyspace,
-        dir,
     }
 }
 
@@ -92,18 +79,12 @@ impl Setup {
             "INSERT INTO {}.t (k, c, v) VALUES (?, ?, ?) USING TIMESTAMP {timestamp}",
             self.keyspace
         );
-        session
-            .query(
-                &cql,
-                vec![
-                    CqlValue::Int(k),
-                    CqlValue::Int(c),
-                    CqlValue::from(v.to_owned()),
-                ],
-                QueryOptions::new().with_consistency(Consistency::All),
-            )
-            .await
-            .unwrap_or_else(|e| panic!("{cql}: {e}"));
+        let values = vec![
+            CqlValue::Int(k),
+            CqlValue::Int(c),
+            CqlValue::from(v.to_owned()),
+        ];
+        support::write(session, &cql, values).await;
     }
 
     /// The binary with both clusters and the table, and no `FERRY_*`
@@ -136,40 +117,17 @@ impl Setup {
     fn ca(&self) -> &str {
         self.ca.to_str().unwrap()
     }
-
-    async fn teardown(&self) {
-        for session in [&self.source, &self.target] {
-            ddl(session, &format!("DROP KEYSPACE {}", self.keyspace)).await;
-        }
-        std::fs::remove_dir_all(&self.dir).ok();
-    }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_and_tls_clusters_are_validated_and_bad_settings_name_the_flag() {
     let s = std::sync::Arc::new(setup().await);
-    let outcome = tokio::spawn(body(s.clone())).await;
-    s.teardown().await;
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    support::run_then_clean_up(body(s.clone()), s.teardown()).await;
 }
+
+/// A refused run: what is wrong, its environment, its arguments, and the
+/// text its stderr must contain.
+type BadSettings<'a> = (&'a str, &'a [(&'a str, &'a str)], Vec<&'a str>, &'a str);
 
 async fn body(s: std::sync::Arc<Setup>) {
     for k in 0..40 {
@@ -223,92 +181,72 @@ async fn body(s: std::sync::Arc<Setup>) {
         text(&out)
     );
 
-    // Wrong password: exit 2, naming the credentials flags.
-    let out = s
-        .command()
-        .env("FERRY_SOURCE_PASSWORD", "wrong")
-        .args(["--source-username", &s.username, "--target-ca", s.ca()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains("refused the login: check --source-username"),
-        "{}",
-        text(&out)
-    );
-
-    // No credentials at all.
-    let out = s.command().args(["--target-ca", s.ca()]).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains("requires a login: pass --source-username"),
-        "{}",
-        text(&out)
-    );
-
-    // A password file that does not exist.
+    // Bad settings: exit 2, and stderr names the flag to fix. Each case:
+    // what is wrong, its environment, its arguments, the expected text.
     let missing = s.dir.join("nope.pass");
-    let out = s
-        .command()
-        .args([
-            "--source-username",
-            &s.username,
-            "--source-password-file",
-            missing.to_str().unwrap(),
-            "--target-ca",
-            s.ca(),
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains("--source-password-file"),
-        "{}",
-        text(&out)
-    );
-
-    // The TLS-only target without a CA: plain text is refused.
-    let out = s
-        .command()
-        .env("FERRY_SOURCE_USERNAME", &s.username)
-        .env("FERRY_SOURCE_PASSWORD", &s.password)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out)
-            .contains("requires TLS, pass the CA that signed its certificate with --target-ca"),
-        "{}",
-        text(&out)
-    );
-
-    // A CA file that does not exist.
     let no_ca = s.dir.join("no-ca.pem");
-    let out = s
-        .command()
-        .env("FERRY_SOURCE_USERNAME", &s.username)
-        .env("FERRY_SOURCE_PASSWORD", &s.password)
-        .args(["--target-ca", no_ca.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).contains(&format!("check --target-ca {}", no_ca.display())),
-        "{}",
-        text(&out)
-    );
-
     // A CA that did not sign the target's certificate (any other PEM
     // certificate would do; a file that is not a CA at all is refused too).
     let bogus = s.dir.join("bogus.pem");
     std::fs::write(&bogus, "not a certificate\n").unwrap();
-    let out = s
-        .command()
-        .env("FERRY_SOURCE_USERNAME", &s.username)
-        .env("FERRY_SOURCE_PASSWORD", &s.password)
-        .args(["--target-ca", bogus.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(stderr(&out).contains("--target-ca"), "{}", text(&out));
+    let login = [
+        ("FERRY_SOURCE_USERNAME", s.username.as_str()),
+        ("FERRY_SOURCE_PASSWORD", s.password.as_str()),
+    ];
+    let no_ca_named = format!("check --target-ca {}", no_ca.display());
+    let cases: [BadSettings; 6] = [
+        (
+            "wrong password: names the credentials flags",
+            &[("FERRY_SOURCE_PASSWORD", "wrong")],
+            vec!["--source-username", &s.username, "--target-ca", s.ca()],
+            "refused the login: check --source-username",
+        ),
+        (
+            "no credentials at all",
+            &[],
+            vec!["--target-ca", s.ca()],
+            "requires a login: pass --source-username",
+        ),
+        (
+            "a password file that does not exist",
+            &[],
+            vec![
+                "--source-username",
+                &s.username,
+                "--source-password-file",
+                missing.to_str().unwrap(),
+                "--target-ca",
+                s.ca(),
+            ],
+            "--source-password-file",
+        ),
+        (
+            "the TLS-only target without a CA: plain text is refused",
+            &login,
+            vec![],
+            "requires TLS, pass the CA that signed its certificate with --target-ca",
+        ),
+        (
+            "a CA file that does not exist",
+            &login,
+            vec!["--target-ca", no_ca.to_str().unwrap()],
+            &no_ca_named,
+        ),
+        (
+            "a CA that did not sign the target's certificate",
+            &login,
+            vec!["--target-ca", bogus.to_str().unwrap()],
+            "--target-ca",
+        ),
+    ];
+    for (case, env, args, expected) in cases {
+        let out = s
+            .command()
+            .envs(env.iter().copied())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{case}: {}", text(&out));
+        assert!(stderr(&out).contains(expected), "{case}: {}", text(&out));
+    }
 }

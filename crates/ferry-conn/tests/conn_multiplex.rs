@@ -24,6 +24,19 @@ async fn connect(_server: &FakeServer, config: ConnectionConfig) -> Connection {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// A server that never answers a query containing "stall" (and answers
+/// everything else).
+async fn stall_server() -> FakeServer {
+    FakeServer::builder()
+        .rule(Rule::new(
+            Matcher::query_contains("stall"),
+            Action::NoResponse,
+        ))
+        .start()
+        .await
+        .unwrap()
+}
+
 /// Answers QUERY "q<N>" with Set_keyspace "q<N>" after `delay(N)`.
 async fn echo_server(delay: impl Fn(usize) -> Duration + Send + Sync + 'static) -> FakeServer {
     let builder = FakeServer::builder().handler(move |req| {
@@ -35,6 +48,19 @@ async fn echo_server(delay: impl Fn(usize) -> Duration + Send + Sync + 'static) 
         Some(Action::respond_after(delay(n), Action::Respond(reply)))
     });
     builder.start().await.unwrap()
+}
+
+/// Sends "q0" .. "q<n-1>" on `conn`, each from its own task.
+fn spawn_echo_queries(
+    conn: &Connection,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<Result<ResultResponse, ConnError>>> {
+    (0..n)
+        .map(|i| {
+            let conn = conn.clone();
+            tokio::spawn(async move { conn.query(&format!("q{i}"), Consistency::One).await })
+        })
+        .collect()
 }
 
 fn keyspace_of(result: ResultResponse) -> String {
@@ -75,14 +101,7 @@ async fn concurrent_requests_get_their_own_out_of_order_responses() {
 
 #[tokio::test]
 async fn stalled_request_times_out_and_the_connection_stays_usable() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let conn = connect(
         &server,
         config(&server).with_request_timeout(Duration::from_millis(200)),
@@ -160,14 +179,7 @@ async fn orphaned_stream_id_is_not_reused_until_its_late_answer() {
 
 #[tokio::test]
 async fn cancelled_request_orphans_its_id() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let conn = connect(&server, config(&server)).await;
     let gave_up = tokio::time::timeout(
         Duration::from_millis(100),
@@ -181,14 +193,7 @@ async fn cancelled_request_orphans_its_id() {
 
 #[tokio::test]
 async fn too_many_orphans_close_the_connection() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let mut cfg = config(&server).with_request_timeout(Duration::from_millis(50));
     cfg.max_orphaned_ids = 2;
     let conn = connect(&server, cfg).await;
@@ -308,12 +313,7 @@ async fn malformed_frame_is_a_decode_error_and_closes() {
 async fn in_flight_bound_is_respected() {
     let server = echo_server(|_| Duration::from_millis(50)).await;
     let conn = connect(&server, config(&server).with_max_in_flight(3)).await;
-    let tasks: Vec<_> = (0..15)
-        .map(|i| {
-            let conn = conn.clone();
-            tokio::spawn(async move { conn.query(&format!("q{i}"), Consistency::One).await })
-        })
-        .collect();
+    let tasks = spawn_echo_queries(&conn, 15);
     for t in tasks {
         t.await.unwrap().unwrap();
     }
@@ -324,12 +324,7 @@ async fn in_flight_bound_is_respected() {
 async fn stream_id_exhaustion_waits_instead_of_failing() {
     let server = echo_server(|_| Duration::from_millis(40)).await;
     let conn = connect(&server, config(&server).with_max_stream_ids(2)).await;
-    let tasks: Vec<_> = (0..12)
-        .map(|i| {
-            let conn = conn.clone();
-            tokio::spawn(async move { conn.query(&format!("q{i}"), Consistency::One).await })
-        })
-        .collect();
+    let tasks = spawn_echo_queries(&conn, 12);
     for (i, t) in tasks.into_iter().enumerate() {
         assert_eq!(keyspace_of(t.await.unwrap().unwrap()), format!("q{i}"));
     }
@@ -346,14 +341,7 @@ async fn stream_id_exhaustion_waits_instead_of_failing() {
 
 #[tokio::test]
 async fn waiting_for_a_stream_id_counts_against_the_timeout() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let conn = connect(
         &server,
         config(&server)
@@ -369,16 +357,24 @@ async fn waiting_for_a_stream_id_counts_against_the_timeout() {
     assert!(what.contains("free stream id"), "{err}");
 }
 
-#[tokio::test]
-async fn heartbeat_is_sent_when_idle() {
+/// A connection to a fresh fake server with heartbeats every `interval`
+/// and no OPTIONS probe at connect, so every OPTIONS the server sees is a
+/// heartbeat.
+async fn heartbeat_only_conn(interval: Duration) -> (FakeServer, Connection) {
     let server = FakeServer::start().await.unwrap();
     let conn = connect(
         &server,
         config(&server)
             .with_options_probe(false)
-            .with_heartbeat(Some(Duration::from_millis(100))),
+            .with_heartbeat(Some(interval)),
     )
     .await;
+    (server, conn)
+}
+
+#[tokio::test]
+async fn heartbeat_is_sent_when_idle() {
+    let (server, conn) = heartbeat_only_conn(Duration::from_millis(100)).await;
     assert!(
         server
             .wait_for(Duration::from_secs(2), |r| r
@@ -397,14 +393,7 @@ async fn heartbeat_is_sent_when_idle() {
 
 #[tokio::test]
 async fn heartbeat_is_not_sent_while_responses_keep_arriving() {
-    let server = FakeServer::start().await.unwrap();
-    let conn = connect(
-        &server,
-        config(&server)
-            .with_options_probe(false)
-            .with_heartbeat(Some(Duration::from_millis(500))),
-    )
-    .await;
+    let (server, conn) = heartbeat_only_conn(Duration::from_millis(500)).await;
     for _ in 0..20 {
         conn.query("SELECT 1", Consistency::One).await.unwrap();
         tokio::time::sleep(Duration::from_millis(40)).await;
@@ -464,14 +453,7 @@ async fn registered_connection_receives_events() {
 
 #[tokio::test]
 async fn close_fails_requests_in_flight_and_later_ones() {
-    let server = FakeServer::builder()
-        .rule(Rule::new(
-            Matcher::query_contains("stall"),
-            Action::NoResponse,
-        ))
-        .start()
-        .await
-        .unwrap();
+    let server = stall_server().await;
     let conn = connect(&server, config(&server)).await;
     let stalled = {
         let conn = conn.clone();

@@ -6,21 +6,13 @@
 use std::time::Duration;
 
 use ferry_conn::schema::{ColumnKind, CqlType, NativeType, SchemaError, SchemaReader};
-use ferry_conn::session::{QueryOptions, Session, SessionConfig};
+use ferry_conn::session::{Session, SessionConfig};
 use ferry_conn::ConnectionConfig;
 use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use ferry_wire::types::ColumnType;
-use ferry_wire::Consistency;
 
 async fn run(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
+    ferry_testkit::session::exec_all(session, cql).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,19 +144,25 @@ async fn prefetch_fetches_one_page_ahead() {
     assert_eq!(rest.len(), TOTAL as usize - 1);
 }
 
-#[tokio::test]
-async fn a_failed_page_is_retried_and_the_stream_goes_on() {
-    // The second page fails once with Overloaded.
+/// Pages of [`BIG`], but the second request for one (the second page)
+/// gets `failure()` instead.
+fn second_big_request_fails(failure: impl Fn() -> Action + Send + Sync + 'static) -> Script {
     let seen = Arc::new(AtomicUsize::new(0));
-    let script: Script = Arc::new(move |_, req| {
+    Arc::new(move |_, req| {
         if req.query_text() != Some(BIG) {
             return None;
         }
         if seen.fetch_add(1, Ordering::SeqCst) == 1 {
-            return Some(Action::overloaded());
+            return Some(failure());
         }
         Some(page_of(req, TOTAL))
-    });
+    })
+}
+
+#[tokio::test]
+async fn a_failed_page_is_retried_and_the_stream_goes_on() {
+    // The second page fails once with Overloaded.
+    let script = second_big_request_fails(Action::overloaded);
     let cluster = FakeCluster::start(ClusterSpec::simple(2), script).await;
     let session = Session::connect(cluster.config()).await.unwrap();
     let keys: Vec<i32> = session
@@ -177,16 +183,7 @@ async fn a_failed_page_is_retried_and_the_stream_goes_on() {
 
 #[tokio::test]
 async fn an_error_ends_the_stream() {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let script: Script = Arc::new(move |_, req| {
-        if req.query_text() != Some(BIG) {
-            return None;
-        }
-        if seen.fetch_add(1, Ordering::SeqCst) == 1 {
-            return Some(Action::error(ErrorDetails::Invalid, "table dropped"));
-        }
-        Some(page_of(req, TOTAL))
-    });
+    let script = second_big_request_fails(|| Action::error(ErrorDetails::Invalid, "table dropped"));
     let cluster = FakeCluster::start(ClusterSpec::simple(1), script).await;
     let session = Session::connect(cluster.config()).await.unwrap();
     let items: Vec<_> = session
@@ -283,13 +280,20 @@ fn scan_script(keys: i32) -> Script {
     })
 }
 
+/// A fake cluster of `nodes` nodes serving [`scan_script`]`(keys)`, and a
+/// session to it reading `page_size` rows a page.
+async fn scan_cluster(nodes: usize, keys: i32, page_size: i32) -> (FakeCluster, Session) {
+    let cluster = FakeCluster::start(ClusterSpec::simple(nodes), scan_script(keys)).await;
+    let session = Session::connect(cluster.config().with_page_size(page_size))
+        .await
+        .unwrap();
+    (cluster, session)
+}
+
 #[tokio::test]
 async fn scanning_every_ring_range_reads_each_key_once_from_its_owner() {
     const KEYS: i32 = 500;
-    let cluster = FakeCluster::start(ClusterSpec::simple(3), scan_script(KEYS)).await;
-    let session = Session::connect(cluster.config().with_page_size(40))
-        .await
-        .unwrap();
+    let (cluster, session) = scan_cluster(3, KEYS, 40).await;
     let ring = session.ring().unwrap();
     let mut seen = Vec::new();
     for primary in ring.ranges() {
@@ -343,10 +347,7 @@ async fn scanning_every_ring_range_reads_each_key_once_from_its_owner() {
 #[tokio::test]
 async fn scanning_a_wrapping_range_reads_both_pieces_in_order() {
     const KEYS: i32 = 300;
-    let cluster = FakeCluster::start(ClusterSpec::simple(1), scan_script(KEYS)).await;
-    let session = Session::connect(cluster.config().with_page_size(7))
-        .await
-        .unwrap();
+    let (_cluster, session) = scan_cluster(1, KEYS, 7).await;
     let range = TokenRange::new(Token::murmur3(1 << 62), Token::murmur3(-(1 << 62))).unwrap();
     let keys: Vec<i32> = session
         .scan_range("ks", "t", &[], &range, QueryOptions::new())

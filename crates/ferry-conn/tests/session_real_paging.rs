@@ -5,27 +5,21 @@
 
 use std::collections::HashSet;
 use std::num::NonZeroUsize;
-use std::time::Duration;
 
 use ferry_conn::session::{Batch, BatchType, QueryOptions, Row, Session, SessionConfig};
 use ferry_conn::token::TokenRange;
-use ferry_conn::ConnectionConfig;
 use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use ferry_wire::types::CqlValue;
-use ferry_wire::{Consistency, ProtocolVersion};
+use ferry_wire::ProtocolVersion;
 use futures::{StreamExt, TryStreamExt};
 
 const ROWS: i32 = 100_000;
 
 fn session_config(nodes: &NodeGroup) -> SessionConfig {
-    SessionConfig::new(nodes.nodes.iter().map(|n| n.socket_addr().to_string()))
-        .with_connection(
-            ConnectionConfig::new("")
-                .with_heartbeat(None)
-                .with_request_timeout(Duration::from_secs(30))
-                .with_connect_timeout(Duration::from_secs(10)),
-        )
-        .with_consistency(Consistency::One)
+    ferry_testkit::session::session_config_to(
+        nodes,
+        nodes.nodes.iter().map(|n| n.socket_addr().to_string()),
+    )
 }
 
 fn key(row: &Row) -> i32 {
@@ -49,26 +43,16 @@ async fn paging_through_100_000_rows_returns_each_exactly_once() {
     let session = Session::connect(session_config(&nodes)).await.unwrap();
     assert_eq!(session.protocol_version(), ProtocolVersion::V3);
     let ks = unique_keyspace_name("session_paging");
-    let ddl = QueryOptions::new().with_consistency(Consistency::All);
-    session
-        .query(
-            &format!(
-                "CREATE KEYSPACE {ks} WITH replication = \
-                 {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-            ),
-            (),
-            ddl.clone(),
-        )
-        .await
-        .unwrap();
-    session
-        .query(
-            &format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v text)"),
-            (),
-            ddl.clone(),
-        )
-        .await
-        .unwrap();
+    ferry_testkit::session::exec_all(
+        &session,
+        &ferry_testkit::session::create_keyspace_cql(&ks, 1),
+    )
+    .await;
+    ferry_testkit::session::exec_all(
+        &session,
+        &format!("CREATE TABLE {ks}.t (k int PRIMARY KEY, v text)"),
+    )
+    .await;
 
     // Half with concurrent prepared executes, half with unlogged batches.
     let insert = session
@@ -159,8 +143,5 @@ async fn paging_through_100_000_rows_returns_each_exactly_once() {
     }
     assert_each_key_once(&keys, "range scans");
 
-    session
-        .query(&format!("DROP KEYSPACE {ks}"), (), ddl)
-        .await
-        .unwrap();
+    ferry_testkit::session::exec_all(&session, &format!("DROP KEYSPACE {ks}")).await;
 }

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ferry_conn::session::{Page, QueryOptions, Session, SessionConfig};
 use ferry_conn::token::{Partitioner, Token};
-use ferry_conn::ConnectionConfig;
 use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use ferry_wire::types::CqlValue;
 use ferry_wire::Consistency;
@@ -20,57 +19,21 @@ const KEYS_PER_TYPE: u64 = 10_000;
 
 fn session_config(nodes: &NodeGroup) -> SessionConfig {
     // Only the first node: the others must be discovered.
-    SessionConfig::new([nodes.first().socket_addr().to_string()])
-        .with_connection(
-            ConnectionConfig::new("")
-                .with_heartbeat(None)
-                .with_request_timeout(Duration::from_secs(30))
-                .with_connect_timeout(Duration::from_secs(10)),
-        )
-        .with_consistency(Consistency::One)
+    ferry_testkit::session::session_config(nodes)
 }
 
+/// Creates `ks` and waits until every node of the ring has it (see
+/// [`ddl`]).
 async fn create_keyspace(session: &Session, ks: &str) {
-    let ddl = QueryOptions::new().with_consistency(Consistency::All);
-    session
-        .query(
-            &format!(
-                "CREATE KEYSPACE {ks} WITH replication = \
-                 {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-            ),
-            (),
-            ddl,
-        )
-        .await
-        .unwrap();
-    wait_for_schema_agreement(session, &format!("CREATE KEYSPACE {ks}")).await;
+    ddl(session, &ferry_testkit::session::create_keyspace_cql(ks, 1)).await;
 }
 
+/// Runs DDL at ALL, then waits until every node of the ring has the
+/// change: the session's own wait gives up after 10 s, and under CI load
+/// the ring has taken longer ("unconfigured columnfamily" on the next
+/// INSERT). `ddl_agreed` keeps asking for up to a minute.
 async fn ddl(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
-    wait_for_schema_agreement(session, cql).await;
-}
-
-/// Waits until every node of the ring has the schema change. The
-/// session's own wait after a schema change gives up after 10 s, and
-/// under CI load the 3-node ring has taken longer: the next INSERT then
-/// reached a node that did not know the table yet ("unconfigured
-/// columnfamily"). So a test keeps asking, for up to a minute.
-async fn wait_for_schema_agreement(session: &Session, what: &str) {
-    for _ in 0..60 {
-        if session.await_schema_agreement().await.unwrap_or(false) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
-    panic!("the ring did not agree on its schema within a minute after: {what}");
+    ferry_testkit::session::ddl_agreed(session, cql).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

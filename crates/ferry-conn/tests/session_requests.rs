@@ -261,6 +261,21 @@ fn prepared_for(cql: &str, markers: &[(&str, ColumnType)], pk_indexes: Vec<u16>)
 
 const INSERT: &str = "INSERT INTO ks.t (k, v) VALUES (?, ?)";
 
+/// EXECUTEs the prepared [`INSERT`] for key `k` (value "v").
+async fn execute_insert(
+    session: &Session,
+    insert: &ferry_conn::session::PreparedStatement,
+    k: i32,
+) -> Result<ferry_conn::session::QueryResult, SessionError> {
+    session
+        .execute(
+            insert,
+            vec![CqlValue::Int(k), CqlValue::from("v")],
+            QueryOptions::new(),
+        )
+        .await
+}
+
 /// Prepares INSERT with `k` as the partition key at `pk` (v4 pk indexes).
 fn insert_script(pk: Vec<u16>) -> Script {
     Arc::new(move |_, req| match &req.request {
@@ -293,14 +308,7 @@ async fn prepared_statements_go_to_the_replica_of_their_key() {
     assert_eq!(insert.pk_indexes(), [0]);
     assert_eq!(insert.keyspace(), Some("ks"));
     for k in 0..60 {
-        let r = session
-            .execute(
-                &insert,
-                vec![CqlValue::Int(k), CqlValue::from("v")],
-                QueryOptions::new(),
-            )
-            .await
-            .unwrap();
+        let r = execute_insert(&session, &insert, k).await.unwrap();
         assert_eq!(
             cluster.index_of(r.coordinator),
             cluster.owner(int_token(k)),
@@ -424,14 +432,7 @@ async fn unprepared_is_prepared_again_and_retried_once() {
     let session = Session::connect(cluster.config()).await.unwrap();
     let insert = session.prepare(INSERT).await.unwrap();
     for k in 0..30 {
-        let r = session
-            .execute(
-                &insert,
-                vec![CqlValue::Int(k), CqlValue::from("v")],
-                QueryOptions::new(),
-            )
-            .await
-            .unwrap();
+        let r = execute_insert(&session, &insert, k).await.unwrap();
         assert_eq!(r.attempts, 1, "re-preparing is not a retry");
     }
     for i in 0..3 {
@@ -581,12 +582,7 @@ async fn requests_can_run_from_many_tasks() {
         .map(|k| {
             let (session, insert) = (session.clone(), insert.clone());
             tokio::spawn(async move {
-                session
-                    .execute(
-                        &insert,
-                        vec![CqlValue::Int(k), CqlValue::from("v")],
-                        QueryOptions::new(),
-                    )
+                execute_insert(&session, &insert, k)
                     .await
                     .map(|r| r.coordinator)
             })

@@ -50,6 +50,48 @@ fn get_block(key: &[u8], offset: usize, index: usize) -> W<i64> {
     sum
 }
 
+const C1: W<i64> = W(0x87c37b91114253d5_u64 as i64);
+const C2: W<i64> = W(0x4cf5ad432745937f_u64 as i64);
+
+fn mix_k1(k1: W<i64>) -> W<i64> {
+    rotl64(k1 * C1, 31) * C2
+}
+
+fn mix_k2(k2: W<i64>) -> W<i64> {
+    rotl64(k2 * C2, 33) * C1
+}
+
+/// The 16-byte blocks of MurmurHash3 x64 128 (seed 0): (h1, h2) before
+/// the tail. The same in Cassandra's variant and the reference.
+fn mix_blocks(key: &[u8]) -> (W<i64>, W<i64>) {
+    let mut h1 = W(0i64);
+    let mut h2 = W(0i64);
+    for i in 0..key.len() >> 4 {
+        let k1 = get_block(key, 0, i * 2);
+        let k2 = get_block(key, 0, i * 2 + 1);
+        h1 ^= mix_k1(k1);
+        h1 = rotl64(h1, 27);
+        h1 += h2;
+        h1 = h1 * W(5) + W(0x52dce729);
+        h2 ^= mix_k2(k2);
+        h2 = rotl64(h2, 31);
+        h2 += h1;
+        h2 = h2 * W(5) + W(0x38495ab5);
+    }
+    (h1, h2)
+}
+
+/// The finalization after the tail: the first 64 bits of the hash.
+fn finish(mut h1: W<i64>, mut h2: W<i64>, length: usize) -> W<i64> {
+    h1 ^= W(length as i64);
+    h2 ^= W(length as i64);
+    h1 += h2;
+    h2 += h1;
+    h1 = fmix(h1);
+    h2 = fmix(h2);
+    h1 + h2
+}
+
 /// Transliteration of Cassandra's `hash3_x64_128(key, 0, len, seed=0)[0]`
 /// plus `Murmur3Partitioner.getToken` (empty key -> MIN, MIN -> MAX).
 fn java_port_token(key: &[u8]) -> i64 {
@@ -57,32 +99,8 @@ fn java_port_token(key: &[u8]) -> i64 {
         return i64::MIN;
     }
     let length = key.len();
-    let nblocks = length >> 4;
-    let mut h1 = W(0i64);
-    let mut h2 = W(0i64);
-    let c1 = W(0x87c37b91114253d5_u64 as i64);
-    let c2 = W(0x4cf5ad432745937f_u64 as i64);
-
-    for i in 0..nblocks {
-        let mut k1 = get_block(key, 0, i * 2);
-        let mut k2 = get_block(key, 0, i * 2 + 1);
-        k1 *= c1;
-        k1 = rotl64(k1, 31);
-        k1 *= c2;
-        h1 ^= k1;
-        h1 = rotl64(h1, 27);
-        h1 += h2;
-        h1 = h1 * W(5) + W(0x52dce729);
-        k2 *= c2;
-        k2 = rotl64(k2, 33);
-        k2 *= c1;
-        h2 ^= k2;
-        h2 = rotl64(h2, 31);
-        h2 += h1;
-        h2 = h2 * W(5) + W(0x38495ab5);
-    }
-
-    let offset = nblocks * 16;
+    let (mut h1, mut h2) = mix_blocks(key);
+    let offset = (length >> 4) * 16;
     let mut k1 = W(0i64);
     let mut k2 = W(0i64);
     // `switch (length & 15)` with fall-through: run every case from the
@@ -96,26 +114,13 @@ fn java_port_token(key: &[u8]) -> i64 {
             k1 ^= W(byte.0 << (8 * (case - 1)));
         }
         if case == 9 {
-            k2 *= c2;
-            k2 = rotl64(k2, 33);
-            k2 *= c1;
-            h2 ^= k2;
+            h2 ^= mix_k2(k2);
         }
         if case == 1 {
-            k1 *= c1;
-            k1 = rotl64(k1, 31);
-            k1 *= c2;
-            h1 ^= k1;
+            h1 ^= mix_k1(k1);
         }
     }
-
-    h1 ^= W(length as i64);
-    h2 ^= W(length as i64);
-    h1 += h2;
-    h2 += h1;
-    h1 = fmix(h1);
-    h2 = fmix(h2);
-    h1 += h2;
+    let h1 = finish(h1, h2, length);
     if h1.0 == i64::MIN {
         i64::MAX
     } else {
@@ -128,30 +133,8 @@ fn java_port_token(key: &[u8]) -> i64 {
 fn reference_unsigned_tail_token(key: &[u8]) -> i64 {
     // Same as the Java port except that tail bytes are read unsigned.
     let length = key.len();
-    let nblocks = length >> 4;
-    let mut h1 = W(0i64);
-    let mut h2 = W(0i64);
-    let c1 = W(0x87c37b91114253d5_u64 as i64);
-    let c2 = W(0x4cf5ad432745937f_u64 as i64);
-    for i in 0..nblocks {
-        let mut k1 = get_block(key, 0, i * 2);
-        let mut k2 = get_block(key, 0, i * 2 + 1);
-        k1 *= c1;
-        k1 = rotl64(k1, 31);
-        k1 *= c2;
-        h1 ^= k1;
-        h1 = rotl64(h1, 27);
-        h1 += h2;
-        h1 = h1 * W(5) + W(0x52dce729);
-        k2 *= c2;
-        k2 = rotl64(k2, 33);
-        k2 *= c1;
-        h2 ^= k2;
-        h2 = rotl64(h2, 31);
-        h2 += h1;
-        h2 = h2 * W(5) + W(0x38495ab5);
-    }
-    let tail = &key[nblocks * 16..];
+    let (mut h1, mut h2) = mix_blocks(key);
+    let tail = &key[(length >> 4) * 16..];
     let mut k1 = W(0i64);
     let mut k2 = W(0i64);
     for (i, &b) in tail.iter().enumerate() {
@@ -162,25 +145,12 @@ fn reference_unsigned_tail_token(key: &[u8]) -> i64 {
         }
     }
     if tail.len() > 8 {
-        k2 *= c2;
-        k2 = rotl64(k2, 33);
-        k2 *= c1;
-        h2 ^= k2;
+        h2 ^= mix_k2(k2);
     }
     if !tail.is_empty() {
-        k1 *= c1;
-        k1 = rotl64(k1, 31);
-        k1 *= c2;
-        h1 ^= k1;
+        h1 ^= mix_k1(k1);
     }
-    h1 ^= W(length as i64);
-    h2 ^= W(length as i64);
-    h1 += h2;
-    h2 += h1;
-    h1 = fmix(h1);
-    h2 = fmix(h2);
-    h1 += h2;
-    h1.0
+    finish(h1, h2, length).0
 }
 
 fn murmur3_of(key: &[u8]) -> i64 {

@@ -5,10 +5,9 @@ mod support;
 
 use ferry_conn::session::Session;
 use ferry_copier::progress::ProgressFile;
-use ferry_copier::CopyStatus;
 use ferry_wire::types::CqlValue;
 use futures::StreamExt;
-use support::{assert_same_rows, copy_options, exec, rows, run_copy, session, Keyspace};
+use support::{assert_same_rows, copy_options, exec, rows, run_copy};
 
 /// Runs statements on `session`, 16 at a time.
 async fn run_all(session: &Session, statements: Vec<String>) {
@@ -143,14 +142,7 @@ fn all_types_data(ks: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copies_every_2_1_type_static_columns_collections_udts_tuples_ttls_and_nulls() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create(
-        "copy_all_types",
-        &[("source", &source), ("target", &target)],
-        1,
-    )
-    .await;
+    let (source, target, ks) = support::source_and_target("copy_all_types").await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         r#"CREATE TYPE {name}.addr (street text, "Num" int, tags set<text>)"#
@@ -184,12 +176,7 @@ async fn copies_every_2_1_type_static_columns_collections_udts_tuples_ttls_and_n
     options.splits = Some(40);
     options.concurrency = 4;
     let summary = run_copy(&source, &target, &options).await;
-    assert_eq!(
-        summary.status,
-        CopyStatus::Complete,
-        "{}",
-        summary.to_text()
-    );
+    support::assert_complete(&summary);
     assert!(summary.errors.is_empty());
     assert_eq!(summary.tables.len(), 2);
 

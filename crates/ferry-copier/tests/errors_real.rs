@@ -4,7 +4,7 @@
 mod support;
 
 use ferry_copier::{copy, CopyControl, CopyError, Side};
-use support::{copy_options, exec, rows, session, Keyspace};
+use support::{copy_options, exec, rows};
 
 async fn copy_error(
     source: &ferry_conn::session::Session,
@@ -23,14 +23,7 @@ async fn copy_error(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_keyspaces_and_tables_are_named() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create(
-        "errors_unknown",
-        &[("source", &source), ("target", &target)],
-        1,
-    )
-    .await;
+    let (source, target, ks) = support::source_and_target("errors_unknown").await;
     let name = ks.name.clone();
     exec(
         &source,
@@ -78,14 +71,7 @@ async fn unknown_keyspaces_and_tables_are_named() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_mismatches_and_counter_tables_are_refused() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create(
-        "errors_schema",
-        &[("source", &source), ("target", &target)],
-        1,
-    )
-    .await;
+    let (source, target, ks) = support::source_and_target("errors_schema").await;
     let name = ks.name.clone();
     exec(
         &source,

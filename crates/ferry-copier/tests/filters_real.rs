@@ -7,20 +7,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 
 use ferry_copier::filter::TableMapping;
-use ferry_copier::CopyStatus;
-use futures::StreamExt;
-use support::{copy_options, exec, rows, run_copy, session, Keyspace};
-
-async fn fill(session: &ferry_conn::session::Session, cql: impl Fn(u32) -> String, n: u32) {
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let cql = cql(i);
-            async move { exec(session, &cql).await }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<()>>()
-        .await;
-}
+use support::{copy_options, exec, fill, rows, run_copy};
 
 /// k, c, s, a, b of a copied row.
 type Copied = (i64, i64, Option<String>, Option<String>, i64);
@@ -31,18 +18,9 @@ fn int(v: &Option<ferry_wire::types::CqlValue>) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_sub_range_copies_exactly_its_rows() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("f_tokens", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("f_tokens").await;
     let name = ks.name.clone();
-    ks.ddl_all(&format!("CREATE TABLE {name}.t (k int PRIMARY KEY, v int)"))
-        .await;
-    fill(
-        &source,
-        |i| format!("INSERT INTO {name}.t (k, v) VALUES ({i}, {i})"),
-        1000,
-    )
-    .await;
+    support::int_table_t(&ks, &source, 1000).await;
     // A wrapping sub-range, to cover the minimum-token edge too:
     // (4611686018427387904, max] and (min, -4611686018427387904].
     let (start, end) = (4_611_686_018_427_387_904i64, -4_611_686_018_427_387_904i64);
@@ -50,12 +28,7 @@ async fn a_token_sub_range_copies_exactly_its_rows() {
     options.filters.token_range = Some((start.to_string(), end.to_string()));
     options.splits = Some(16);
     let summary = run_copy(&source, &target, &options).await;
-    assert_eq!(
-        summary.status,
-        CopyStatus::Complete,
-        "{}",
-        summary.to_text()
-    );
+    support::assert_complete(&summary);
 
     let inside = |t: i64| t > start || t <= end;
     let expected: BTreeSet<i64> = rows(&source, &format!("SELECT k, token(k) FROM {name}.t"))
@@ -87,9 +60,7 @@ async fn a_token_sub_range_copies_exactly_its_rows() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writetime_window_copies_rows_by_their_newest_cell() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("f_window", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("f_window").await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int, c int, s int static, a int, b int, PRIMARY KEY (k, c))"
@@ -144,12 +115,7 @@ async fn a_writetime_window_copies_rows_by_their_newest_cell() {
     options.filters.written_after = Some(t2);
     options.filters.written_before = Some(t3);
     let summary = run_copy(&source, &target, &options).await;
-    assert_eq!(
-        summary.status,
-        CopyStatus::Complete,
-        "{}",
-        summary.to_text()
-    );
+    support::assert_complete(&summary);
 
     let got: BTreeMap<(i64, i64), Vec<Option<i64>>> =
         rows(&target, &format!("SELECT k, c, s, a, b FROM {name}.t"))
@@ -190,9 +156,7 @@ async fn a_writetime_window_copies_rows_by_their_newest_cell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_column_subset_goes_to_a_renamed_table_and_columns() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("f_rename", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("f_rename").await;
     let name = ks.name.clone();
     exec(&source, &format!(
         "CREATE TABLE {name}.src (k int, c int, s text static, a text, b int, d blob, PRIMARY KEY (k, c))"
@@ -230,12 +194,7 @@ async fn a_column_subset_goes_to_a_renamed_table_and_columns() {
         mapping(&["a", "b", "s"], &[("k", "key"), ("a", "alpha")]),
     );
     let summary = run_copy(&source, &target, &options).await;
-    assert_eq!(
-        summary.status,
-        CopyStatus::Complete,
-        "{}",
-        summary.to_text()
-    );
+    support::assert_complete(&summary);
     assert!(
         summary.warnings.iter().any(|w| w.contains("extra")),
         "{:?}",
@@ -244,25 +203,22 @@ async fn a_column_subset_goes_to_a_renamed_table_and_columns() {
     let text = |v: &Option<ferry_wire::types::CqlValue>| {
         v.as_ref().and_then(|v| v.as_text()).map(str::to_owned)
     };
-    let src: BTreeSet<Copied> = rows(&source, &format!("SELECT k, c, s, a, b FROM {name}.src"))
-        .await
-        .iter()
-        .map(|r| {
-            let v = r.values();
-            (int(&v[0]), int(&v[1]), text(&v[2]), text(&v[3]), int(&v[4]))
-        })
-        .collect();
-    let dst: BTreeSet<Copied> = rows(
-        &target,
-        &format!("SELECT key, c, s, alpha, b FROM {name}.dst"),
-    )
-    .await
-    .iter()
-    .map(|r| {
-        let v = r.values();
-        (int(&v[0]), int(&v[1]), text(&v[2]), text(&v[3]), int(&v[4]))
-    })
-    .collect();
+    let copied = |rows: Vec<ferry_conn::session::Row>| -> BTreeSet<Copied> {
+        rows.iter()
+            .map(|r| {
+                let v = r.values();
+                (int(&v[0]), int(&v[1]), text(&v[2]), text(&v[3]), int(&v[4]))
+            })
+            .collect()
+    };
+    let src = copied(rows(&source, &format!("SELECT k, c, s, a, b FROM {name}.src")).await);
+    let dst = copied(
+        rows(
+            &target,
+            &format!("SELECT key, c, s, alpha, b FROM {name}.dst"),
+        )
+        .await,
+    );
     assert_eq!(src.len(), 400);
     assert_eq!(dst, src);
     let extra = rows(&target, &format!("SELECT extra FROM {name}.dst")).await;

@@ -8,19 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ferry_conn::token::{Partitioner, Token};
 use ferry_copier::progress::{ProgressFile, Record};
 use ferry_copier::{CopyControl, CopyStatus};
-use futures::StreamExt;
-use support::{assert_same_rows, copy_options, exec, rows, run_copy, session, Keyspace};
-
-async fn fill(session: &ferry_conn::session::Session, cql: impl Fn(u32) -> String, n: u32) {
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let cql = cql(i);
-            async move { exec(session, &cql).await }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<()>>()
-        .await;
-}
+use support::{assert_same_rows, copy_options, fill, rows, run_copy};
 
 /// (table, index) → runs that recorded it.
 fn ranges_by_run(records: &[Record]) -> BTreeMap<(String, usize), Vec<u32>> {
@@ -38,9 +26,7 @@ fn ranges_by_run(records: &[Record]) -> BTreeMap<(String, usize), Vec<u32>> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_copy_resumes_without_redoing_finished_ranges() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("resume", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("resume").await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.a (k int, c int, v text, PRIMARY KEY (k, c))"
@@ -96,7 +82,7 @@ async fn a_stopped_copy_resumes_without_redoing_finished_ranges() {
     // The same command again (the table list comes from the progress file).
     options.stop_after_ranges = None;
     let second = run_copy(&source, &target, &options).await;
-    assert_eq!(second.status, CopyStatus::Complete, "{}", second.to_text());
+    support::assert_complete(&second);
     assert_eq!(second.ranges_skipped, first.ranges_copied);
     assert_eq!(
         second.ranges_copied + second.ranges_skipped,
@@ -137,11 +123,9 @@ async fn a_stopped_copy_resumes_without_redoing_finished_ranges() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_three_node_source_ring_is_copied_exactly_once() {
-    let source = session("ring").await;
-    let target = session("target").await;
+    let (source, target, ks) = support::groups_and_keyspace("ring_copy", "ring", "target", 2).await;
     let ring = source.ring().expect("ring");
     assert_eq!(ring.nodes().len(), 3);
-    let ks = Keyspace::create("ring_copy", &[("ring", &source), ("target", &target)], 2).await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k bigint, c int, v text, PRIMARY KEY (k, c))"
@@ -168,12 +152,7 @@ async fn a_three_node_source_ring_is_copied_exactly_once() {
     options.splits = Some(200);
     options.concurrency = 6;
     let summary = run_copy(&source, &target, &options).await;
-    assert_eq!(
-        summary.status,
-        CopyStatus::Complete,
-        "{}",
-        summary.to_text()
-    );
+    support::assert_complete(&summary);
     assert_eq!(summary.rows, u64::from(n), "every row read exactly once");
     assert_eq!(
         assert_same_rows(&source, &target, &name, "t", 2).await,
@@ -228,18 +207,9 @@ async fn a_three_node_source_ring_is_copied_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rate_limit_holds_for_the_whole_copy() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("rate_limit", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("rate_limit").await;
     let name = ks.name.clone();
-    ks.ddl_all(&format!("CREATE TABLE {name}.t (k int PRIMARY KEY, v int)"))
-        .await;
-    fill(
-        &source,
-        |i| format!("INSERT INTO {name}.t (k, v) VALUES ({i}, {i})"),
-        900,
-    )
-    .await;
+    support::int_table_t(&ks, &source, 900).await;
     let mut options = copy_options("rate_limit", &name, &["t"]);
     options.concurrency = 8;
     options.target_rows_per_second = Some(300.0);

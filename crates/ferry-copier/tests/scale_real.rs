@@ -8,19 +8,7 @@ use std::time::Duration;
 
 use ferry_copier::progress_table::ProgressTable;
 use ferry_copier::{CopyControl, CopyStatus};
-use futures::StreamExt;
-use support::{assert_same_rows, copy_options, exec, session, Keyspace};
-
-async fn fill(session: &ferry_conn::session::Session, cql: impl Fn(u32) -> String, n: u32) {
-    futures::stream::iter(0..n)
-        .map(|i| {
-            let cql = cql(i);
-            async move { exec(session, &cql).await }
-        })
-        .buffer_unordered(32)
-        .collect::<Vec<()>>()
-        .await;
-}
+use support::{assert_same_rows, copy_options, fill, session};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_share_one_job_and_do_each_range_exactly_once() {
@@ -34,13 +22,23 @@ async fn two_workers_share_one_job_on_a_three_node_target() {
     two_workers("ring", 3).await;
 }
 
+/// The progress table of job "job" as worker `worker`, with a 2 s lease.
+async fn open_lease_table(
+    target: &ferry_conn::session::Session,
+    table: &str,
+    worker: &str,
+) -> ProgressTable {
+    ProgressTable::open(target, table, "job", worker, Duration::from_secs(2))
+        .await
+        .unwrap()
+}
+
 async fn two_workers(target_group: &str, rf: usize) {
-    let source = session("source").await;
-    let target = session(target_group).await;
+    let (source, target, ks) =
+        support::groups_and_keyspace("scale", "source", target_group, rf).await;
     // Each worker gets its own sessions, as two machines would.
     let source2 = session("source").await;
     let target2 = session(target_group).await;
-    let ks = Keyspace::create("scale", &[("source", &source), (target_group, &target)], rf).await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))"
@@ -91,8 +89,8 @@ async fn two_workers(target_group: &str, rf: usize) {
         ferry_copier::copy(&source2, &target2, &o2, CopyControl::new()),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
-    assert_eq!(a.status, CopyStatus::Complete, "{}", a.to_text());
-    assert_eq!(b.status, CopyStatus::Complete, "{}", b.to_text());
+    support::assert_complete(&a);
+    support::assert_complete(&b);
     // One job timestamp for both: the first worker stored it, the other
     // read it back.
     assert_eq!(a.job_timestamp_micros, b.job_timestamp_micros);
@@ -162,14 +160,7 @@ async fn two_workers(target_group: &str, rf: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_workers_ranges_are_taken_over_after_the_lease() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create(
-        "scale_lease",
-        &[("source", &source), ("target", &target)],
-        1,
-    )
-    .await;
+    let (source, target, ks) = support::source_and_target("scale_lease").await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int PRIMARY KEY, l list<int>)"
@@ -182,15 +173,7 @@ async fn a_dead_workers_ranges_are_taken_over_after_the_lease() {
     )
     .await;
     let progress_table = format!("{name}.progress");
-    let dead = ProgressTable::open(
-        &target,
-        &progress_table,
-        "job",
-        "dead",
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap();
+    let dead = open_lease_table(&target, &progress_table, "dead").await;
 
     // A worker registers the job, claims two ranges, copies nothing and
     // "dies" (never renews, never finishes).
@@ -229,15 +212,7 @@ async fn a_dead_workers_ranges_are_taken_over_after_the_lease() {
         );
     }
     // Another worker can't take them while the lease holds...
-    let other = ProgressTable::open(
-        &target,
-        &progress_table,
-        "job",
-        "alive",
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap();
+    let other = open_lease_table(&target, &progress_table, "alive").await;
     assert!(matches!(
         other.claim("t", free[0], &range(free[0])).await.unwrap(),
         ferry_copier::progress_table::Claim::Busy { .. }
@@ -245,15 +220,7 @@ async fn a_dead_workers_ranges_are_taken_over_after_the_lease() {
 
     // ...and the dead worker, restarted under its name, takes its own
     // back at once (a pod restarted in place), with a new claim number.
-    let restarted = ProgressTable::open(
-        &target,
-        &progress_table,
-        "job",
-        "dead",
-        Duration::from_secs(2),
-    )
-    .await
-    .unwrap();
+    let restarted = open_lease_table(&target, &progress_table, "dead").await;
     assert_eq!(
         restarted
             .claim("t", free[1], &range(free[1]))
@@ -270,7 +237,7 @@ async fn a_dead_workers_ranges_are_taken_over_after_the_lease() {
     let second = ferry_copier::copy(&source, &target, &options, CopyControl::new())
         .await
         .unwrap();
-    assert_eq!(second.status, CopyStatus::Complete, "{}", second.to_text());
+    support::assert_complete(&second);
     let states = other.states("t", total).await.unwrap();
     assert_eq!(states.len(), total);
     assert!(states.iter().all(|s| s.done));

@@ -70,14 +70,7 @@ async fn reads_every_kind_of_column_from_the_2_1_schema_tables() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_tables_and_mismatches_are_named() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create(
-        "schema_mismatch",
-        &[("source", &source), ("target", &target)],
-        1,
-    )
-    .await;
+    let (source, target, ks) = support::source_and_target("schema_mismatch").await;
     let name = &ks.name;
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int, c int, v text, w int, PRIMARY KEY (k, c))"

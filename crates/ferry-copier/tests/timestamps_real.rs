@@ -9,7 +9,7 @@ use std::time::Instant;
 use ferry_copier::progress::{unix_micros, ProgressFile};
 use ferry_copier::CopyStatus;
 use ferry_wire::types::CqlValue;
-use support::{assert_same_rows, copy_options, exec, rows, run_copy, session, text, Keyspace};
+use support::{assert_same_rows, copy_options, exec, rows, run_copy, text};
 
 fn int(v: &CqlValue) -> i64 {
     v.as_i64()
@@ -18,9 +18,7 @@ fn int(v: &CqlValue) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_made_on_the_target_after_the_job_started_are_not_overwritten() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("backdating", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("backdating").await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int PRIMARY KEY, v text, w text, tags set<text>)"
@@ -71,7 +69,7 @@ async fn writes_made_on_the_target_after_the_job_started_are_not_overwritten() {
 
     options.stop_after_ranges = None;
     let second = run_copy(&source, &target, &options).await;
-    assert_eq!(second.status, CopyStatus::Complete, "{}", second.to_text());
+    support::assert_complete(&second);
     assert_eq!(
         second.job_timestamp_micros, job_ts,
         "the resumed job keeps its timestamp"
@@ -113,9 +111,7 @@ async fn writes_made_on_the_target_after_the_job_started_are_not_overwritten() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preserve_writetime_keeps_writetimes_and_ttls_per_cell() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("preserve", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("preserve").await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int, c int, s int static, a text, b int, l list<int>, u frozen<tuple<int, text>>, \
@@ -167,12 +163,7 @@ async fn preserve_writetime_keeps_writetimes_and_ttls_per_cell() {
     options.preserve_writetime = true;
     let started = Instant::now();
     let summary = run_copy(&source, &target, &options).await;
-    assert_eq!(
-        summary.status,
-        CopyStatus::Complete,
-        "{}",
-        summary.to_text()
-    );
+    support::assert_complete(&summary);
     assert!(summary.preserve_writetime);
     assert_eq!(assert_same_rows(&source, &target, &name, "t", 2).await, 121);
 
@@ -218,9 +209,7 @@ async fn preserve_writetime_keeps_writetimes_and_ttls_per_cell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ranges_redone_after_a_crash_do_not_duplicate_list_elements() {
-    let source = session("source").await;
-    let target = session("target").await;
-    let ks = Keyspace::create("list_redo", &[("source", &source), ("target", &target)], 1).await;
+    let (source, target, ks) = support::source_and_target("list_redo").await;
     let name = ks.name.clone();
     ks.ddl_all(&format!(
         "CREATE TABLE {name}.t (k int PRIMARY KEY, l list<text>, n int)"

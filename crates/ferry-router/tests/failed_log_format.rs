@@ -1,6 +1,8 @@
 //! The failed-write log file format: round trips, and damaged files
 //! reported with the byte offset of the damaged record.
 
+mod support;
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -13,16 +15,7 @@ use ferry_wire::{Opcode, ProtocolVersion};
 use proptest::prelude::*;
 
 fn temp_log(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "ferry-fwl-{name}-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join("failed.log")
+    support::temp_dir(&format!("fwl-{name}")).join("failed.log")
 }
 
 fn sample(i: u8) -> FailedWrite {

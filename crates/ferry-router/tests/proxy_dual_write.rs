@@ -8,38 +8,18 @@ mod support;
 use std::time::Duration;
 
 use ferry_router::{Cluster, RequestKind};
-use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_testkit::unique_keyspace_name;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_driver_writes_land_on_both_clusters_with_the_same_writetime() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
-    let dir = support::temp_dir("dual_write");
-    let config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
+    let (source, target, dir, config) = support::real_setup("dual_write");
     let proxy = support::start(config).await;
     let port = proxy.local_addr().port();
     let ks = unique_keyspace_name("proxy_dual_write");
 
-    let client = {
-        let source = source.clone();
-        // No client timestamps: the proxy must add them, identically.
-        let args = vec![
-            "127.0.0.1".to_string(),
-            port.to_string(),
-            ks.clone(),
-            "--server-timestamps".to_string(),
-        ];
-        tokio::task::spawn_blocking(move || {
-            support::run_python(&source, "dual_write_client.py", &args)
-        })
-        .await
-        .unwrap()
-    };
+    // No client timestamps: the proxy must add them, identically.
+    let client = support::run_dual_write_client(&source, port, &ks).await;
     // The driver started at DSE_V2 and stepped down to what 2.1 speaks.
     assert_eq!(client["protocol_version"], json!(3), "{client}");
     // 1, 2, 4, 10..59, 100..102: 56 rows (3 was deleted).

@@ -151,12 +151,7 @@ async fn target_refusing_writes_is_retried_then_logged_and_sync_mode_reports_it(
         ks.clone(),
         "5".to_string(),
     ];
-    let out = {
-        let source = source.clone();
-        tokio::task::spawn_blocking(move || support::run_python(&source, "simple_writes.py", &args))
-            .await
-            .unwrap()
-    };
+    let out = support::run_python_async(&source, "simple_writes.py", args).await;
     assert_eq!(out["errors"], json!(0), "{out}");
     support::wait_queue_empty(&proxy, Duration::from_secs(30)).await;
     let m = proxy.metrics();
@@ -188,12 +183,7 @@ async fn target_refusing_writes_is_retried_then_logged_and_sync_mode_reports_it(
         "3".to_string(),
         "100".to_string(),
     ];
-    let out = {
-        let source = source.clone();
-        tokio::task::spawn_blocking(move || support::run_python(&source, "simple_writes.py", &args))
-            .await
-            .unwrap()
-    };
+    let out = support::run_python_async(&source, "simple_writes.py", args).await;
     assert_eq!(out["errors"], json!(3), "{out}");
     assert!(
         out["first_error"].as_str().unwrap().contains("target"),

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use ferry_conn::{Connection, ConnectionConfig};
-use ferry_testkit::NodeGroup;
 use ferry_wire::frame::{Frame, FrameDecoder};
 use ferry_wire::message::{RequestMessage, ResponseMessage};
 use ferry_wire::request::{Options, Request, Startup};
@@ -48,14 +47,7 @@ async fn select_one(conn: &Connection) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn garbage_closes_only_the_connection_that_sent_it() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
-    let dir = support::temp_dir("garbage");
-    let config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
+    let (_, _, dir, config) = support::real_setup("garbage");
     let proxy = support::start(config).await;
     let healthy = Connection::connect(&ConnectionConfig::new(proxy.local_addr().to_string()))
         .await

@@ -9,40 +9,17 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use ferry_conn::{Connection, ConnectionConfig};
-use ferry_router::{serve_metrics, ClusterEndpoint, Proxy, ProxyConfig};
+use ferry_router::{ClusterEndpoint, ProxyConfig};
 use ferry_testkit::fake_server::FakeServer;
-use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_testkit::unique_keyspace_name;
 use ferry_wire::Consistency;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// One HTTP request; returns the status code and the body.
-async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let mut socket = TcpStream::connect(addr).await.unwrap();
-    socket
-        .write_all(format!("{method} {path} HTTP/1.1\r\nHost: ferry\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await.unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
 
 /// Polls `path` until it answers `status` (the probe runs every 100 ms
 /// here; the bound only stops a hung test).
 async fn wait_for_status(addr: SocketAddr, path: &str, status: u16) -> String {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let (s, body) = http(addr, "GET", path).await;
+        let (s, body) = support::http(addr, "GET", path).await;
         if s == status {
             return body;
         }
@@ -52,15 +29,6 @@ async fn wait_for_status(addr: SocketAddr, path: &str, status: u16) -> String {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-async fn start_with_endpoint(config: ProxyConfig) -> (Proxy, SocketAddr) {
-    let proxy = Proxy::start(config).await.unwrap();
-    let (addr, serve) = serve_metrics("127.0.0.1:0".parse().unwrap(), proxy.metrics())
-        .await
-        .unwrap();
-    tokio::spawn(serve);
-    (proxy, addr)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,9 +44,9 @@ async fn ready_only_while_both_clusters_answer() {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.health_probe_interval = Duration::from_millis(100);
     config.connect_timeout = Duration::from_secs(1);
-    let (proxy, http_addr) = start_with_endpoint(config).await;
+    let (proxy, http_addr) = support::start_with_endpoint(config).await;
 
-    assert_eq!(http(http_addr, "GET", "/health/live").await.0, 200);
+    assert_eq!(support::http(http_addr, "GET", "/health/live").await.0, 200);
     let body = wait_for_status(http_addr, "/health/ready", 200).await;
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["ready"], true, "{body}");
@@ -95,8 +63,8 @@ async fn ready_only_while_both_clusters_answer() {
     assert!(reason.contains(&target_address), "{reason}");
     assert!(!reason.contains("source"), "the source is fine: {reason}");
     // Still alive, and the metrics say which cluster is down.
-    assert_eq!(http(http_addr, "GET", "/health/live").await.0, 200);
-    let (_, metrics) = http(http_addr, "GET", "/metrics").await;
+    assert_eq!(support::http(http_addr, "GET", "/health/live").await.0, 200);
+    let (_, metrics) = support::http(http_addr, "GET", "/metrics").await;
     assert!(
         metrics.contains("ferry_proxy_cluster_up{cluster=\"source\"} 1\n"),
         "{metrics}"
@@ -107,10 +75,12 @@ async fn ready_only_while_both_clusters_answer() {
     );
 
     // Unknown paths and methods.
-    assert_eq!(http(http_addr, "GET", "/nope").await.0, 404);
-    assert_eq!(http(http_addr, "DELETE", "/metrics").await.0, 405);
+    assert_eq!(support::http(http_addr, "GET", "/nope").await.0, 404);
+    assert_eq!(support::http(http_addr, "DELETE", "/metrics").await.0, 405);
     assert_eq!(
-        http(http_addr, "POST", "/primary?cluster=both").await.0,
+        support::http(http_addr, "POST", "/primary?cluster=both")
+            .await
+            .0,
         400
     );
 
@@ -126,16 +96,9 @@ async fn ready_only_while_both_clusters_answer() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_on_real_nodes_with_latency_histograms() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
-    let dir = support::temp_dir("health_real");
-    let mut config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
+    let (_, _, dir, mut config) = support::real_setup("health_real");
     config.health_probe_interval = Duration::from_millis(200);
-    let (proxy, http_addr) = start_with_endpoint(config).await;
+    let (proxy, http_addr) = support::start_with_endpoint(config).await;
     let body = wait_for_status(http_addr, "/health/ready", 200).await;
     assert!(body.contains("\"ready\":true"), "{body}");
 
@@ -144,15 +107,7 @@ async fn ready_on_real_nodes_with_latency_histograms() {
         .await
         .unwrap();
     let ks = unique_keyspace_name("proxy_health");
-    for statement in [
-        format!(
-            "CREATE KEYSPACE {ks} WITH replication = \
-             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-        ),
-        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v int)"),
-    ] {
-        conn.query(&statement, Consistency::One).await.unwrap();
-    }
+    support::query_all(&conn, support::kv_schema(&ks, "int")).await;
     for k in 0..10 {
         conn.query(
             &format!("INSERT INTO {ks}.kv (k, v) VALUES ({k}, {k})"),
@@ -169,7 +124,7 @@ async fn ready_on_real_nodes_with_latency_histograms() {
     }
     support::wait_queue_empty(&proxy, Duration::from_secs(30)).await;
 
-    let (status, text) = http(http_addr, "GET", "/metrics").await;
+    let (status, text) = support::http(http_addr, "GET", "/metrics").await;
     assert_eq!(status, 200);
     let sample = |prefix: &str| -> f64 {
         text.lines()

@@ -21,14 +21,7 @@ fn create_keyspace(ks: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn v2_clients_are_relayed_and_mirrored() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
-    let dir = support::temp_dir("v2");
-    let config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
+    let (source, target, _, config) = support::real_setup("v2");
     let proxy = support::start(config).await;
     let conn = Connection::connect(
         &ConnectionConfig::new(proxy.local_addr().to_string())

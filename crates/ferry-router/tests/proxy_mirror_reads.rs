@@ -7,30 +7,12 @@ mod support;
 
 use std::time::Duration;
 
-use ferry_conn::{Connection, ConnectionConfig};
-use ferry_router::{Cluster, ClusterEndpoint, Proxy, ProxyConfig, RequestKind};
+use ferry_router::{Cluster, Proxy, RequestKind};
 use ferry_testkit::fake_server::{Action, FakeServer, Matcher, Rule};
 use ferry_wire::response::ErrorDetails;
 use ferry_wire::{Consistency, Opcode};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn config(source: &FakeServer, target: &FakeServer, log: &std::path::Path) -> ProxyConfig {
-    let mut config = ProxyConfig::new(
-        ClusterEndpoint::plain(source.address()),
-        ClusterEndpoint::plain(target.address()),
-        log,
-    );
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.drain_timeout = Duration::from_millis(300);
-    config
-}
-
-async fn client(proxy: &Proxy) -> Connection {
-    Connection::connect(&ConnectionConfig::new(proxy.local_addr().to_string()))
-        .await
-        .unwrap()
-}
 
 fn selects(requests: &[ferry_testkit::fake_server::ReceivedRequest]) -> usize {
     requests
@@ -67,10 +49,14 @@ async fn reads_are_mirrored_only_when_asked_and_target_errors_stay_invisible() {
     let dir = support::temp_dir("mirror_reads");
 
     // Off by default: reads stay on the source.
-    let proxy = Proxy::start(config(&source, &target, &dir.join("a.log")))
-        .await
-        .unwrap();
-    let conn = client(&proxy).await;
+    let proxy = Proxy::start(support::config_for_fakes(
+        &source,
+        &target,
+        &dir.join("a.log"),
+    ))
+    .await
+    .unwrap();
+    let conn = support::client(&proxy).await;
     conn.query("SELECT * FROM ks.t WHERE k = 1", Consistency::One)
         .await
         .unwrap();
@@ -89,10 +75,10 @@ async fn reads_are_mirrored_only_when_asked_and_target_errors_stay_invisible() {
     drop(conn);
     proxy.shutdown().await;
 
-    let mut on = config(&source, &target, &dir.join("b.log"));
+    let mut on = support::config_for_fakes(&source, &target, &dir.join("b.log"));
     on.mirror_reads = true;
     let proxy = Proxy::start(on).await.unwrap();
-    let conn = client(&proxy).await;
+    let conn = support::client(&proxy).await;
     let source_selects = selects(&source.received_with(Opcode::Query));
     for k in 0..5 {
         conn.query(
@@ -146,12 +132,12 @@ async fn a_hanging_target_bounds_mirrored_reads_and_never_delays_the_client() {
         .await
         .unwrap();
     let dir = support::temp_dir("mirror_reads_bound");
-    let mut config = config(&source, &target, &dir.join("failed.log"));
+    let mut config = support::config_for_fakes(&source, &target, &dir.join("failed.log"));
     config.mirror_reads = true;
     config.mirror_reads_max_in_flight = 3;
     config.target_request_timeout = Duration::from_secs(60);
     let proxy = Proxy::start(config).await.unwrap();
-    let conn = client(&proxy).await;
+    let conn = support::client(&proxy).await;
     // Each read is answered by the source although the target never
     // answers the mirrored copies.
     for k in 0..10 {

@@ -12,36 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ferry_conn::{Connection, ConnectionConfig};
-use ferry_router::{serve_metrics, Cluster, RequestKind};
+use ferry_router::{Cluster, RequestKind};
 use ferry_testkit::{unique_keyspace_name, CqlRows, NodeGroup};
 use ferry_wire::Consistency;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-async fn http(addr: SocketAddr, method: &str, path: &str) -> (u16, String) {
-    let mut socket = TcpStream::connect(addr).await.unwrap();
-    socket
-        .write_all(format!("{method} {path} HTTP/1.1\r\nHost: ferry\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await.unwrap();
-    let status = response
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
 
 /// `POST /primary?cluster=...`, the JSON report.
 async fn switch(admin: SocketAddr, cluster: &str) -> Value {
-    let (status, body) = http(admin, "POST", &format!("/primary?cluster={cluster}")).await;
+    let (status, body) = support::http(admin, "POST", &format!("/primary?cluster={cluster}")).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
@@ -65,7 +43,6 @@ async fn through_proxy(
 /// `n` INSERTs from `first` by the Python driver without client
 /// timestamps (the proxy adds them).
 async fn python_writes(group: &NodeGroup, proxy: SocketAddr, ks: &str, first: i32, n: i32) {
-    let group = group.clone();
     let args = vec![
         proxy.ip().to_string(),
         proxy.port().to_string(),
@@ -73,10 +50,7 @@ async fn python_writes(group: &NodeGroup, proxy: SocketAddr, ks: &str, first: i3
         n.to_string(),
         first.to_string(),
     ];
-    let out =
-        tokio::task::spawn_blocking(move || support::run_python(&group, "simple_writes.py", &args))
-            .await
-            .unwrap();
+    let out = support::run_python_async(group, "simple_writes.py", args).await;
     assert_eq!(out["errors"], json!(0), "{out}");
 }
 
@@ -107,36 +81,14 @@ async fn rows_with_writetime(group: &NodeGroup, ks: &str, keys: &[i32]) -> Vec<V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn switching_the_primary_to_the_target_and_back() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
-    let dir = support::temp_dir("primary_switch");
-    let config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
-    let proxy = support::start(config).await;
-    let (admin, serve) = serve_metrics("127.0.0.1:0".parse().unwrap(), proxy.metrics())
-        .await
-        .unwrap();
-    tokio::spawn(serve);
+    let (source, target, dir, config) = support::real_setup("primary_switch");
+    let (proxy, admin) = support::start_with_endpoint(config).await;
     let addr = proxy.local_addr();
     let ks = unique_keyspace_name("proxy_primary");
 
     // Schema through the proxy (mirrored), then one row on each cluster
     // only, to see which cluster serves the proxy's clients.
-    through_proxy(
-        &source,
-        addr,
-        vec![
-            format!(
-                "CREATE KEYSPACE {ks} WITH replication = \
-                 {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-            ),
-            format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
-        ],
-    )
-    .await;
+    through_proxy(&source, addr, support::kv_schema(&ks, "text")).await;
     support::cql(
         &source,
         vec![format!(
@@ -296,16 +248,11 @@ async fn credentials_follow_the_roles() {
     )
     .await
     .expect("the client logs in to the target through the proxy");
-    for statement in [
-        format!(
-            "CREATE KEYSPACE {ks} WITH replication = \
-             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-        ),
-        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
-        format!("INSERT INTO {ks}.kv (k, v) VALUES (1, 'while the target is primary')"),
-    ] {
-        client.query(&statement, Consistency::One).await.unwrap();
-    }
+    let mut statements = support::kv_schema(&ks, "text");
+    statements.push(format!(
+        "INSERT INTO {ks}.kv (k, v) VALUES (1, 'while the target is primary')"
+    ));
+    support::query_all(&client, statements).await;
     drop(client);
 
     // Back to the source (no authentication): anonymous clients are fine,
@@ -340,14 +287,7 @@ async fn credentials_follow_the_roles() {
 /// both clusters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_switch_in_sync_mode_loses_no_answer() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
-    let dir = support::temp_dir("primary_sync");
-    let mut config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
+    let (source, target, dir, mut config) = support::real_setup("primary_sync");
     config.write_mode = ferry_router::WriteMode::Sync;
     let proxy = support::start(config).await;
     let addr = proxy.local_addr();
@@ -357,15 +297,7 @@ async fn a_switch_in_sync_mode_loses_no_answer() {
             .await
             .unwrap(),
     );
-    for statement in [
-        format!(
-            "CREATE KEYSPACE {ks} WITH replication = \
-             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-        ),
-        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
-    ] {
-        conn.query(&statement, Consistency::One).await.unwrap();
-    }
+    support::query_all(&conn, support::kv_schema(&ks, "text")).await;
     let keys: Vec<i32> = (600..680).collect();
     let busy: Vec<_> = keys
         .iter()
@@ -434,13 +366,7 @@ async fn writes_the_source_misses_go_to_its_own_log_and_replay_there() {
     let target = NodeGroup::require("target");
     let dir = support::temp_dir("primary_to_source_log");
     let ks = unique_keyspace_name("proxy_primary_log");
-    let schema = vec![
-        format!(
-            "CREATE KEYSPACE {ks} WITH replication = \
-             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-        ),
-        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
-    ];
+    let schema = support::kv_schema(&ks, "text");
     support::cql(&source, schema.clone()).await;
     support::cql(&target, schema).await;
 

@@ -8,9 +8,8 @@ mod support;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use ferry_conn::{Connection, ConnectionConfig};
 use ferry_router::failed_log::read_log;
-use ferry_router::{ClusterEndpoint, FullQueuePolicy, Proxy, ProxyConfig};
+use ferry_router::{FullQueuePolicy, Proxy};
 use ferry_testkit::fake_server::{Action, FakeServer, Matcher, Rule};
 use ferry_wire::{Consistency, Opcode};
 
@@ -25,31 +24,16 @@ async fn frozen_target() -> FakeServer {
         .unwrap()
 }
 
-fn config(source: &FakeServer, target: &FakeServer, log: &std::path::Path) -> ProxyConfig {
-    let mut config = ProxyConfig::new(
-        ClusterEndpoint::plain(source.address()),
-        ClusterEndpoint::plain(target.address()),
-        log,
-    );
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.drain_timeout = Duration::from_millis(300);
-    config
-}
-
-async fn client(proxy: &Proxy) -> Connection {
-    Connection::connect(&ConnectionConfig::new(proxy.local_addr().to_string()))
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_frozen_target_does_not_slow_the_client_and_shutdown_spills_pending_writes() {
     let source = FakeServer::start().await.unwrap();
     let target = frozen_target().await;
     let dir = support::temp_dir("frozen");
     let log = dir.join("failed.log");
-    let proxy = Proxy::start(config(&source, &target, &log)).await.unwrap();
-    let conn = client(&proxy).await;
+    let proxy = Proxy::start(support::config_for_fakes(&source, &target, &log))
+        .await
+        .unwrap();
+    let conn = support::client(&proxy).await;
     let started = Instant::now();
     for k in 0..20 {
         conn.query(
@@ -81,10 +65,10 @@ async fn a_full_queue_spills_to_the_log_by_default() {
     let target = frozen_target().await;
     let dir = support::temp_dir("spill");
     let log = dir.join("failed.log");
-    let mut config = config(&source, &target, &log);
+    let mut config = support::config_for_fakes(&source, &target, &log);
     config.queue_capacity = 3;
     let proxy = Proxy::start(config).await.unwrap();
-    let conn = client(&proxy).await;
+    let conn = support::client(&proxy).await;
     for k in 0..10 {
         conn.query(
             &format!("INSERT INTO ks.t (k) VALUES ({k})"),
@@ -119,11 +103,11 @@ async fn backpressure_holds_the_client_until_the_queue_has_room() {
     let target = frozen_target().await;
     let dir = support::temp_dir("backpressure");
     let log = dir.join("failed.log");
-    let mut config = config(&source, &target, &log);
+    let mut config = support::config_for_fakes(&source, &target, &log);
     config.queue_capacity = 2;
     config.full_queue = FullQueuePolicy::Backpressure;
     let proxy = Proxy::start(config).await.unwrap();
-    let conn = client(&proxy).await;
+    let conn = support::client(&proxy).await;
     for k in 0..2 {
         conn.query(
             &format!("INSERT INTO ks.t (k) VALUES ({k})"),
@@ -139,7 +123,7 @@ async fn backpressure_holds_the_client_until_the_queue_has_room() {
     .await;
     assert!(third.is_err(), "the third write waits for room");
     // Reads on another connection are not held back.
-    let other = client(&proxy).await;
+    let other = support::client(&proxy).await;
     other
         .query("SELECT * FROM ks.t", Consistency::One)
         .await

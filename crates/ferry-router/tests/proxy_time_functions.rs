@@ -8,7 +8,7 @@ mod support;
 use std::time::Duration;
 
 use ferry_router::WriteMode;
-use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_testkit::unique_keyspace_name;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -24,29 +24,15 @@ async fn now_and_uuid_give_the_same_ids_in_sync_mode_too() {
 }
 
 async fn same_ids_through_the_proxy(mode: WriteMode) {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
-    let dir = support::temp_dir("time_functions");
-    let mut config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
+    let (source, target, dir, mut config) = support::real_setup("time_functions");
     config.replace_time_functions = true;
     config.write_mode = mode;
     let proxy = support::start(config).await;
     let port = proxy.local_addr().port();
     let ks = unique_keyspace_name("proxy_time_fns");
 
-    let client = {
-        let source = source.clone();
-        let args = vec!["127.0.0.1".to_string(), port.to_string(), ks.clone()];
-        tokio::task::spawn_blocking(move || {
-            support::run_python(&source, "time_functions_client.py", &args)
-        })
-        .await
-        .unwrap()
-    };
+    let args = vec!["127.0.0.1".to_string(), port.to_string(), ks.clone()];
+    let client = support::run_python_async(&source, "time_functions_client.py", args).await;
     // The driver sees the statements as it wrote them.
     assert_eq!(
         client["bind_columns"],

@@ -25,17 +25,30 @@ async fn tls_client(proxy: &Proxy, tls: TlsOptions) -> Result<Connection, ferry_
     .await
 }
 
+/// Runs tls_writes.py (the Python driver with an ssl_context): `n` writes
+/// into `ks.kv` through the proxy; `files` are the CA, then optionally the
+/// client certificate and key.
+async fn tls_writes(
+    source: &NodeGroup,
+    proxy: &Proxy,
+    ks: &str,
+    n: u32,
+    files: &[&std::path::PathBuf],
+) -> serde_json::Value {
+    let mut args = vec![
+        "127.0.0.1".to_string(),
+        proxy.local_addr().port().to_string(),
+        ks.to_owned(),
+        n.to_string(),
+    ];
+    args.extend(files.iter().map(|f| f.display().to_string()));
+    support::run_python_async(source, "tls_writes.py", args).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_clients_write_to_both_clusters_and_plain_text_is_turned_away() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
     let pki = TestPki::generate(&["127.0.0.1", "localhost"]);
-    let dir = support::temp_dir("tls_client");
-    let mut config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
+    let (source, target, dir, mut config) = support::real_setup("tls_client");
     config.client_tls = Some(ClientTls::new(&pki.server_cert, &pki.server_key));
     let proxy = support::start(config).await;
     let ks = unique_keyspace_name("proxy_tls_client");
@@ -44,16 +57,11 @@ async fn tls_clients_write_to_both_clusters_and_plain_text_is_turned_away() {
     let conn = tls_client(&proxy, TlsOptions::new(&pki.ca_cert))
         .await
         .expect("a TLS client connects through the proxy");
-    for statement in [
-        format!(
-            "CREATE KEYSPACE {ks} WITH replication = \
-             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-        ),
-        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
-        format!("INSERT INTO {ks}.kv (k, v) VALUES (1000, 'ferry-conn')"),
-    ] {
-        conn.query(&statement, Consistency::One).await.unwrap();
-    }
+    let mut statements = support::kv_schema(&ks, "text");
+    statements.push(format!(
+        "INSERT INTO {ks}.kv (k, v) VALUES (1000, 'ferry-conn')"
+    ));
+    support::query_all(&conn, statements).await;
 
     // A plain-text client on the TLS port: its handshake fails, it is closed.
     let plain = Connection::connect(
@@ -71,19 +79,7 @@ async fn tls_clients_write_to_both_clusters_and_plain_text_is_turned_away() {
     .unwrap();
 
     // The Python driver with an ssl_context (host name checked).
-    let out = {
-        let source = source.clone();
-        let args = vec![
-            "127.0.0.1".to_string(),
-            proxy.local_addr().port().to_string(),
-            ks.clone(),
-            "20".to_string(),
-            pki.ca_cert.display().to_string(),
-        ];
-        tokio::task::spawn_blocking(move || support::run_python(&source, "tls_writes.py", &args))
-            .await
-            .unwrap()
-    };
+    let out = tls_writes(&source, &proxy, &ks, 20, &[&pki.ca_cert]).await;
     assert_eq!(out["written"], json!(20), "{out}");
     assert_eq!(out["read"], json!(22), "{out}");
 
@@ -112,15 +108,8 @@ async fn tls_clients_write_to_both_clusters_and_plain_text_is_turned_away() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_certificates_are_required_when_a_client_ca_is_set() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
     let pki = TestPki::generate(&["127.0.0.1"]);
-    let dir = support::temp_dir("tls_client_ca");
-    let mut config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &dir.join("failed.log"),
-    );
+    let (source, target, dir, mut config) = support::real_setup("tls_client_ca");
     config.client_tls = Some(
         ClientTls::new(&pki.server_cert, &pki.server_key).requiring_client_certs(&pki.ca_cert),
     );
@@ -143,30 +132,15 @@ async fn client_certificates_are_required_when_a_client_ca_is_set() {
 
     // The Python driver with its client certificate, into a fresh table.
     let ks = unique_keyspace_name("proxy_tls_client_ca");
-    for statement in [
-        format!(
-            "CREATE KEYSPACE {ks} WITH replication = \
-             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-        ),
-        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
-    ] {
-        with.query(&statement, Consistency::One).await.unwrap();
-    }
-    let out = {
-        let source = source.clone();
-        let args = vec![
-            "127.0.0.1".to_string(),
-            proxy.local_addr().port().to_string(),
-            ks.clone(),
-            "5".to_string(),
-            pki.ca_cert.display().to_string(),
-            pki.client_cert.display().to_string(),
-            pki.client_key.display().to_string(),
-        ];
-        tokio::task::spawn_blocking(move || support::run_python(&source, "tls_writes.py", &args))
-            .await
-            .unwrap()
-    };
+    support::query_all(&with, support::kv_schema(&ks, "text")).await;
+    let out = tls_writes(
+        &source,
+        &proxy,
+        &ks,
+        5,
+        &[&pki.ca_cert, &pki.client_cert, &pki.client_key],
+    )
+    .await;
     assert_eq!(out["read"], json!(5), "{out}");
     support::wait_queue_empty(&proxy, Duration::from_secs(30)).await;
     let on_target = support::cql(&target, vec![format!("SELECT k FROM {ks}.kv")]).await;

@@ -18,6 +18,9 @@
 //!   ([`ExclusiveGroup::freeze_node`]), with guards that always restart or
 //!   thaw them (the `outage` group).
 //! - [`CassandraTools`]: the bundled `cassandra-stress` and a Java 17 to run it.
+//! - [`session`]: ferry-conn session settings for the groups, DDL at ALL
+//!   and waiting for schema agreement.
+//! - [`http`]: a minimal HTTP client for the proxy's operations endpoint.
 //! - [`RecordingRelay`] is a TCP relay that records every chunk in each
 //!   direction, to capture golden frames between a real driver and a real node.
 //!
@@ -36,11 +39,13 @@
 mod cassandra_tools;
 mod cql_stopgap;
 pub mod fake_server;
+pub mod http;
 mod keyspace;
 mod node_group;
 mod outage;
 mod recording;
 mod relay;
+pub mod session;
 mod state_file;
 mod workspace;
 

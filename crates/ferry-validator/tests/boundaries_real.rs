@@ -42,6 +42,14 @@ fn layout() -> (Vec<i32>, [i32; 4], Vec<TokenRange>) {
     (keys, [a, b, c, z], ranges)
 }
 
+/// Each difference of a table's report as "<kind> <key>".
+fn kinds_and_keys(t: &ferry_validator::TableReport) -> BTreeSet<String> {
+    t.differences
+        .iter()
+        .map(|d| format!("{:?} {}", d.kind, d.key_text()))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn differences_at_range_boundaries_are_found() {
     with_clusters("validate_boundaries", "source", 1, |clusters| async move {
@@ -81,11 +89,7 @@ async fn differences_at_range_boundaries_are_found() {
         config.ranges = Some(ranges.clone());
         let report = clusters.validator(config).run().await;
         let t = &report.tables[0];
-        let found: BTreeSet<String> = t
-            .differences
-            .iter()
-            .map(|d| format!("{:?} {}", d.kind, d.key_text()))
-            .collect();
+        let found = kinds_and_keys(t);
         assert_eq!(found, expected, "{}", report.summary(10));
         assert_eq!(
             t.ranges_planned, 5,
@@ -113,11 +117,7 @@ async fn differences_at_range_boundaries_are_found() {
         // token region and every boundary too.
         let report = clusters.validator(clusters.config("b")).run().await;
         let t = &report.tables[0];
-        let found: BTreeSet<String> = t
-            .differences
-            .iter()
-            .map(|d| format!("{:?} {}", d.kind, d.key_text()))
-            .collect();
+        let found = kinds_and_keys(t);
         assert_eq!(found, expected, "{}", report.summary(10));
         assert_eq!(t.counts.rows_compared, 3000);
         assert_eq!(report.exit_code(), 1);

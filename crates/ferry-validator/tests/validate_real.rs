@@ -153,30 +153,16 @@ async fn injected_differences_are_each_found_with_their_keys() {
             .await;
         // Same value, different TTL.
         let ttl = "UPDATE {ks}.t USING TIMESTAMP ? AND TTL ? SET txt = ? WHERE k = ? AND c = ?";
-        clusters
-            .on_source(
-                ttl,
-                vec![
-                    bigint(ts_of(8, 3) + 1),
-                    int(100_000),
-                    text("ttl"),
-                    int(8),
-                    int(3),
-                ],
-            )
-            .await;
-        clusters
-            .on_target(
-                ttl,
-                vec![
-                    bigint(ts_of(8, 3) + 1),
-                    int(50_000),
-                    text("ttl"),
-                    int(8),
-                    int(3),
-                ],
-            )
-            .await;
+        for (session, seconds) in [(&clusters.source, 100_000), (&clusters.target, 50_000)] {
+            let values = vec![
+                bigint(ts_of(8, 3) + 1),
+                int(seconds),
+                text("ttl"),
+                int(8),
+                int(3),
+            ];
+            Clusters::write(session, &clusters.keyspace, ttl, values).await;
+        }
         // A differing static column.
         clusters
             .on_target(

@@ -32,6 +32,8 @@
 //! - scylla-cql rejects MOVED_NODE topology events, schema changes of an
 //!   unknown target, named bound values and unknown flag bits.
 
+mod support;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -51,7 +53,7 @@ use ferry_wire::response::{
     RowsBuilder, RowsMetadata, SchemaChange, SchemaChangeTarget, SchemaChangeType, SetKeyspace,
     StatusChangeType, Supported, TableSpec, TopologyChangeType, WriteType,
 };
-use ferry_wire::types::{ColumnType, CqlDuration, CqlText, CqlValue, Decimal, Varint};
+use ferry_wire::types::{ColumnType, CqlDuration, CqlValue, Decimal, Varint};
 use ferry_wire::{Consistency, ProtocolVersion, RawValue};
 use proptest::prelude::*;
 use proptest::strategy::Union;
@@ -63,15 +65,15 @@ use scylla_cql::frame::request as sreq;
 use scylla_cql::frame::request::DeserializableRequest;
 use scylla_cql::frame::response as sresp;
 use scylla_cql::frame::response::result as sres;
-use scylla_cql::frame::response::result::{
-    CollectionType, ColumnType as SType, NativeType as N, UserDefinedType,
-};
+use scylla_cql::frame::response::result::{CollectionType, ColumnType as SType, NativeType as N};
 use scylla_cql::frame::types as stypes;
 use scylla_cql::serialize::row::SerializedValues;
 use scylla_cql::serialize::value::SerializeValue;
 use scylla_cql::serialize::writers::WrittenCellProof;
 use scylla_cql::serialize::{CellWriter, SerializationError};
 use scylla_cql::value::{self as sval, CqlValue as SValue};
+use support::arb_bytes;
+use support::scylla::to_scylla_type;
 
 const V4: ProtocolVersion = ProtocolVersion::V4;
 
@@ -95,27 +97,9 @@ fn value_natives() -> Vec<ColumnType> {
 /// Native types for result metadata: no `text` (0x000A, unknown to
 /// scylla-cql; Cassandra sends 0x000D) and no `duration` (a v5 type id).
 fn metadata_natives() -> Vec<ColumnType> {
-    vec![
-        ColumnType::Ascii,
-        ColumnType::Bigint,
-        ColumnType::Blob,
-        ColumnType::Boolean,
-        ColumnType::Counter,
-        ColumnType::Decimal,
-        ColumnType::Double,
-        ColumnType::Float,
-        ColumnType::Int,
-        ColumnType::Timestamp,
-        ColumnType::Uuid,
-        ColumnType::Varchar,
-        ColumnType::Varint,
-        ColumnType::Timeuuid,
-        ColumnType::Inet,
-        ColumnType::Date,
-        ColumnType::Time,
-        ColumnType::Smallint,
-        ColumnType::Tinyint,
-    ]
+    let mut types = support::natives_up_to_v3();
+    types.extend(support::natives_added_in_v4());
+    types
 }
 
 fn arb_name() -> impl Strategy<Value = String> {
@@ -130,22 +114,9 @@ fn arb_type(natives: Vec<ColumnType>, depth: u32) -> BoxedStrategy<ColumnType> {
         return leaf;
     }
     let inner = move || arb_type(natives.clone(), depth - 1);
-    Union::new_weighted(vec![
-        (5, leaf),
-        (
-            1,
-            inner().prop_map(|t| ColumnType::List(Box::new(t))).boxed(),
-        ),
-        (
-            1,
-            inner().prop_map(|t| ColumnType::Set(Box::new(t))).boxed(),
-        ),
-        (
-            1,
-            (inner(), inner())
-                .prop_map(|(k, v)| ColumnType::Map(Box::new(k), Box::new(v)))
-                .boxed(),
-        ),
+    let mut options = vec![(5, leaf)];
+    options.extend(support::collection_type_options(&inner));
+    options.extend([
         (
             1,
             proptest::collection::vec(inner(), 1..4)
@@ -171,8 +142,8 @@ fn arb_type(natives: Vec<ColumnType>, depth: u32) -> BoxedStrategy<ColumnType> {
                 })
                 .boxed(),
         ),
-    ])
-    .boxed()
+    ]);
+    Union::new_weighted(options).boxed()
 }
 
 fn contains_duration(ty: &ColumnType) -> bool {
@@ -193,56 +164,6 @@ fn cell_version(ty: &ColumnType) -> ProtocolVersion {
         ProtocolVersion::V5
     } else {
         V4
-    }
-}
-
-/// ferry type -> scylla type. `text` and `varchar` are one scylla type.
-fn to_scylla_type(ty: &ColumnType) -> SType<'static> {
-    let coll = |typ| SType::Collection { frozen: true, typ };
-    match ty {
-        ColumnType::Ascii => SType::Native(N::Ascii),
-        ColumnType::Bigint => SType::Native(N::BigInt),
-        ColumnType::Blob => SType::Native(N::Blob),
-        ColumnType::Boolean => SType::Native(N::Boolean),
-        ColumnType::Counter => SType::Native(N::Counter),
-        ColumnType::Decimal => SType::Native(N::Decimal),
-        ColumnType::Double => SType::Native(N::Double),
-        ColumnType::Float => SType::Native(N::Float),
-        ColumnType::Int => SType::Native(N::Int),
-        ColumnType::Text | ColumnType::Varchar => SType::Native(N::Text),
-        ColumnType::Timestamp => SType::Native(N::Timestamp),
-        ColumnType::Uuid => SType::Native(N::Uuid),
-        ColumnType::Varint => SType::Native(N::Varint),
-        ColumnType::Timeuuid => SType::Native(N::Timeuuid),
-        ColumnType::Inet => SType::Native(N::Inet),
-        ColumnType::Date => SType::Native(N::Date),
-        ColumnType::Time => SType::Native(N::Time),
-        ColumnType::Smallint => SType::Native(N::SmallInt),
-        ColumnType::Tinyint => SType::Native(N::TinyInt),
-        ColumnType::Duration => SType::Native(N::Duration),
-        ColumnType::List(t) => coll(CollectionType::List(Box::new(to_scylla_type(t)))),
-        ColumnType::Set(t) => coll(CollectionType::Set(Box::new(to_scylla_type(t)))),
-        ColumnType::Map(k, v) => coll(CollectionType::Map(
-            Box::new(to_scylla_type(k)),
-            Box::new(to_scylla_type(v)),
-        )),
-        ColumnType::Tuple(ts) => SType::Tuple(ts.iter().map(to_scylla_type).collect()),
-        ColumnType::Udt {
-            keyspace,
-            name,
-            fields,
-        } => SType::UserDefinedType {
-            frozen: true,
-            definition: Arc::new(UserDefinedType {
-                name: Cow::Owned(name.clone()),
-                keyspace: Cow::Owned(keyspace.clone()),
-                field_types: fields
-                    .iter()
-                    .map(|(n, t)| (Cow::Owned(n.clone()), to_scylla_type(t)))
-                    .collect(),
-            }),
-        },
-        ColumnType::Custom(c) => panic!("scylla-cql has no custom type {c}"),
     }
 }
 
@@ -335,10 +256,6 @@ fn empty_allowed(ty: &ColumnType, empties: Empties) -> bool {
     }
 }
 
-fn arb_bytes(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from)
-}
-
 fn arb_varint() -> impl Strategy<Value = Varint> {
     proptest::collection::vec(any::<u8>(), 1..20)
         .prop_map(|raw| Varint::from_signed_slice_be(&raw).expect("non-empty"))
@@ -355,39 +272,6 @@ fn arb_nullable(ty: &ColumnType, empties: Empties) -> BoxedStrategy<Option<CqlVa
 fn arb_value(ty: &ColumnType, empties: Empties) -> BoxedStrategy<CqlValue> {
     let elem = |t: &ColumnType| arb_value(t, empties).prop_map(Some);
     let value: BoxedStrategy<CqlValue> = match ty {
-        ColumnType::Ascii => "[\\x00-\\x7f]{0,12}"
-            .prop_map(|s| CqlValue::Ascii(CqlText::from(s)))
-            .boxed(),
-        ColumnType::Text | ColumnType::Varchar => any::<String>()
-            .prop_map(|s| CqlValue::Text(CqlText::from(s)))
-            .boxed(),
-        ColumnType::Blob => arb_bytes(16).prop_map(CqlValue::Blob).boxed(),
-        ColumnType::Bigint => any::<i64>().prop_map(CqlValue::Bigint).boxed(),
-        ColumnType::Counter => any::<i64>().prop_map(CqlValue::Counter).boxed(),
-        ColumnType::Timestamp => any::<i64>().prop_map(CqlValue::Timestamp).boxed(),
-        ColumnType::Boolean => any::<bool>().prop_map(CqlValue::Boolean).boxed(),
-        ColumnType::Double => any::<u64>()
-            .prop_map(|b| CqlValue::Double(f64::from_bits(b)))
-            .boxed(),
-        ColumnType::Float => any::<u32>()
-            .prop_map(|b| CqlValue::Float(f32::from_bits(b)))
-            .boxed(),
-        ColumnType::Int => any::<i32>().prop_map(CqlValue::Int).boxed(),
-        ColumnType::Smallint => any::<i16>().prop_map(CqlValue::Smallint).boxed(),
-        ColumnType::Tinyint => any::<i8>().prop_map(CqlValue::Tinyint).boxed(),
-        ColumnType::Uuid => any::<[u8; 16]>().prop_map(CqlValue::Uuid).boxed(),
-        ColumnType::Timeuuid => any::<[u8; 16]>().prop_map(CqlValue::Timeuuid).boxed(),
-        ColumnType::Varint => arb_varint().prop_map(CqlValue::Varint).boxed(),
-        ColumnType::Decimal => (arb_varint(), any::<i32>())
-            .prop_map(|(u, s)| CqlValue::Decimal(Decimal::new(u, s)))
-            .boxed(),
-        ColumnType::Inet => prop_oneof![
-            any::<[u8; 4]>().prop_map(|a| CqlValue::Inet(IpAddr::from(a))),
-            any::<[u8; 16]>().prop_map(|a| CqlValue::Inet(IpAddr::from(a))),
-        ]
-        .boxed(),
-        ColumnType::Date => any::<u32>().prop_map(CqlValue::Date).boxed(),
-        ColumnType::Time => (0..=86_399_999_999_999i64).prop_map(CqlValue::Time).boxed(),
         ColumnType::Duration => (0..=i32::MAX, 0..=i32::MAX, 0..=i64::MAX, any::<bool>())
             .prop_map(|(m, d, n, neg)| {
                 CqlValue::Duration(if neg {
@@ -407,32 +291,11 @@ fn arb_value(ty: &ColumnType, empties: Empties) -> BoxedStrategy<CqlValue> {
             .prop_map(CqlValue::Map)
             .boxed(),
         ColumnType::Tuple(types) => {
-            let n = types.len();
-            let items: Vec<_> = types.iter().map(|t| arb_nullable(t, empties)).collect();
-            (items, 0..=n)
-                .prop_map(|(mut items, keep)| {
-                    items.truncate(keep);
-                    CqlValue::Tuple(items)
-                })
-                .boxed()
+            support::arb_tuple_of(types.iter().map(|t| arb_nullable(t, empties)).collect())
         }
-        ColumnType::Udt { fields, .. } => {
-            let n = fields.len();
-            let items: Vec<_> = fields
-                .iter()
-                .map(|(name, t)| {
-                    let name = name.clone();
-                    arb_nullable(t, empties).prop_map(move |v| (name.clone(), v))
-                })
-                .collect();
-            (items, 0..=n)
-                .prop_map(|(mut items, keep)| {
-                    items.truncate(keep);
-                    CqlValue::Udt(items)
-                })
-                .boxed()
-        }
+        ColumnType::Udt { fields, .. } => support::arb_udt_of(fields, |t| arb_nullable(t, empties)),
         ColumnType::Custom(_) => unreachable!("not generated"),
+        native => support::arb_native_value(native, arb_varint),
     };
     if empty_allowed(ty, empties) {
         prop_oneof![1 => Just(CqlValue::Empty), 12 => value].boxed()
@@ -648,35 +511,26 @@ fn to_scylla(v: &CqlValue, ty: &ColumnType) -> SValue {
     }
 }
 
-/// What scylla-cql reports for a cell ferry-wire wrote from `v`: a
-/// zero-length tuple or UDT is `Empty`, and tuples and UDTs missing trailing
-/// elements read as padded with nulls.
-fn seen_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
+/// `v` with `f` applied to each element of a UDT (one per field of `ty`,
+/// missing trailing fields as nulls), list, set or map; `None` for any
+/// other value. The part [`seen_by_scylla`] and [`written_by_scylla`]
+/// share: they differ on tuples and empty values only.
+fn map_elements(
+    v: &CqlValue,
+    ty: &ColumnType,
+    f: fn(&CqlValue, &ColumnType) -> CqlValue,
+) -> Option<CqlValue> {
     let each = |items: &[Option<CqlValue>], t: &ColumnType| -> Vec<Option<CqlValue>> {
-        items
-            .iter()
-            .map(|i| i.as_ref().map(|i| seen_by_scylla(i, t)))
-            .collect()
+        items.iter().map(|i| i.as_ref().map(|i| f(i, t))).collect()
     };
-    match (v, ty) {
-        (CqlValue::Tuple(items), ColumnType::Tuple(_)) if items.is_empty() => CqlValue::Empty,
-        (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
-        (CqlValue::Tuple(items), ColumnType::Tuple(types)) => {
-            let mut out: Vec<_> = items
-                .iter()
-                .zip(types)
-                .map(|(i, t)| i.as_ref().map(|i| seen_by_scylla(i, t)))
-                .collect();
-            out.resize(types.len(), None);
-            CqlValue::Tuple(out)
-        }
+    Some(match (v, ty) {
         (CqlValue::Udt(fields), ColumnType::Udt { fields: types, .. }) => CqlValue::Udt(
             types
                 .iter()
                 .enumerate()
                 .map(|(i, (n, t))| {
                     let v = fields.get(i).and_then(|(_, v)| v.as_ref());
-                    (n.clone(), v.map(|v| seen_by_scylla(v, t)))
+                    (n.clone(), v.map(|v| f(v, t)))
                 })
                 .collect(),
         ),
@@ -685,15 +539,23 @@ fn seen_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
         (CqlValue::Map(pairs), ColumnType::Map(kt, vt)) => CqlValue::Map(
             pairs
                 .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_ref().map(|k| seen_by_scylla(k, kt)),
-                        v.as_ref().map(|v| seen_by_scylla(v, vt)),
-                    )
-                })
+                .map(|(k, v)| (k.as_ref().map(|k| f(k, kt)), v.as_ref().map(|v| f(v, vt))))
                 .collect(),
         ),
-        (other, _) => other.clone(),
+        _ => return None,
+    })
+}
+
+/// What scylla-cql reports for a cell ferry-wire wrote from `v`: a
+/// zero-length tuple or UDT is `Empty`, and tuples and UDTs missing trailing
+/// elements read as padded with nulls.
+fn seen_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
+    match (v, ty) {
+        (CqlValue::Tuple(items), ColumnType::Tuple(types)) => {
+            support::tuple_as_scylla_reads_it(items, types, seen_by_scylla)
+        }
+        (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
+        (other, _) => map_elements(other, ty, seen_by_scylla).unwrap_or_else(|| other.clone()),
     }
 }
 
@@ -701,12 +563,6 @@ fn seen_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
 /// scylla-cql writes every UDT field (null when the value lacks it); a
 /// short tuple stays short.
 fn written_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
-    let each = |items: &[Option<CqlValue>], t: &ColumnType| -> Vec<Option<CqlValue>> {
-        items
-            .iter()
-            .map(|i| i.as_ref().map(|i| written_by_scylla(i, t)))
-            .collect()
-    };
     match (v, ty) {
         (CqlValue::Tuple(items), ColumnType::Tuple(types)) => CqlValue::Tuple(
             items
@@ -715,30 +571,7 @@ fn written_by_scylla(v: &CqlValue, ty: &ColumnType) -> CqlValue {
                 .map(|(i, t)| i.as_ref().map(|i| written_by_scylla(i, t)))
                 .collect(),
         ),
-        (CqlValue::Udt(fields), ColumnType::Udt { fields: types, .. }) => CqlValue::Udt(
-            types
-                .iter()
-                .enumerate()
-                .map(|(i, (n, t))| {
-                    let v = fields.get(i).and_then(|(_, v)| v.as_ref());
-                    (n.clone(), v.map(|v| written_by_scylla(v, t)))
-                })
-                .collect(),
-        ),
-        (CqlValue::List(items), ColumnType::List(t)) => CqlValue::List(each(items, t)),
-        (CqlValue::Set(items), ColumnType::Set(t)) => CqlValue::Set(each(items, t)),
-        (CqlValue::Map(pairs), ColumnType::Map(kt, vt)) => CqlValue::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.as_ref().map(|k| written_by_scylla(k, kt)),
-                        v.as_ref().map(|v| written_by_scylla(v, vt)),
-                    )
-                })
-                .collect(),
-        ),
-        (other, _) => other.clone(),
+        (other, _) => map_elements(other, ty, written_by_scylla).unwrap_or_else(|| other.clone()),
     }
 }
 
@@ -1528,16 +1361,7 @@ fn arb_error() -> impl Strategy<Value = ErrorResponse> {
     let cl = arb_consistency;
     let write_type = || {
         prop_oneof![
-            proptest::sample::select(vec![
-                WriteType::Simple,
-                WriteType::Batch,
-                WriteType::UnloggedBatch,
-                WriteType::Counter,
-                WriteType::BatchLog,
-                WriteType::Cas,
-                WriteType::View,
-                WriteType::Cdc,
-            ]),
+            proptest::sample::select(support::known_write_types()),
             "[A-Z_]{1,10}".prop_map(|s| WriteType::from_name(&s)),
         ]
     };

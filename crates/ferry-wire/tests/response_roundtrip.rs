@@ -2,6 +2,8 @@
 //! each version can carry), byte-exact checks against layouts assembled by
 //! hand from the spec text, and never-panic checks on arbitrary bytes.
 
+mod support;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use bytes::{Bytes, BytesMut};
@@ -108,33 +110,12 @@ fn unknown_word() -> impl Strategy<Value = String> {
 }
 
 fn column_type(version: ProtocolVersion) -> BoxedStrategy<ColumnType> {
-    let mut leaves = vec![
-        ColumnType::Ascii,
-        ColumnType::Bigint,
-        ColumnType::Blob,
-        ColumnType::Boolean,
-        ColumnType::Counter,
-        ColumnType::Decimal,
-        ColumnType::Double,
-        ColumnType::Float,
-        ColumnType::Int,
-        ColumnType::Timestamp,
-        ColumnType::Uuid,
-        ColumnType::Varchar,
-        ColumnType::Varint,
-        ColumnType::Timeuuid,
-        ColumnType::Inet,
-    ];
+    let mut leaves = support::natives_up_to_v3();
     if version == V2 {
         leaves.push(ColumnType::Text);
     }
     if version >= V4 {
-        leaves.extend([
-            ColumnType::Date,
-            ColumnType::Time,
-            ColumnType::Smallint,
-            ColumnType::Tinyint,
-        ]);
+        leaves.extend(support::natives_added_in_v4());
     }
     if version >= V5 {
         leaves.push(ColumnType::Duration);
@@ -336,16 +317,7 @@ fn schema_change(version: ProtocolVersion) -> BoxedStrategy<SchemaChange> {
 
 fn write_type() -> impl Strategy<Value = WriteType> {
     prop_oneof![
-        prop::sample::select(vec![
-            WriteType::Simple,
-            WriteType::Batch,
-            WriteType::UnloggedBatch,
-            WriteType::Counter,
-            WriteType::BatchLog,
-            WriteType::Cas,
-            WriteType::View,
-            WriteType::Cdc,
-        ]),
+        prop::sample::select(support::known_write_types()),
         "x[a-z]{0,6}".prop_map(WriteType::Other),
     ]
 }

@@ -1,42 +1,27 @@
 //! Property tests for CQL values: encode/decode round trips for every protocol
 //! version over arbitrarily nested types, and decoders that never panic.
 
-use std::net::IpAddr;
+mod support;
 
 use bytes::{Bytes, BytesMut};
-use ferry_wire::types::{ColumnType, CqlDuration, CqlText, CqlValue, Decimal, Varint};
+use ferry_wire::types::{ColumnType, CqlDuration, CqlValue, Decimal, Varint};
 use ferry_wire::{ProtocolVersion, Reader};
 use proptest::prelude::*;
 use proptest::strategy::Union;
+use support::arb_bytes;
 
 /// Native types that exist in `version`.
 fn native_types(version: ProtocolVersion) -> Vec<ColumnType> {
-    let mut types = vec![
-        ColumnType::Custom("org.example.Raw".into()),
-        ColumnType::Ascii,
-        ColumnType::Bigint,
-        ColumnType::Blob,
-        ColumnType::Boolean,
-        ColumnType::Counter,
-        ColumnType::Decimal,
-        ColumnType::Double,
-        ColumnType::Float,
-        ColumnType::Int,
-        ColumnType::Text,
-        ColumnType::Timestamp,
-        ColumnType::Uuid,
-        ColumnType::Varchar,
-        ColumnType::Varint,
-        ColumnType::Timeuuid,
-        ColumnType::Inet,
-    ];
+    let mut types = vec![ColumnType::Custom("org.example.Raw".into())];
+    // The v1-v3 natives in type-id order, with `text` (0x000A) in its
+    // place between int (0x0009) and timestamp (0x000B).
+    let natives = support::natives_up_to_v3();
+    let (up_to_int, from_timestamp) = natives.split_at(9);
+    types.extend_from_slice(up_to_int);
+    types.push(ColumnType::Text);
+    types.extend_from_slice(from_timestamp);
     if version >= ProtocolVersion::V4 {
-        types.extend([
-            ColumnType::Date,
-            ColumnType::Time,
-            ColumnType::Smallint,
-            ColumnType::Tinyint,
-        ]);
+        types.extend(support::natives_added_in_v4());
     }
     if version >= ProtocolVersion::V5 {
         types.push(ColumnType::Duration);
@@ -51,23 +36,8 @@ fn arb_type(version: ProtocolVersion, depth: u32) -> BoxedStrategy<ColumnType> {
         return leaf;
     }
     let inner = || arb_type(version, depth - 1);
-    let mut options = vec![
-        (4, leaf),
-        (
-            1,
-            inner().prop_map(|t| ColumnType::List(Box::new(t))).boxed(),
-        ),
-        (
-            1,
-            inner().prop_map(|t| ColumnType::Set(Box::new(t))).boxed(),
-        ),
-        (
-            1,
-            (inner(), inner())
-                .prop_map(|(k, v)| ColumnType::Map(Box::new(k), Box::new(v)))
-                .boxed(),
-        ),
-    ];
+    let mut options = vec![(4, leaf)];
+    options.extend(support::collection_type_options(inner));
     if version >= ProtocolVersion::V3 {
         options.push((
             1,
@@ -87,10 +57,6 @@ fn arb_type(version: ProtocolVersion, depth: u32) -> BoxedStrategy<ColumnType> {
         ));
     }
     Union::new_weighted(options).boxed()
-}
-
-fn arb_bytes(max: usize) -> impl Strategy<Value = Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..max).prop_map(Bytes::from)
 }
 
 fn arb_varint() -> impl Strategy<Value = Varint> {
@@ -124,40 +90,6 @@ fn arb_element(ty: &ColumnType, nulls: bool) -> BoxedStrategy<Option<CqlValue>> 
 fn arb_value(ty: &ColumnType, nulls: bool) -> BoxedStrategy<CqlValue> {
     let value: BoxedStrategy<CqlValue> = match ty {
         ColumnType::Custom(_) => arb_bytes(16).prop_map(CqlValue::Custom).boxed(),
-        ColumnType::Ascii => "[\\x00-\\x7f]{0,12}"
-            .prop_map(|s| CqlValue::Ascii(CqlText::from(s)))
-            .boxed(),
-        ColumnType::Text | ColumnType::Varchar => any::<String>()
-            .prop_map(|s| CqlValue::Text(CqlText::from(s)))
-            .boxed(),
-        ColumnType::Blob => arb_bytes(16).prop_map(CqlValue::Blob).boxed(),
-        ColumnType::Bigint => any::<i64>().prop_map(CqlValue::Bigint).boxed(),
-        ColumnType::Counter => any::<i64>().prop_map(CqlValue::Counter).boxed(),
-        ColumnType::Timestamp => any::<i64>().prop_map(CqlValue::Timestamp).boxed(),
-        ColumnType::Boolean => any::<bool>().prop_map(CqlValue::Boolean).boxed(),
-        // Any bit pattern, NaN payloads included: equality is bitwise.
-        ColumnType::Double => any::<u64>()
-            .prop_map(|b| CqlValue::Double(f64::from_bits(b)))
-            .boxed(),
-        ColumnType::Float => any::<u32>()
-            .prop_map(|b| CqlValue::Float(f32::from_bits(b)))
-            .boxed(),
-        ColumnType::Int => any::<i32>().prop_map(CqlValue::Int).boxed(),
-        ColumnType::Smallint => any::<i16>().prop_map(CqlValue::Smallint).boxed(),
-        ColumnType::Tinyint => any::<i8>().prop_map(CqlValue::Tinyint).boxed(),
-        ColumnType::Uuid => any::<[u8; 16]>().prop_map(CqlValue::Uuid).boxed(),
-        ColumnType::Timeuuid => any::<[u8; 16]>().prop_map(CqlValue::Timeuuid).boxed(),
-        ColumnType::Varint => arb_varint().prop_map(CqlValue::Varint).boxed(),
-        ColumnType::Decimal => (arb_varint(), any::<i32>())
-            .prop_map(|(u, s)| CqlValue::Decimal(Decimal::new(u, s)))
-            .boxed(),
-        ColumnType::Inet => prop_oneof![
-            any::<[u8; 4]>().prop_map(|a| CqlValue::Inet(IpAddr::from(a))),
-            any::<[u8; 16]>().prop_map(|a| CqlValue::Inet(IpAddr::from(a))),
-        ]
-        .boxed(),
-        ColumnType::Date => any::<u32>().prop_map(CqlValue::Date).boxed(),
-        ColumnType::Time => (0..=86_399_999_999_999i64).prop_map(CqlValue::Time).boxed(),
         ColumnType::Duration => arb_duration().prop_map(CqlValue::Duration).boxed(),
         ColumnType::List(t) => proptest::collection::vec(arb_element(t, nulls), 0..4)
             .prop_map(CqlValue::List)
@@ -170,33 +102,12 @@ fn arb_value(ty: &ColumnType, nulls: bool) -> BoxedStrategy<CqlValue> {
                 .prop_map(CqlValue::Map)
                 .boxed()
         }
+        // Trailing elements may be absent from the bytes altogether.
         ColumnType::Tuple(types) => {
-            let n = types.len();
-            let elements: Vec<_> = types.iter().map(|t| arb_element(t, true)).collect();
-            // Trailing elements may be absent from the bytes altogether.
-            (elements, 0..=n)
-                .prop_map(|(mut items, keep)| {
-                    items.truncate(keep);
-                    CqlValue::Tuple(items)
-                })
-                .boxed()
+            support::arb_tuple_of(types.iter().map(|t| arb_element(t, true)).collect())
         }
-        ColumnType::Udt { fields, .. } => {
-            let n = fields.len();
-            let elements: Vec<_> = fields
-                .iter()
-                .map(|(name, t)| {
-                    let name = name.clone();
-                    arb_element(t, true).prop_map(move |v| (name.clone(), v))
-                })
-                .collect();
-            (elements, 0..=n)
-                .prop_map(|(mut fields, keep)| {
-                    fields.truncate(keep);
-                    CqlValue::Udt(fields)
-                })
-                .boxed()
-        }
+        ColumnType::Udt { fields, .. } => support::arb_udt_of(fields, |t| arb_element(t, true)),
+        native => support::arb_native_value(native, arb_varint),
     };
     let may_be_empty = !matches!(
         ty,
@@ -331,16 +242,11 @@ proptest! {
 /// Cross-check against an independent implementation: what we encode,
 /// scylla-cql must decode to the same value (protocol v4 layout).
 mod scylla_oracle {
-    use std::borrow::Cow;
-    use std::sync::Arc;
-
     use super::*;
     use scylla_cql::deserialize::value::DeserializeValue;
     use scylla_cql::deserialize::FrameSlice;
-    use scylla_cql::frame::response::result::{
-        CollectionType, ColumnType as SType, NativeType as N, UserDefinedType,
-    };
     use scylla_cql::value::CqlValue as SValue;
+    use support::scylla::to_scylla_type;
 
     fn contains_custom(ty: &ColumnType) -> bool {
         match ty {
@@ -350,56 +256,6 @@ mod scylla_oracle {
             ColumnType::Tuple(ts) => ts.iter().any(contains_custom),
             ColumnType::Udt { fields, .. } => fields.iter().any(|(_, t)| contains_custom(t)),
             _ => false,
-        }
-    }
-
-    fn to_scylla_type(ty: &ColumnType) -> SType<'static> {
-        let native = |n| SType::Native(n);
-        let coll = |typ| SType::Collection { frozen: true, typ };
-        match ty {
-            ColumnType::Ascii => native(N::Ascii),
-            ColumnType::Bigint => native(N::BigInt),
-            ColumnType::Blob => native(N::Blob),
-            ColumnType::Boolean => native(N::Boolean),
-            ColumnType::Counter => native(N::Counter),
-            ColumnType::Decimal => native(N::Decimal),
-            ColumnType::Double => native(N::Double),
-            ColumnType::Float => native(N::Float),
-            ColumnType::Int => native(N::Int),
-            ColumnType::Text | ColumnType::Varchar => native(N::Text),
-            ColumnType::Timestamp => native(N::Timestamp),
-            ColumnType::Uuid => native(N::Uuid),
-            ColumnType::Varint => native(N::Varint),
-            ColumnType::Timeuuid => native(N::Timeuuid),
-            ColumnType::Inet => native(N::Inet),
-            ColumnType::Date => native(N::Date),
-            ColumnType::Time => native(N::Time),
-            ColumnType::Smallint => native(N::SmallInt),
-            ColumnType::Tinyint => native(N::TinyInt),
-            ColumnType::Duration => native(N::Duration),
-            ColumnType::List(t) => coll(CollectionType::List(Box::new(to_scylla_type(t)))),
-            ColumnType::Set(t) => coll(CollectionType::Set(Box::new(to_scylla_type(t)))),
-            ColumnType::Map(k, v) => coll(CollectionType::Map(
-                Box::new(to_scylla_type(k)),
-                Box::new(to_scylla_type(v)),
-            )),
-            ColumnType::Tuple(ts) => SType::Tuple(ts.iter().map(to_scylla_type).collect()),
-            ColumnType::Udt {
-                keyspace,
-                name,
-                fields,
-            } => SType::UserDefinedType {
-                frozen: true,
-                definition: Arc::new(UserDefinedType {
-                    name: Cow::Owned(name.clone()),
-                    keyspace: Cow::Owned(keyspace.clone()),
-                    field_types: fields
-                        .iter()
-                        .map(|(n, t)| (Cow::Owned(n.clone()), to_scylla_type(t)))
-                        .collect(),
-                }),
-            },
-            ColumnType::Custom(_) => unreachable!("filtered out"),
         }
     }
 
@@ -495,17 +351,10 @@ mod scylla_oracle {
     /// empty.
     fn as_scylla_sees_it(v: &CqlValue, ty: &ColumnType) -> CqlValue {
         match (v, ty) {
-            (CqlValue::Tuple(items), ColumnType::Tuple(_)) if items.is_empty() => CqlValue::Empty,
-            (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
             (CqlValue::Tuple(items), ColumnType::Tuple(types)) => {
-                let mut out: Vec<_> = items
-                    .iter()
-                    .zip(types)
-                    .map(|(i, t)| i.as_ref().map(|i| as_scylla_sees_it(i, t)))
-                    .collect();
-                out.resize(types.len(), None);
-                CqlValue::Tuple(out)
+                support::tuple_as_scylla_reads_it(items, types, as_scylla_sees_it)
             }
+            (CqlValue::Udt(fields), ColumnType::Udt { .. }) if fields.is_empty() => CqlValue::Empty,
             (CqlValue::Udt(fields), ColumnType::Udt { fields: types, .. }) => {
                 let mut out: Vec<_> = fields
                     .iter()

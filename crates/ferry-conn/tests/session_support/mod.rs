@@ -348,36 +348,25 @@ fn system_answer(
         let rows: Vec<Vec<Option<CqlValue>>> = (0..spec.nodes.len())
             .filter(|&j| j != me)
             .map(|j| {
-                let n = &spec.nodes[j];
-                vec![
+                let mut row = vec![
                     inet(advertised(j)),
                     Some(CqlValue::Int(7000)),
                     // The servers all listen on 127.0.0.1, each on its port.
                     Some(CqlValue::Inet(IpAddr::V4(Ipv4Addr::LOCALHOST))),
                     Some(CqlValue::Int(i32::from(ports[j]))),
-                    text(&n.datacenter),
-                    text(&n.rack),
-                    set_of(&n.tokens),
-                    host_id(j),
-                    text(&spec.release_version),
-                ]
+                ];
+                row.extend(peer_details(spec, j));
+                row
             })
             .collect();
-        return Some(rows_action(
-            &[
-                ("peer", ColumnType::Inet),
-                ("peer_port", ColumnType::Int),
-                ("native_address", ColumnType::Inet),
-                ("native_port", ColumnType::Int),
-                ("data_center", ColumnType::Varchar),
-                ("rack", ColumnType::Varchar),
-                ("tokens", ColumnType::Set(Box::new(ColumnType::Varchar))),
-                ("host_id", ColumnType::Uuid),
-                ("release_version", ColumnType::Varchar),
-            ],
-            &rows,
-            None,
-        ));
+        let mut columns = vec![
+            ("peer", ColumnType::Inet),
+            ("peer_port", ColumnType::Int),
+            ("native_address", ColumnType::Inet),
+            ("native_port", ColumnType::Int),
+        ];
+        columns.extend(peer_detail_columns());
+        return Some(rows_action(&columns, &rows, None));
     }
     if q == "SELECT * FROM system.peers" {
         return Some(peers_action(spec, me, |_| true));
@@ -484,29 +473,39 @@ pub fn peers_action(spec: &ClusterSpec, me: usize, listed: impl Fn(usize) -> boo
     let rows: Vec<Vec<Option<CqlValue>>> = (0..spec.nodes.len())
         .filter(|&j| j != me && listed(j))
         .map(|j| {
-            let n = &spec.nodes[j];
-            vec![
-                inet(advertised(j)),
-                inet(advertised(j)),
-                text(&n.datacenter),
-                text(&n.rack),
-                set_of(&n.tokens),
-                host_id(j),
-                text(&spec.release_version),
-            ]
+            let mut row = vec![inet(advertised(j)), inet(advertised(j))];
+            row.extend(peer_details(spec, j));
+            row
         })
         .collect();
-    rows_action(
-        &[
-            ("peer", ColumnType::Inet),
-            ("rpc_address", ColumnType::Inet),
-            ("data_center", ColumnType::Varchar),
-            ("rack", ColumnType::Varchar),
-            ("tokens", ColumnType::Set(Box::new(ColumnType::Varchar))),
-            ("host_id", ColumnType::Uuid),
-            ("release_version", ColumnType::Varchar),
-        ],
-        &rows,
-        None,
-    )
+    let mut columns = vec![
+        ("peer", ColumnType::Inet),
+        ("rpc_address", ColumnType::Inet),
+    ];
+    columns.extend(peer_detail_columns());
+    rows_action(&columns, &rows, None)
+}
+
+/// The columns `system.peers` and `system.peers_v2` share after their
+/// address columns.
+fn peer_detail_columns() -> [(&'static str, ColumnType); 5] {
+    [
+        ("data_center", ColumnType::Varchar),
+        ("rack", ColumnType::Varchar),
+        ("tokens", ColumnType::Set(Box::new(ColumnType::Varchar))),
+        ("host_id", ColumnType::Uuid),
+        ("release_version", ColumnType::Varchar),
+    ]
+}
+
+/// Node `j`'s values of [`peer_detail_columns`].
+fn peer_details(spec: &ClusterSpec, j: usize) -> [Option<CqlValue>; 5] {
+    let n = &spec.nodes[j];
+    [
+        text(&n.datacenter),
+        text(&n.rack),
+        set_of(&n.tokens),
+        host_id(j),
+        text(&spec.release_version),
+    ]
 }

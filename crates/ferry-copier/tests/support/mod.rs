@@ -3,14 +3,11 @@
 
 #![allow(dead_code)]
 
-use std::time::Duration;
-
-use ferry_conn::session::{QueryOptions, Row, Session, SessionConfig};
-use ferry_conn::ConnectionConfig;
+use ferry_conn::session::{QueryOptions, Row, Session};
 use ferry_testkit::{unique_keyspace_name, NodeGroup};
 use ferry_wire::types::CqlValue;
 use ferry_wire::Consistency;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 /// A session to every node of `group` (contact: the first node).
 pub async fn session(group: &str) -> Session {
@@ -21,30 +18,10 @@ pub async fn session(group: &str) -> Session {
 }
 
 /// The session configuration for `nodes`.
-pub fn session_config(nodes: &NodeGroup) -> SessionConfig {
-    let mut connection = ConnectionConfig::new("")
-        .with_heartbeat(None)
-        .with_request_timeout(Duration::from_secs(30))
-        .with_connect_timeout(Duration::from_secs(10));
-    if let Some(c) = &nodes.credentials {
-        connection = connection.with_credentials(&c.username, &c.password);
-    }
-    SessionConfig::new([nodes.first().socket_addr().to_string()])
-        .with_connection(connection)
-        .with_consistency(Consistency::One)
-}
+pub use ferry_testkit::session::session_config;
 
 /// Runs a statement (DDL or DML) at consistency ALL, panicking on error.
-pub async fn exec(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
-}
+pub use ferry_testkit::session::exec_all as exec;
 
 /// Every row of a query.
 pub async fn rows(session: &Session, cql: &str) -> Vec<Row> {
@@ -191,4 +168,89 @@ pub async fn assert_same_rows(
         );
     }
     s.len()
+}
+
+/// Sessions to the `source` and `target` groups and a keyspace (RF 1)
+/// created on both under a unique name from `test`: the start of most
+/// copy tests.
+pub async fn source_and_target(test: &str) -> (Session, Session, Keyspace) {
+    groups_and_keyspace(test, "source", "target", 1).await
+}
+
+/// Sessions to groups `source` and `target` and a keyspace with
+/// replication factor `rf` created on both under a unique name from `test`.
+pub async fn groups_and_keyspace(
+    test: &str,
+    source: &str,
+    target: &str,
+    rf: usize,
+) -> (Session, Session, Keyspace) {
+    let source_session = session(source).await;
+    let target_session = session(target).await;
+    let ks = Keyspace::create(
+        test,
+        &[(source, &source_session), (target, &target_session)],
+        rf,
+    )
+    .await;
+    (source_session, target_session, ks)
+}
+
+/// Runs `cql(i)` for every `i` in `0..n` on `session`, 32 at a time.
+pub async fn fill(session: &Session, cql: impl Fn(u32) -> String, n: u32) {
+    futures::stream::iter(0..n)
+        .map(|i| {
+            let cql = cql(i);
+            async move { exec(session, &cql).await }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<()>>()
+        .await;
+}
+
+/// Fails the test, showing the whole summary, unless the copy completed.
+pub fn assert_complete(summary: &ferry_copier::CopySummary) {
+    assert_eq!(
+        summary.status,
+        ferry_copier::CopyStatus::Complete,
+        "{}",
+        summary.to_text()
+    );
+}
+
+/// Creates `t (k int PRIMARY KEY, v int)` in `ks` on every cluster and
+/// fills it on `source` with `n` rows k = v = 0..n.
+pub async fn int_table_t(ks: &Keyspace, source: &Session, n: u32) {
+    let name = &ks.name;
+    ks.ddl_all(&format!("CREATE TABLE {name}.t (k int PRIMARY KEY, v int)"))
+        .await;
+    fill(
+        source,
+        |i| format!("INSERT INTO {name}.t (k, v) VALUES ({i}, {i})"),
+        n,
+    )
+    .await;
+}
+
+/// Creates `t (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))` in
+/// `ks` on every cluster and fills it on `source` with `n` rows, five per
+/// partition (k = i / 5, c = i % 5, v = 'value i', l = [i, i]).
+pub async fn list_table_t(ks: &Keyspace, source: &Session, n: u32) {
+    let name = &ks.name;
+    ks.ddl_all(&format!(
+        "CREATE TABLE {name}.t (k int, c int, v text, l list<int>, PRIMARY KEY (k, c))"
+    ))
+    .await;
+    fill(
+        source,
+        |i| {
+            format!(
+                "INSERT INTO {name}.t (k, c, v, l) VALUES ({}, {}, 'value {i}', [{i}, {i}])",
+                i / 5,
+                i % 5
+            )
+        },
+        n,
+    )
+    .await;
 }

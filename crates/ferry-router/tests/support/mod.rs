@@ -133,14 +133,105 @@ pub async fn assert_same_data(source: &NodeGroup, target: &NodeGroup, ks: &str) 
 /// Runs dual_write_client.py through the proxy at `port` into keyspace
 /// `ks`, without client timestamps; returns its JSON output.
 pub async fn run_dual_write_client(group: &NodeGroup, port: u16, ks: &str) -> serde_json::Value {
-    let group = group.clone();
     let args = vec![
         "127.0.0.1".to_string(),
         port.to_string(),
         ks.to_string(),
         "--server-timestamps".to_string(),
     ];
-    tokio::task::spawn_blocking(move || run_python(&group, "dual_write_client.py", &args))
+    run_python_async(group, "dual_write_client.py", args).await
+}
+
+/// One HTTP request to the proxy's operations endpoint: (status, body).
+pub async fn http(addr: std::net::SocketAddr, method: &str, path: &str) -> (u16, String) {
+    ferry_testkit::http::request(addr, method, path).await
+}
+
+/// Starts the proxy and its operations endpoint (health, metrics, primary
+/// switch) on 127.0.0.1:0; returns both.
+pub async fn start_with_endpoint(config: ProxyConfig) -> (Proxy, std::net::SocketAddr) {
+    let proxy = start(config).await;
+    let (addr, serve) =
+        ferry_router::serve_metrics("127.0.0.1:0".parse().unwrap(), proxy.metrics())
+            .await
+            .unwrap();
+    tokio::spawn(serve);
+    (proxy, addr)
+}
+
+/// A proxy config in front of two fake servers, on 127.0.0.1:0, with a
+/// short drain so a test whose target never answers ends quickly.
+pub fn config_for_fakes(
+    source: &ferry_testkit::fake_server::FakeServer,
+    target: &ferry_testkit::fake_server::FakeServer,
+    log: &Path,
+) -> ProxyConfig {
+    let mut config = ProxyConfig::new(
+        ClusterEndpoint::plain(source.address()),
+        ClusterEndpoint::plain(target.address()),
+        log,
+    );
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.drain_timeout = Duration::from_millis(300);
+    config
+}
+
+/// A plain ferry-conn client connected through the proxy.
+pub async fn client(proxy: &Proxy) -> ferry_conn::Connection {
+    ferry_conn::Connection::connect(&ferry_conn::ConnectionConfig::new(
+        proxy.local_addr().to_string(),
+    ))
+    .await
+    .unwrap()
+}
+
+/// The statements that create keyspace `ks` (SimpleStrategy, RF 1) and
+/// its table `kv (k int PRIMARY KEY, v <value_type>)`.
+pub fn kv_schema(ks: &str, value_type: &str) -> Vec<String> {
+    vec![
+        format!(
+            "CREATE KEYSPACE {ks} WITH replication = \
+             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
+        ),
+        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v {value_type})"),
+    ]
+}
+
+/// Runs `statements` in order on `conn` at ONE; each must succeed.
+pub async fn query_all(
+    conn: &ferry_conn::Connection,
+    statements: impl IntoIterator<Item = String>,
+) {
+    for statement in statements {
+        conn.query(&statement, ferry_wire::Consistency::One)
+            .await
+            .unwrap();
+    }
+}
+
+/// [`run_python`] from an async test (in a blocking task).
+pub async fn run_python_async(
+    group: &NodeGroup,
+    script: &'static str,
+    args: Vec<String>,
+) -> serde_json::Value {
+    let group = group.clone();
+    tokio::task::spawn_blocking(move || run_python(&group, script, &args))
         .await
         .unwrap()
+}
+
+/// The real `source` and `target` groups, a fresh directory for test
+/// `test`, and [`config_for`] the two groups with its failed-write log at
+/// `dir/failed.log`: the start of most tests on real nodes.
+pub fn real_setup(test: &str) -> (NodeGroup, NodeGroup, PathBuf, ProxyConfig) {
+    let source = NodeGroup::require("source");
+    let target = NodeGroup::require("target");
+    let dir = temp_dir(test);
+    let config = config_for(
+        &source,
+        target.first().socket_addr().to_string(),
+        &dir.join("failed.log"),
+    );
+    (source, target, dir, config)
 }
