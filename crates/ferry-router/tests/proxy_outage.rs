@@ -466,16 +466,28 @@ async fn shutdown_while_the_target_is_frozen_spills_to_the_log_and_replay_restor
     print_client("shutdown", &client);
     assert_eq!(client["errors"], json!(0), "{client}");
     let pending = proxy.metrics().queue_depth();
+    let logged_before = log_records(&log);
     // SIGTERM-like shutdown with the target still frozen: what is pending
     // after the drain timeout goes to the log.
     let report = proxy.shutdown().await;
-    eprintln!("shutdown: {pending} pending at shutdown, report {report:?}");
+    eprintln!(
+        "shutdown: {pending} pending and {logged_before} logged at shutdown, report {report:?}"
+    );
     assert!(report.drain.complete, "{report:?}");
-    assert!(report.drain.spilled > 0, "nothing was pending: {report:?}");
+    // The writes made while the target was frozen are either still pending
+    // at shutdown (then the drain spills them) or were already given up by
+    // the target leg and logged. Once (CI, a loaded machine) nothing was
+    // pending any more at shutdown; so the test asks that the log holds
+    // them one way or the other, and the replay below that none is lost.
+    assert!(
+        report.drain.spilled > 0 || logged_before > 0,
+        "no write made while the target was frozen is in the log \
+         ({pending} pending, {logged_before} logged at shutdown): {report:?}"
+    );
     frozen.thaw().expect("SIGCONT the target");
 
     let logged = log_records(&log);
-    assert!(logged as u64 >= report.drain.spilled);
+    assert!(logged as u64 >= report.drain.spilled + logged_before as u64);
     replay_all(&outage, &log).await;
     let rows = assert_same_kv(&source, &outage, &ks).await;
     assert_eq!(Some(rows as u64), client["acked"].as_u64());
