@@ -31,7 +31,8 @@ pub enum Pkcs12Problem {
     Pem,
     /// The bytes are not a PKCS#12 structure.
     NotPkcs12(String),
-    /// Decryption failed without a MAC to tell why (no-MAC files).
+    /// A PKCS#12 file whose contents did not decrypt or decode, without a
+    /// MAC to tell why (a wrong password, or damage).
     Undecryptable(String),
     /// An encryption or MAC algorithm p12-keystore does not implement.
     Unsupported(String),
@@ -60,14 +61,14 @@ impl fmt::Display for Pkcs12Problem {
             ),
             Self::NotPkcs12(e) => write!(
                 f,
-                "not a PKCS#12 (.p12/.pfx) file ({e}); check the path, or `openssl pkcs12 -in \
+                "not a PKCS#12 (.p12/.pfx) file, or a truncated one ({e}); check the path, or `openssl pkcs12 -in \
                  FILE -info -noout` to inspect it"
             ),
             Self::Undecryptable(e) => write!(
                 f,
                 "cannot decrypt it ({e}): the password is probably wrong (this file has no \
-                 integrity check to tell); give it with FERRY_PROXY_TLS_PKCS12_PASSWORD or \
-                 --proxy-tls-pkcs12-password-file"
+                 integrity check to tell), or the file is damaged; give the password with \
+                 FERRY_PROXY_TLS_PKCS12_PASSWORD or --proxy-tls-pkcs12-password-file"
             ),
             Self::Unsupported(e) => write!(f, "{e}: {CONVERT}"),
             Self::NoPrivateKey => f.write_str(
@@ -101,16 +102,39 @@ fn classify(bytes: &[u8], e: p12_keystore::error::Error) -> Pkcs12Problem {
     }
     match e {
         E::MacError(_) => Pkcs12Problem::WrongPassword,
-        E::DerError(_) | E::InvalidVersion | E::UnsupportedContentType => {
-            Pkcs12Problem::NotPkcs12(e.to_string())
-        }
-        E::UnsupportedEncryptionScheme | E::UnsupportedMacAlgorithm => {
+        e if !looks_like_pfx(bytes) => Pkcs12Problem::NotPkcs12(e.to_string()),
+        E::UnsupportedEncryptionScheme | E::UnsupportedMacAlgorithm | E::UnsupportedContentType => {
             Pkcs12Problem::Unsupported(e.to_string())
         }
-        // A bad padding or key after decryption: with a MAC the password
-        // was already proven right, so without one it is the likely cause.
+        // A PFX whose contents do not decrypt or decode: with a MAC the
+        // password was already proven right, so without one (a wrong key
+        // gives bad padding, or by chance garbage that fails to decode)
+        // the password is the likely cause.
         other => Pkcs12Problem::Undecryptable(other.to_string()),
     }
+}
+
+/// Whether `bytes` are one DER SEQUENCE spanning the whole file that
+/// starts with version 3, as every PKCS#12 file does: tells "not PKCS#12"
+/// from "PKCS#12 that did not decrypt".
+fn looks_like_pfx(bytes: &[u8]) -> bool {
+    let (Some(&0x30), Some(&first)) = (bytes.first(), bytes.get(1)) else {
+        return false;
+    };
+    let (header, len) = if first < 0x80 {
+        (2, usize::from(first))
+    } else {
+        let n = usize::from(first & 0x7f);
+        match bytes.get(2..2 + n) {
+            Some(len) if (1..=4).contains(&n) => (
+                2 + n,
+                len.iter().fold(0usize, |acc, b| acc << 8 | usize::from(*b)),
+            ),
+            _ => return false,
+        }
+    };
+    header.checked_add(len) == Some(bytes.len())
+        && bytes.get(header..header + 3) == Some(&[0x02, 0x01, 0x03][..])
 }
 
 /// Picks the private key whose certificate is in the file (matched by
@@ -185,5 +209,20 @@ mod tests {
         let e = read_identity(&dir.join("missing.p12"), "pw").unwrap_err();
         assert!(matches!(e, Pkcs12Problem::Read(_)), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_pfx_outline_is_recognised() {
+        assert!(looks_like_pfx(&[0x30, 0x05, 0x02, 0x01, 0x03, 0x04, 0x00]));
+        assert!(looks_like_pfx(&[0x30, 0x81, 0x03, 0x02, 0x01, 0x03]));
+        assert!(looks_like_pfx(&[0x30, 0x82, 0x00, 0x03, 0x02, 0x01, 0x03]));
+        // Truncated, trailing bytes, another version, not a SEQUENCE.
+        assert!(!looks_like_pfx(&[0x30, 0x05, 0x02, 0x01, 0x03]));
+        assert!(!looks_like_pfx(&[0x30, 0x03, 0x02, 0x01, 0x03, 0x00]));
+        assert!(!looks_like_pfx(&[0x30, 0x03, 0x02, 0x01, 0x02]));
+        assert!(!looks_like_pfx(&[0x31, 0x03, 0x02, 0x01, 0x03]));
+        assert!(!looks_like_pfx(&[0x30, 0x85, 0, 0, 0, 0, 3, 2, 1, 3]));
+        assert!(!looks_like_pfx(&[0x30]));
+        assert!(!looks_like_pfx(&[]));
     }
 }

@@ -124,9 +124,13 @@ async fn pkcs12_files_from_openssl_and_keytool_serve_tls_clients() {
     export(&pki, &legacy, "legacy", &["-legacy"]);
     let old = ["40BitRC2-CBC", "3-KeyTripleDES-CBC", "MAC: sha1"];
     assert_made_with(&legacy, "legacy", &old);
+    // No password at all (`-passout pass:`): an empty one.
+    let empty = dir.join("empty.p12");
+    export(&pki, &empty, "", &[]);
     let mut files = vec![
         ("openssl 3 default", modern.clone(), "modern secret"),
         ("openssl -legacy", legacy, "legacy"),
+        ("openssl, empty password", empty, ""),
     ];
     // Java 17's PKCS12 keystore (PBES2 with 10,000 iterations, its own
     // bag attributes), re-encrypted from the OpenSSL file by keytool.
@@ -242,9 +246,23 @@ async fn unusable_pkcs12_files_are_refused_with_advice() {
     assert!(e.contains("FERRY_PROXY_TLS_PKCS12_PASSWORD"), "{e}");
     assert!(!e.contains("right"), "the password is never shown: {e}");
 
+    // Without a MAC, a wrong password shows as a failed decryption.
+    let no_mac = dir.join("no-mac.p12");
+    export(&pki, &no_mac, "right", &["-nomac"]);
+    named(
+        &refused(&no_mac, "wrong").await,
+        &no_mac,
+        "password is probably wrong",
+    );
+
     let garbage = dir.join("garbage.p12");
     std::fs::write(&garbage, b"this is not a PKCS#12 file\n").unwrap();
     named(&refused(&garbage, "right").await, &garbage, "not a PKCS#12");
+
+    let truncated = dir.join("truncated.p12");
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    named(&refused(&truncated, "right").await, &truncated, "truncated");
 
     // A PEM certificate given as the PKCS#12 file: pointed to the PEM flags.
     named(
