@@ -46,6 +46,19 @@ pub enum ClientTlsError {
 }
 
 impl ClientTls {
+    /// Reads the files now and checks that rustls accepts them, so that a
+    /// program can name a bad one before it connects anywhere; the proxy
+    /// reads them again when it starts.
+    ///
+    /// ```
+    /// use ferry_router::ClientTls;
+    /// let e = ClientTls::from_pkcs12("/nonexistent/proxy.p12", "").check().unwrap_err();
+    /// assert!(e.to_string().contains("--proxy-tls-pkcs12 /nonexistent/proxy.p12"));
+    /// ```
+    pub fn check(&self) -> Result<(), ClientTlsError> {
+        self.acceptor().map(drop)
+    }
+
     /// Reads the files and builds the acceptor.
     pub(crate) fn acceptor(&self) -> Result<TlsAcceptor, ClientTlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
