@@ -14,9 +14,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use ferry_conn::{Connection, ConnectionConfig, TlsOptions};
-use ferry_router::{ClientTls, Proxy};
+use ferry_router::{ClientTls, Proxy, ProxyConfig};
 use ferry_testkit::fake_server::TestPki;
-use ferry_testkit::{unique_keyspace_name, NodeGroup};
+use ferry_testkit::unique_keyspace_name;
 use ferry_wire::Consistency;
 
 /// Runs a tool that makes a test file; panics with its output on failure.
@@ -110,10 +110,8 @@ async fn tls_client(proxy: &Proxy, ca: &Path) -> Result<Connection, ferry_conn::
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pkcs12_files_from_openssl_and_keytool_serve_tls_clients() {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
+    let (source, target, dir, base) = support::real_setup("tls_pkcs12");
     let pki = TestPki::generate(&["127.0.0.1", "localhost"]);
-    let dir = support::temp_dir("tls_pkcs12");
 
     // OpenSSL 3's default: PBES2 (PBKDF2, AES-256-CBC), HMAC-SHA256 MAC.
     let modern = dir.join("modern.p12");
@@ -163,19 +161,9 @@ async fn pkcs12_files_from_openssl_and_keytool_serve_tls_clients() {
     }
 
     let ks = unique_keyspace_name("proxy_tls_pkcs12");
-    let mut schema = vec![
-        format!(
-            "CREATE KEYSPACE {ks} WITH replication = \
-             {{'class': 'SimpleStrategy', 'replication_factor': 1}}"
-        ),
-        format!("CREATE TABLE {ks}.kv (k int PRIMARY KEY, v text)"),
-    ];
+    let mut schema = support::kv_schema(&ks, "text");
     for (k, (made_by, file, password)) in files.iter().enumerate() {
-        let mut config = support::config_for(
-            &source,
-            target.first().socket_addr().to_string(),
-            &dir.join(format!("failed-{k}.log")),
-        );
+        let mut config = base.clone();
         // Only the PKCS#12 file: if it is not read, there is no TLS port.
         config.client_tls = Some(ClientTls::from_pkcs12(file, *password));
         config.write_mode = ferry_router::WriteMode::Sync;
@@ -210,15 +198,10 @@ async fn pkcs12_files_from_openssl_and_keytool_serve_tls_clients() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Starts the proxy with a PKCS#12 file that must be refused; the error.
-async fn refused(file: &Path, password: &str) -> String {
-    let source = NodeGroup::require("source");
-    let target = NodeGroup::require("target");
-    let mut config = support::config_for(
-        &source,
-        target.first().socket_addr().to_string(),
-        &file.with_extension("log"),
-    );
+/// Starts the proxy (`config`) with a PKCS#12 file that must be refused;
+/// the error.
+async fn refused(config: &ProxyConfig, file: &Path, password: &str) -> String {
+    let mut config = config.clone();
     config.client_tls = Some(ClientTls::from_pkcs12(file, password));
     match Proxy::start(config).await {
         Ok(proxy) => {
@@ -231,8 +214,8 @@ async fn refused(file: &Path, password: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_pkcs12_files_are_refused_with_advice() {
+    let (_, _, dir, config) = support::real_setup("tls_pkcs12_bad");
     let pki = TestPki::generate(&["127.0.0.1"]);
-    let dir = support::temp_dir("tls_pkcs12_bad");
     let good = dir.join("proxy.p12");
     export(&pki, &good, "right", &[]);
     let named = |e: &str, file: &Path, what: &str| {
@@ -241,7 +224,7 @@ async fn unusable_pkcs12_files_are_refused_with_advice() {
         assert!(e.contains(what), "expected {what:?} in: {e}");
     };
 
-    let e = refused(&good, "wrong").await;
+    let e = refused(&config, &good, "wrong").await;
     named(&e, &good, "wrong password");
     assert!(e.contains("FERRY_PROXY_TLS_PKCS12_PASSWORD"), "{e}");
     assert!(!e.contains("right"), "the password is never shown: {e}");
@@ -250,23 +233,31 @@ async fn unusable_pkcs12_files_are_refused_with_advice() {
     let no_mac = dir.join("no-mac.p12");
     export(&pki, &no_mac, "right", &["-nomac"]);
     named(
-        &refused(&no_mac, "wrong").await,
+        &refused(&config, &no_mac, "wrong").await,
         &no_mac,
         "password is probably wrong",
     );
 
     let garbage = dir.join("garbage.p12");
     std::fs::write(&garbage, b"this is not a PKCS#12 file\n").unwrap();
-    named(&refused(&garbage, "right").await, &garbage, "not a PKCS#12");
+    named(
+        &refused(&config, &garbage, "right").await,
+        &garbage,
+        "not a PKCS#12",
+    );
 
     let truncated = dir.join("truncated.p12");
     let bytes = std::fs::read(&good).unwrap();
     std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
-    named(&refused(&truncated, "right").await, &truncated, "truncated");
+    named(
+        &refused(&config, &truncated, "right").await,
+        &truncated,
+        "truncated",
+    );
 
     // A PEM certificate given as the PKCS#12 file: pointed to the PEM flags.
     named(
-        &refused(&pki.server_cert, "x").await,
+        &refused(&config, &pki.server_cert, "x").await,
         &pki.server_cert,
         "--proxy-tls-cert",
     );
@@ -284,7 +275,11 @@ async fn unusable_pkcs12_files_are_refused_with_advice() {
         "-passout",
         "pass:right",
     ]);
-    named(&refused(&trust, "right").await, &trust, "no private key");
+    named(
+        &refused(&config, &trust, "right").await,
+        &trust,
+        "no private key",
+    );
     let key_only = dir.join("key-only.p12");
     openssl(&[
         "pkcs12",
@@ -298,12 +293,16 @@ async fn unusable_pkcs12_files_are_refused_with_advice() {
         "pass:right",
     ]);
     named(
-        &refused(&key_only, "right").await,
+        &refused(&config, &key_only, "right").await,
         &key_only,
         "no certificate",
     );
 
     let missing = dir.join("missing.p12");
-    named(&refused(&missing, "right").await, &missing, "cannot read");
+    named(
+        &refused(&config, &missing, "right").await,
+        &missing,
+        "cannot read",
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
