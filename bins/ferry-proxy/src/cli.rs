@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use ferry_cli::{ClusterProfile, Clusters, Headings, HostsArg, Profile, Side, TlsDefault};
+use ferry_cli::{ClusterProfile, Clusters, Headings, HostsArg, Profile, Secret, Side, TlsDefault};
 
 /// Ferry's dual-write proxy for live Cassandra migrations.
 ///
@@ -77,14 +77,14 @@ pub struct ProxyArgs {
 
     /// Address the proxy listens on [default: 127.0.0.1]. Use 0.0.0.0 (or
     /// a specific interface) for applications on other hosts, with
-    /// --proxy-tls-cert/--proxy-tls-key unless the network is trusted.
+    /// --proxy-tls-cert/--proxy-tls-key (or --proxy-tls-pkcs12) unless the
+    /// network is trusted.
     #[arg(long, value_name = "ADDRESS")]
     pub bind: Option<String>,
 
     /// PEM certificate chain the proxy presents to applications: with
     /// --proxy-tls-key, applications must connect with TLS [default: plain
-    /// TCP]. A PKCS#12 bundle must be converted to PEM first (see
-    /// docs/proxy.md).
+    /// TCP]. For a PKCS#12 bundle use --proxy-tls-pkcs12 instead.
     #[arg(long, value_name = "PEM")]
     pub proxy_tls_cert: Option<PathBuf>,
 
@@ -92,9 +92,35 @@ pub struct ProxyArgs {
     #[arg(long, value_name = "PEM")]
     pub proxy_tls_key: Option<PathBuf>,
 
+    /// PKCS#12 file (.p12/.pfx, as `openssl pkcs12 -export`, Java's keytool
+    /// and cloud consoles write it) holding the certificate chain and
+    /// private key the proxy presents to applications, instead of
+    /// --proxy-tls-cert and --proxy-tls-key: applications must connect
+    /// with TLS. Its password: FERRY_PROXY_TLS_PKCS12_PASSWORD,
+    /// --proxy-tls-pkcs12-password-file or --proxy-tls-pkcs12-password.
+    #[arg(long, value_name = "FILE")]
+    pub proxy_tls_pkcs12: Option<PathBuf>,
+
+    /// Password of --proxy-tls-pkcs12 [default: empty]. Prefer
+    /// FERRY_PROXY_TLS_PKCS12_PASSWORD or --proxy-tls-pkcs12-password-file:
+    /// a command line is visible in `ps`.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "FERRY_PROXY_TLS_PKCS12_PASSWORD",
+        hide_env_values = true,
+        value_parser = secret_arg
+    )]
+    #[serde(deserialize_with = "secret_from_toml")]
+    pub proxy_tls_pkcs12_password: Option<Secret>,
+
+    /// File holding the password of --proxy-tls-pkcs12 (first line).
+    #[arg(long, value_name = "FILE")]
+    pub proxy_tls_pkcs12_password_file: Option<PathBuf>,
+
     /// PEM CA bundle: applications must present a client certificate
     /// signed by one of these CAs (needs --proxy-tls-cert and
-    /// --proxy-tls-key).
+    /// --proxy-tls-key, or --proxy-tls-pkcs12).
     #[arg(long, value_name = "PEM")]
     pub proxy_tls_client_ca: Option<PathBuf>,
 
@@ -236,6 +262,17 @@ pub struct ProxyArgs {
     /// RUST_LOG also works].
     #[arg(long, value_name = "FILTER")]
     pub log_level: Option<String>,
+}
+
+/// A password flag's value, held as a [`Secret`] so it is never printed.
+fn secret_arg(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
+}
+
+/// A password key of the TOML file, held as a [`Secret`].
+fn secret_from_toml<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    let value: Option<String> = serde::Deserialize::deserialize(d)?;
+    Ok(value.map(Secret::new))
 }
 
 /// Options of `replay`.

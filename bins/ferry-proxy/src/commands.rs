@@ -37,6 +37,10 @@ pub async fn run_proxy(cli: ProxyArgs) -> Result<ExitCode> {
     let args = settings::merge(cli, file);
     init_logging(args.log_level.as_deref());
     let mut resolved = settings::resolve(args)?;
+    if let Some(tls) = &resolved.proxy.client_tls {
+        // A bad certificate file is named before the clusters are checked.
+        tls.check()?;
+    }
 
     if resolved.skip_startup_check {
         tracing::warn!("startup check skipped: cluster versions are not checked");

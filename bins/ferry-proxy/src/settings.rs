@@ -31,7 +31,8 @@ pub fn merge(cli: ProxyArgs, file: ProxyArgs) -> ProxyArgs {
         queue_capacity, full_queue, max_retries, failed_write_log, prepared_cache_size,
         target_timeout_ms, async_schema_wait_ms, drain_timeout_secs, metrics_port, metrics_bind, log_level,
         proxy_topology_addresses, proxy_topology_index, mirror_reads_max_in_flight,
-        proxy_tls_cert, proxy_tls_key, proxy_tls_client_ca, primary, source_failed_write_log,
+        proxy_tls_cert, proxy_tls_key, proxy_tls_client_ca, proxy_tls_pkcs12,
+        proxy_tls_pkcs12_password, proxy_tls_pkcs12_password_file, primary, source_failed_write_log,
         health_interval_ms;
         skip_startup_check, mirror_reads, replace_time_functions
     )
@@ -91,6 +92,54 @@ fn topology(args: &ProxyArgs, proxy_port: u16) -> Result<Option<ProxyTopology>> 
     Ok(Some(ProxyTopology::parse(list, proxy_port, index)?))
 }
 
+/// TLS for the applications: the proxy's certificate and key from PEM
+/// files or one PKCS#12 file, and the CA client certificates need.
+fn client_tls(args: &ProxyArgs) -> Result<Option<ClientTls>> {
+    let pem = (&args.proxy_tls_cert, &args.proxy_tls_key);
+    let tls = match (pem, &args.proxy_tls_pkcs12) {
+        ((None, None), None) if args.proxy_tls_client_ca.is_some() => bail!(
+            "--proxy-tls-client-ca needs the proxy's own certificate: --proxy-tls-cert and \
+             --proxy-tls-key, or --proxy-tls-pkcs12"
+        ),
+        ((None, None), None) => return Ok(None),
+        ((None, None), Some(file)) => ClientTls::from_pkcs12(file, pkcs12_password(args)?.expose()),
+        ((Some(cert), Some(key)), None) => ClientTls::new(cert, key),
+        (_, Some(_)) => bail!(
+            "--proxy-tls-pkcs12 and --proxy-tls-cert/--proxy-tls-key both give the proxy's \
+             certificate: keep either the PKCS#12 file or the PEM pair"
+        ),
+        _ => bail!(
+            "--proxy-tls-cert and --proxy-tls-key go together (the certificate and its key, PEM)"
+        ),
+    };
+    Ok(Some(match &args.proxy_tls_client_ca {
+        Some(ca) => tls.requiring_client_certs(ca),
+        None => tls,
+    }))
+}
+
+/// The PKCS#12 password: the flag or FERRY_PROXY_TLS_PKCS12_PASSWORD, else
+/// the first line of the password file, else empty (a file exported with
+/// `-passout pass:`). An empty variable (`FERRY_..._PASSWORD=` left in an
+/// environment file) does not hide the password file.
+fn pkcs12_password(args: &ProxyArgs) -> Result<Secret> {
+    if let Some(p) = &args.proxy_tls_pkcs12_password {
+        if !p.expose().is_empty() || args.proxy_tls_pkcs12_password_file.is_none() {
+            return Ok(p.clone());
+        }
+    }
+    let Some(path) = &args.proxy_tls_pkcs12_password_file else {
+        return Ok(Secret::new(""));
+    };
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "--proxy-tls-pkcs12-password-file {}: cannot read it",
+            path.display()
+        )
+    })?;
+    Ok(Secret::from_file_text(&text))
+}
+
 /// Everything `run` needs.
 #[derive(Debug)]
 pub struct Resolved {
@@ -139,22 +188,7 @@ pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
     proxy.listen = listen;
     proxy.target_credentials = target_credentials;
     proxy.source_credentials = source_credentials;
-    proxy.client_tls = match (&args.proxy_tls_cert, &args.proxy_tls_key) {
-        (Some(cert), Some(key)) => {
-            let mut tls = ClientTls::new(cert, key);
-            if let Some(ca) = &args.proxy_tls_client_ca {
-                tls = tls.requiring_client_certs(ca);
-            }
-            Some(tls)
-        }
-        (None, None) if args.proxy_tls_client_ca.is_some() => {
-            bail!("--proxy-tls-client-ca needs --proxy-tls-cert and --proxy-tls-key")
-        }
-        (None, None) => None,
-        _ => bail!(
-            "--proxy-tls-cert and --proxy-tls-key go together (the certificate and its key, PEM)"
-        ),
-    };
+    proxy.client_tls = client_tls(&args)?;
     if let Some(primary) = &args.primary {
         proxy.primary = primary
             .parse()
@@ -236,6 +270,7 @@ pub fn resolve(args: ProxyArgs) -> Result<Resolved> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use ferry_router::ClientTlsIdentity;
 
     fn parse(args: &[&str]) -> ProxyArgs {
         crate::cli::Cli::try_parse_from(args).unwrap().proxy
@@ -368,7 +403,13 @@ mod tests {
         .unwrap();
         let r = resolve(merge(parse(&["ferry-proxy"]), file)).unwrap();
         let tls = r.proxy.client_tls.unwrap();
-        assert_eq!(tls.cert, PathBuf::from("/etc/ferry/proxy.pem"));
+        assert_eq!(
+            tls.identity,
+            ClientTlsIdentity::Pem {
+                cert: "/etc/ferry/proxy.pem".into(),
+                key: "/etc/ferry/proxy.key".into()
+            }
+        );
         assert_eq!(tls.client_ca, Some(PathBuf::from("/etc/ferry/clients.pem")));
         assert_eq!(r.proxy.primary, ferry_router::Cluster::Target);
         assert_eq!(r.proxy.health_probe_interval, Duration::from_millis(500));
@@ -392,7 +433,101 @@ mod tests {
         let mut args = base.to_vec();
         args.extend(["--proxy-tls-cert", "/x.pem"]);
         let r = resolve(merge(parse(&args), file)).unwrap();
-        assert_eq!(r.proxy.client_tls.unwrap().key, PathBuf::from("/x.key"));
+        assert_eq!(
+            r.proxy.client_tls.unwrap().identity,
+            ClientTlsIdentity::Pem {
+                cert: "/x.pem".into(),
+                key: "/x.key".into()
+            }
+        );
+    }
+
+    /// The PKCS#12 settings of `args` plus the plain-TCP cluster flags.
+    fn pkcs12_identity(args: &[&str], file: &str) -> Result<Option<ClientTls>> {
+        let mut all = vec![
+            "ferry-proxy",
+            "a",
+            "b",
+            "--disable-source-tls",
+            "--disable-target-tls",
+        ];
+        all.extend(args);
+        let mut cli = parse(&all);
+        if !args.contains(&"--proxy-tls-pkcs12-password") {
+            // The environment may hold a password; the flags are the test.
+            cli.proxy_tls_pkcs12_password = None;
+        }
+        resolve(merge(cli, from_toml(file)?)).map(|r| r.proxy.client_tls)
+    }
+
+    #[test]
+    fn pkcs12_identity_and_its_password() {
+        let p12 = |file: &str, password: &str| {
+            Some(ClientTls::from_pkcs12(file, password).requiring_client_certs("/ca.pem"))
+        };
+        // The flag, the file's key, the password file's first line.
+        let flags = [
+            "--proxy-tls-pkcs12",
+            "/p.p12",
+            "--proxy-tls-client-ca",
+            "/ca.pem",
+        ];
+        let mut args = flags.to_vec();
+        args.extend(["--proxy-tls-pkcs12-password", "s3cret"]);
+        assert_eq!(pkcs12_identity(&args, "").unwrap(), p12("/p.p12", "s3cret"));
+        let file = "proxy_tls_pkcs12 = \"/f.p12\"\nproxy_tls_pkcs12_password = \"in file\"";
+        let tls = pkcs12_identity(&["--proxy-tls-client-ca", "/ca.pem"], file).unwrap();
+        assert_eq!(tls, p12("/f.p12", "in file"));
+        assert!(!format!("{tls:?}").contains("in file"), "{tls:?}");
+        let dir = std::env::temp_dir().join(format!("ferry-proxy-p12-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let password_file = dir.join("password");
+        std::fs::write(&password_file, "from file\nsecond line\n").unwrap();
+        let mut args = flags.to_vec();
+        let password_path = password_file.to_str().unwrap();
+        args.extend(["--proxy-tls-pkcs12-password-file", password_path]);
+        assert_eq!(
+            pkcs12_identity(&args, "").unwrap(),
+            p12("/p.p12", "from file")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+        let e = pkcs12_identity(&args, "").unwrap_err().to_string();
+        assert!(
+            e.contains("--proxy-tls-pkcs12-password-file") && e.contains(password_path),
+            "{e}"
+        );
+        // No password anywhere: an empty one.
+        assert_eq!(pkcs12_identity(&flags, "").unwrap(), p12("/p.p12", ""));
+
+        // Both kinds of identity: refused, naming both.
+        let mut args = flags.to_vec();
+        args.extend(["--proxy-tls-cert", "/x.pem"]);
+        let e = pkcs12_identity(&args, "proxy_tls_key = \"/x.key\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--proxy-tls-pkcs12") && e.contains("--proxy-tls-cert"),
+            "{e}"
+        );
+        let e = pkcs12_identity(&["--proxy-tls-client-ca", "/ca.pem"], "").unwrap_err();
+        assert!(e.to_string().contains("--proxy-tls-pkcs12"), "{e}");
+    }
+
+    #[test]
+    fn the_pkcs12_password_is_hidden_in_help() {
+        use clap::CommandFactory;
+        let cmd = crate::cli::Cli::command();
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_id() == "proxy_tls_pkcs12_password")
+            .unwrap();
+        assert_eq!(
+            arg.get_env(),
+            Some(std::ffi::OsStr::new("FERRY_PROXY_TLS_PKCS12_PASSWORD"))
+        );
+        assert!(arg.is_hide_env_values_set());
+        let args = parse(&["ferry-proxy", "--proxy-tls-pkcs12-password", "hunter2"]);
+        assert!(!format!("{args:?}").contains("hunter2"));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! TLS on the client side: the proxy's certificate, and optionally the
-//! client certificates it requires (`--proxy-tls-*`).
+//! TLS on the client side: the proxy's certificate (PEM files or a PKCS#12
+//! file, read by the `pkcs12` module), and optionally the client certificates it
+//! requires (`--proxy-tls-*`).
 //!
 //! Same rustls version and crypto provider (ring) as ferry-conn's client
 //! side. The files are read once at startup, so a bad file stops the proxy
@@ -14,7 +15,8 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::ClientTls;
+use crate::config::{ClientTls, ClientTlsIdentity};
+use crate::pkcs12::{read_identity, Pkcs12Problem};
 
 /// Why the client-side TLS settings are unusable.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +31,14 @@ pub enum ClientTlsError {
         /// What is wrong and what to do.
         message: String,
     },
+    /// The PKCS#12 file (`--proxy-tls-pkcs12`) is unusable.
+    #[error("client-side TLS: --proxy-tls-pkcs12 {path}: {problem}")]
+    Pkcs12 {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        problem: Pkcs12Problem,
+    },
     /// rustls refused the combination (a key that does not match the
     /// certificate, an unusable CA...).
     #[error("client-side TLS: {0}")]
@@ -36,6 +46,19 @@ pub enum ClientTlsError {
 }
 
 impl ClientTls {
+    /// Reads the files now and checks that rustls accepts them, so that a
+    /// program can name a bad one before it connects anywhere; the proxy
+    /// reads them again when it starts.
+    ///
+    /// ```
+    /// use ferry_router::ClientTls;
+    /// let e = ClientTls::from_pkcs12("/nonexistent/proxy.p12", "").check().unwrap_err();
+    /// assert!(e.to_string().contains("--proxy-tls-pkcs12 /nonexistent/proxy.p12"));
+    /// ```
+    pub fn check(&self) -> Result<(), ClientTlsError> {
+        self.acceptor().map(drop)
+    }
+
     /// Reads the files and builds the acceptor.
     pub(crate) fn acceptor(&self) -> Result<TlsAcceptor, ClientTlsError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -60,14 +83,29 @@ impl ClientTls {
                 builder.with_client_cert_verifier(verifier)
             }
         };
-        let chain = certs(&self.cert, "certificate")?;
-        let key = key(&self.key)?;
+        let (chain, key) = match &self.identity {
+            ClientTlsIdentity::Pem {
+                cert,
+                key: key_file,
+            } => (certs(cert, "certificate")?, key(key_file)?),
+            ClientTlsIdentity::Pkcs12 { file, password } => {
+                read_identity(file, password).map_err(|problem| ClientTlsError::Pkcs12 {
+                    path: file.clone(),
+                    problem,
+                })?
+            }
+        };
         let mut config = builder.with_single_cert(chain, key).map_err(|e| {
-            ClientTlsError::Config(format!(
-                "certificate {} with key {}: {e}",
-                self.cert.display(),
-                self.key.display()
-            ))
+            ClientTlsError::Config(match &self.identity {
+                ClientTlsIdentity::Pem { cert, key } => format!(
+                    "certificate {} with key {}: {e}",
+                    cert.display(),
+                    key.display()
+                ),
+                ClientTlsIdentity::Pkcs12 { file, .. } => {
+                    format!("--proxy-tls-pkcs12 {}: {e}", file.display())
+                }
+            })
         })?;
         // CQL is not negotiated with ALPN; leave it empty.
         config.alpn_protocols.clear();
@@ -96,8 +134,8 @@ fn certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>
         return Err(ClientTlsError::File {
             what,
             path: path.to_owned(),
-            message: "no PEM certificate in it (\"-----BEGIN CERTIFICATE-----\"); a PKCS#12 \
-                      file must be converted first, see docs/proxy.md"
+            message: "no PEM certificate in it (\"-----BEGIN CERTIFICATE-----\"); for a PKCS#12 \
+                      file use --proxy-tls-pkcs12"
                 .into(),
         });
     }

@@ -327,31 +327,93 @@ pub struct ProxyConfig {
     pub health_probe_interval: Duration,
 }
 
-/// TLS on the client side of the proxy: its certificate and key, and
-/// optionally the CA client certificates must be signed by.
+/// TLS on the client side of the proxy: its certificate and key (PEM
+/// files or one PKCS#12 file), and optionally the CA client certificates
+/// must be signed by.
 ///
 /// ```
-/// use ferry_router::ClientTls;
+/// use ferry_router::{ClientTls, ClientTlsIdentity};
 /// let tls = ClientTls::new("/etc/ferry/proxy.pem", "/etc/ferry/proxy.key")
 ///     .requiring_client_certs("/etc/ferry/clients-ca.pem");
 /// assert!(tls.client_ca.is_some());
+/// let p12 = ClientTls::from_pkcs12("/etc/ferry/proxy.p12", "changeit");
+/// assert!(matches!(p12.identity, ClientTlsIdentity::Pkcs12 { .. }));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientTls {
-    /// PEM certificate chain the proxy presents (leaf first).
-    pub cert: PathBuf,
-    /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
+    /// The certificate chain and private key the proxy presents.
+    pub identity: ClientTlsIdentity,
     /// PEM CA bundle; when set, clients must present a certificate it signed.
     pub client_ca: Option<PathBuf>,
 }
 
+/// Where the proxy's certificate chain and private key come from. `Debug`
+/// never shows the PKCS#12 password.
+///
+/// ```
+/// use ferry_router::ClientTlsIdentity;
+/// let id = ClientTlsIdentity::Pkcs12 {
+///     file: "/etc/ferry/proxy.p12".into(),
+///     password: "changeit".into(),
+/// };
+/// assert!(!format!("{id:?}").contains("changeit"));
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub enum ClientTlsIdentity {
+    /// PEM files (`--proxy-tls-cert`, `--proxy-tls-key`).
+    Pem {
+        /// PEM certificate chain (leaf first).
+        cert: PathBuf,
+        /// PEM private key of that certificate (PKCS#8, PKCS#1 or SEC1).
+        key: PathBuf,
+    },
+    /// One PKCS#12 (`.p12`/`.pfx`) file holding the key and its chain
+    /// (`--proxy-tls-pkcs12`).
+    Pkcs12 {
+        /// The file.
+        file: PathBuf,
+        /// Its password (empty for none).
+        password: String,
+    },
+}
+
+impl fmt::Debug for ClientTlsIdentity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pem { cert, key } => f
+                .debug_struct("Pem")
+                .field("cert", cert)
+                .field("key", key)
+                .finish(),
+            Self::Pkcs12 { file, .. } => f
+                .debug_struct("Pkcs12")
+                .field("file", file)
+                .field("password", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
 impl ClientTls {
-    /// A certificate and key, no client certificates asked for.
+    /// A PEM certificate and key, no client certificates asked for.
     pub fn new(cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         Self {
-            cert: cert.into(),
-            key: key.into(),
+            identity: ClientTlsIdentity::Pem {
+                cert: cert.into(),
+                key: key.into(),
+            },
+            client_ca: None,
+        }
+    }
+
+    /// The certificate and key from a PKCS#12 file, no client
+    /// certificates asked for.
+    pub fn from_pkcs12(file: impl Into<PathBuf>, password: impl Into<String>) -> Self {
+        Self {
+            identity: ClientTlsIdentity::Pkcs12 {
+                file: file.into(),
+                password: password.into(),
+            },
             client_ca: None,
         }
     }

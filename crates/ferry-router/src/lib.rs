@@ -52,6 +52,7 @@ pub mod id_rewrite;
 mod metrics;
 mod metrics_http;
 mod mirror_reads;
+mod pkcs12;
 mod prepared;
 mod queue;
 pub mod replay;
@@ -70,11 +71,13 @@ mod upstream;
 pub use client_tls::ClientTlsError;
 pub use clock::TimestampClock;
 pub use config::{
-    ClientTls, ClusterEndpoint, Credentials, FullQueuePolicy, ProxyConfig, RetryPolicy, WriteMode,
+    ClientTls, ClientTlsIdentity, ClusterEndpoint, Credentials, FullQueuePolicy, ProxyConfig,
+    RetryPolicy, WriteMode,
 };
 pub use metrics::{Cluster, Gauges, Histogram, Metrics, RequestKind};
 pub use metrics_http::serve_metrics;
 pub use mirror_reads::MirroredReadMetrics;
+pub use pkcs12::Pkcs12Problem;
 pub use prepared::{PreparedCache, PreparedStatement, TargetIds};
 pub use queue::DrainReport;
 pub use server::{MetricsHandle, Proxy, ProxyError, ShutdownReport};
