@@ -44,14 +44,7 @@ fn config(group: &NodeGroup) -> SessionConfig {
 }
 
 async fn ddl(session: &Session, cql: &str) {
-    session
-        .query(
-            cql,
-            (),
-            QueryOptions::new().with_consistency(Consistency::All),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{cql}: {e}"));
+    ferry_testkit::session::exec_all(session, cql).await;
 }
 
 async fn load(session: &Session, keyspace: &str, rows: i32) {
