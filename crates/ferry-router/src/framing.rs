@@ -13,7 +13,7 @@ use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use bytes::BytesMut;
-use ferry_wire::frame::{peek_stream_for_unsupported, Frame, FrameDecoder, FrameHeader};
+use ferry_wire::frame::{peek_stream_for_unsupported, Frame, FrameDecoder};
 use ferry_wire::segment::{FrameAssembler, SegmentCodec, SegmentDecoder, SegmentFrameDecoder};
 use ferry_wire::{DecodeError, DecodeErrorKind, EncodeResult};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -231,34 +231,12 @@ impl FrameWriter {
             None => {
                 out.reserve(frames.iter().map(Frame::encoded_len).sum());
                 for frame in frames {
-                    encode_plain(frame, out)?;
+                    frame.encode(out)?;
                 }
                 Ok(())
             }
         }
     }
-}
-
-/// [`Frame::encode`] with the header staged on the stack and copied in
-/// one go: the same bytes, without an out-of-line `BytesMut` write per
-/// header field (`put_slice` is not inlined in `bytes` 1.12), which was a
-/// tenth of a relayed request's instructions.
-fn encode_plain(frame: &Frame, out: &mut BytesMut) -> EncodeResult<()> {
-    let length = match u32::try_from(frame.body.len()) {
-        Ok(length) if length <= i32::MAX as u32 => length,
-        // Too long for a frame: let ferry-wire say so.
-        _ => return frame.encode(out),
-    };
-    let header = FrameHeader {
-        length,
-        ..frame.header
-    };
-    let mut staged = [0u8; 9];
-    let header_len = header.encoded_len().min(staged.len());
-    header.encode_to(&mut &mut staged[..]);
-    out.extend_from_slice(&staged[..header_len]);
-    out.extend_from_slice(&frame.body);
-    Ok(())
 }
 
 /// Drains `queue` into `stream`, batching frames that are already queued
@@ -359,21 +337,6 @@ mod tests {
             reader.next(&mut server, None).await,
             Err(ReadError::Eof { mid_frame: false })
         ));
-    }
-
-    #[test]
-    fn plain_encoding_is_ferry_wire_s() {
-        for version in ProtocolVersion::ALL {
-            for stream in [0, 1, 127, -1, 300, i16::MAX] {
-                let mut f = frame(version, stream);
-                f.body = Bytes::from(vec![7u8; stream.unsigned_abs() as usize % 50]);
-                let mut ours = BytesMut::new();
-                let mut theirs = BytesMut::new();
-                encode_plain(&f, &mut ours).unwrap();
-                f.encode(&mut theirs).unwrap();
-                assert_eq!(ours, theirs, "{version} stream {stream}");
-            }
-        }
     }
 
     #[tokio::test]

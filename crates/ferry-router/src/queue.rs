@@ -153,23 +153,25 @@ impl TargetQueue {
     /// Takes a place for a write. With [`FullQueuePolicy::Backpressure`]
     /// this waits for room; with [`FullQueuePolicy::Spill`] it returns
     /// `None` at once when the queue is full (log the write instead).
-    pub(crate) async fn reserve(self: &Arc<Self>) -> Option<QueueSlot> {
+    /// `arrived`: when the write's request arrived (its age is counted
+    /// from there; passed in so the clock is read once per request).
+    pub(crate) async fn reserve(self: &Arc<Self>, arrived: Instant) -> Option<QueueSlot> {
         let permit = match self.policy {
             FullQueuePolicy::Spill => self.permits.clone().try_acquire_owned().ok()?,
             FullQueuePolicy::Backpressure => self.permits.clone().acquire_owned().await.ok()?,
         };
-        Some(self.slot(Some(permit)))
+        Some(self.slot(Some(permit), arrived))
     }
 
     /// Tracks a write that holds no queue room (it is being spilled to
     /// the log), so that a drain waits for it.
     pub(crate) fn track(self: &Arc<Self>) -> QueueSlot {
-        self.slot(None)
+        self.slot(None, Instant::now())
     }
 
-    fn slot(self: &Arc<Self>, permit: Option<OwnedSemaphorePermit>) -> QueueSlot {
+    fn slot(self: &Arc<Self>, permit: Option<OwnedSemaphorePermit>, since: Instant) -> QueueSlot {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        self.pending().insert(seq, Instant::now());
+        self.pending().insert(seq, since);
         QueueSlot {
             _permit: permit,
             seq,

@@ -441,8 +441,14 @@ impl TargetLeg {
         if req.statements.is_empty() {
             return Ok(req.body.clone());
         }
-        let mut ids = Vec::with_capacity(req.statements.len());
-        for s in &req.statements {
+        // Clusters that derive ids from the statement text (Cassandra: an
+        // MD5 of it) give the target the source's ids: the body is already
+        // right. Before v5 a body carries statement ids only (v5 adds result
+        // metadata ids, which are spliced as usual). The id pairs are
+        // collected only once one differs (no allocation per write).
+        let mut same_ids = req.version < ProtocolVersion::V5;
+        let mut ids = Vec::new();
+        for (n, s) in req.statements.iter().enumerate() {
             let target = match s.target_ids() {
                 Some(t) => t,
                 None => {
@@ -453,13 +459,26 @@ impl TargetLeg {
                     t
                 }
             };
+            if same_ids {
+                if s.source_id == target.id {
+                    continue;
+                }
+                // The first that differs: the ones before it keep their
+                // ids (before v5, so no result metadata ids to splice).
+                same_ids = false;
+                ids.reserve(req.statements.len());
+                ids.extend(req.statements.iter().take(n).map(|earlier| {
+                    let id = earlier.source_id.clone();
+                    let kept = TargetIds {
+                        id: id.clone(),
+                        result_metadata_id: None,
+                    };
+                    (id, kept)
+                }));
+            }
             ids.push((s.source_id.clone(), target));
         }
-        // Clusters that derive ids from the statement text (Cassandra: an
-        // MD5 of it) give the target the source's ids: the body is already
-        // right. Before v5 a body carries statement ids only (v5 adds result
-        // metadata ids, which are spliced as usual).
-        if req.version < ProtocolVersion::V5 && ids.iter().all(|(source, t)| *source == t.id) {
+        if same_ids {
             return Ok(req.body.clone());
         }
         let slots = locate_prepared_ids(req.opcode, req.version, req.flags, &req.body)

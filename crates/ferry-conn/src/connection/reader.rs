@@ -7,7 +7,7 @@ use bytes::BytesMut;
 use tokio::io::ReadHalf;
 use tokio::sync::watch;
 
-use super::framing::{read_frame, FrameReader, ReadError};
+use super::framing::{read_frame_noting, FrameReader, ReadError};
 use super::shared::{CloseReason, Shared};
 use crate::transport::BoxedStream;
 
@@ -25,13 +25,11 @@ pub(crate) async fn run(
         let result = tokio::select! {
             biased;
             _ = shutdown.wait_for(|closed| *closed) => return,
-            r = read_frame(&mut stream, &mut buf, &mut reader) => r,
+            // The heartbeat's clock is read once per read, not per frame.
+            r = read_frame_noting(&mut stream, &mut buf, &mut reader, || shared.touch()) => r,
         };
         match result {
-            Ok(frame) => {
-                shared.touch();
-                shared.dispatch(frame);
-            }
+            Ok(frame) => shared.dispatch(frame),
             Err(ReadError::Eof { mid_frame }) => {
                 shared.close(CloseReason::ServerClosed { mid_frame });
                 return;

@@ -30,8 +30,9 @@ pub(super) struct Close;
 pub(super) struct ClientConn {
     pub(super) state: Arc<ConnState>,
     source: Option<mpsc::Sender<Outbound>>,
-    /// When the frame being routed arrived (for the latency histograms).
-    arrived: Instant,
+    /// When the frame being routed arrived (for the latency histograms
+    /// and the target queue's oldest-write age).
+    pub(super) arrived: Instant,
 }
 
 impl ClientConn {

@@ -487,7 +487,7 @@ impl ClientConn {
         let slot = {
             let mut shutdown = self.state.shared.shutdown.clone();
             tokio::select! {
-                slot = self.state.shared.queue.reserve() => slot,
+                slot = self.state.shared.queue.reserve(self.arrived) => slot,
                 () = wait_true(&mut shutdown) => None,
             }
         };
