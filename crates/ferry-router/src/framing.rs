@@ -96,6 +96,20 @@ pub(crate) enum Outbound {
     Close,
 }
 
+/// Queues `item` for a writer task, waiting only if its queue is full: the
+/// usual case takes no send future (`try_send` first). Errs if the writer
+/// is gone.
+pub(crate) async fn queue_for_writer(
+    queue: &mpsc::Sender<Outbound>,
+    item: Outbound,
+) -> Result<(), Outbound> {
+    match queue.try_send(item) {
+        Ok(()) => Ok(()),
+        Err(mpsc::error::TrySendError::Full(item)) => queue.send(item).await.map_err(|e| e.0),
+        Err(mpsc::error::TrySendError::Closed(item)) => Err(item),
+    }
+}
+
 /// Why no frame could be read.
 #[derive(Debug)]
 pub(crate) enum ReadError {

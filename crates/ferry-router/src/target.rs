@@ -36,7 +36,7 @@ pub(crate) struct TargetRequest {
     pub version: ProtocolVersion,
     pub body: Bytes,
     /// The prepared statements behind the ids in `body`.
-    pub statements: Vec<Arc<PreparedStatement>>,
+    pub statements: Statements,
     /// The client's keyspace when it sent the request.
     pub keyspace: Option<String>,
     /// The write timestamp in the body, if any.
@@ -74,6 +74,38 @@ impl TargetRequest {
                 .collect(),
             body: self.body.clone(),
         }
+    }
+}
+
+/// The prepared statements behind a request's ids: none (QUERY), one
+/// (EXECUTE) or a BATCH's. The first two without a heap allocation (a
+/// `vec![statement]` per EXECUTE was one). Reads as a slice.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Statements {
+    /// A QUERY, or a BATCH of QUERY children.
+    #[default]
+    None,
+    /// An EXECUTE.
+    One(Arc<PreparedStatement>),
+    /// A BATCH's prepared children, each once.
+    Many(Vec<Arc<PreparedStatement>>),
+}
+
+impl std::ops::Deref for Statements {
+    type Target = [Arc<PreparedStatement>];
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::None => &[],
+            Self::One(s) => std::slice::from_ref(s),
+            Self::Many(v) => v,
+        }
+    }
+}
+
+impl From<Vec<Arc<PreparedStatement>>> for Statements {
+    fn from(v: Vec<Arc<PreparedStatement>>) -> Self {
+        Self::Many(v)
     }
 }
 
@@ -411,7 +443,7 @@ impl TargetLeg {
                 None => return Ok(frame),
                 Some(e) if e.code() == ErrorCode::UNPREPARED && !reprepared => {
                     tracing::debug!("target forgot a prepared statement; preparing it again");
-                    for s in &req.statements {
+                    for s in req.statements.iter() {
                         s.clear_target_ids();
                     }
                     reprepared = true;

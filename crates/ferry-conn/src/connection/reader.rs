@@ -21,12 +21,20 @@ pub(crate) async fn run(
     mut reader: FrameReader,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Made once, not per frame, and polled only when no frame is ready
+    // (each poll of a watch wait takes its lock); a closed connection is
+    // seen through the close reason, one atomic load per frame.
+    let closed = shutdown.wait_for(|closed| *closed);
+    tokio::pin!(closed);
     loop {
+        if shared.close_reason().is_some() {
+            return;
+        }
         let result = tokio::select! {
             biased;
-            _ = shutdown.wait_for(|closed| *closed) => return,
             // The heartbeat's clock is read once per read, not per frame.
             r = read_frame_noting(&mut stream, &mut buf, &mut reader, || shared.touch()) => r,
+            _ = &mut closed => return,
         };
         match result {
             Ok(frame) => shared.dispatch(frame),

@@ -42,7 +42,7 @@ use tokio_rustls::server::TlsStream;
 
 use self::timings::Timings;
 use crate::config::Credentials;
-use crate::framing::{run_writer, Outbound, SharedMode};
+use crate::framing::{queue_for_writer, run_writer, Outbound, SharedMode};
 use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::queue::QueueSlot;
 use crate::shared::ProxyShared;
@@ -190,7 +190,7 @@ impl ConnState {
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
             }
         }
-        let _ = self.to_client.send(Outbound::Frame(frame)).await;
+        let _ = queue_for_writer(&self.to_client, Outbound::Frame(frame)).await;
     }
 
     /// Notes a request forwarded on `stream` (it arrived at `arrived`).

@@ -166,12 +166,23 @@ impl FrameHeader {
         buf.extend_from_slice(staged.get(..len).unwrap_or_default());
     }
 
-    /// The encoded header in a stack array, and its length (8 or 9).
+    /// The encoded header in a stack array, and its length (8 or 9),
+    /// byte by byte (no `BufMut` bookkeeping per field).
     fn staged(&self) -> ([u8; 9], usize) {
-        let mut staged = [0u8; 9];
-        let len = self.encoded_len().min(staged.len());
-        self.encode_to(&mut &mut staged[..]);
-        (staged, len)
+        let first = if self.is_response {
+            self.version.response_byte()
+        } else {
+            self.version.request_byte()
+        };
+        let [l0, l1, l2, l3] = self.length.to_be_bytes();
+        let op = self.opcode as u8;
+        if self.version.has_short_stream_ids() {
+            let s = self.stream as i8 as u8;
+            ([first, self.flags.0, s, op, l0, l1, l2, l3, 0], 8)
+        } else {
+            let [s0, s1] = self.stream.to_be_bytes();
+            ([first, self.flags.0, s0, s1, op, l0, l1, l2, l3], 9)
+        }
     }
 
     /// Writes the encoded header into any [`BufMut`], e.g. a stack array
