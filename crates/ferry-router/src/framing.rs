@@ -28,6 +28,8 @@ const READ_CHUNK: usize = 64 * 1024;
 const MIN_READ_ROOM: usize = 8 * 1024;
 /// Bytes gathered before a writer flushes a batch of frames.
 const WRITE_BATCH: usize = 256 * 1024;
+/// Queued items a writer takes at once.
+const WRITE_ITEMS: usize = 256;
 
 /// How a byte stream is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -256,59 +258,78 @@ impl FrameWriter {
 /// Drains `queue` into `stream`, batching frames that are already queued
 /// into one write. Ends when every sender is gone (after writing what is
 /// queued) or the stream fails; then shuts the stream's write side down.
+///
+/// What is queued is taken in one `recv_many` per batch: taking it item by
+/// item (`try_recv`) cost more than encoding the frames.
 pub(crate) async fn run_writer<W>(mut stream: W, mut queue: mpsc::Receiver<Outbound>)
 where
     W: AsyncWrite + Unpin,
 {
     let mut writer = FrameWriter::default();
     let mut out = BytesMut::with_capacity(READ_CHUNK);
+    let mut items: Vec<Outbound> = Vec::with_capacity(WRITE_ITEMS);
     let mut batch: Vec<Frame> = Vec::new();
     let mut closing = false;
-    'outer: while let Some(first) = queue.recv().await {
-        let mut next = Some(first);
+    while !closing && queue.recv_many(&mut items, WRITE_ITEMS).await > 0 {
         let mut batch_bytes = 0;
-        // Gather what is already queued, up to a batch size.
-        loop {
-            match next.take() {
-                Some(Outbound::Frame(frame)) => {
+        for item in items.drain(..) {
+            match item {
+                Outbound::Frame(frame) => {
                     batch_bytes += frame.encoded_len();
                     batch.push(frame);
                 }
-                Some(Outbound::Segments { lz4 }) => {
+                Outbound::Segments { lz4 } => {
                     // Frames before the switch are encoded the old way.
                     if writer.encode(&batch, &mut out).is_err() {
-                        break 'outer;
+                        return shut(stream).await;
                     }
                     batch.clear();
                     writer.apply(lz4);
                 }
-                Some(Outbound::Close) => {
+                Outbound::Close => {
+                    // Later items are dropped.
                     closing = true;
                     break;
                 }
-                None => {}
             }
             if batch_bytes >= WRITE_BATCH {
-                break;
+                // A batch of large frames: write it before taking more.
+                if !write_batch(&mut stream, &mut writer, &mut batch, &mut out).await {
+                    return shut(stream).await;
+                }
+                batch_bytes = 0;
             }
-            match queue.try_recv() {
-                Ok(item) => next = Some(item),
-                Err(_) => break,
-            }
         }
-        if let Err(e) = writer.encode(&batch, &mut out) {
-            tracing::warn!(error = %e, "cannot encode a frame; closing the stream");
-            break;
-        }
-        batch.clear();
-        if stream.write_all(&out).await.is_err() || stream.flush().await.is_err() {
-            break;
-        }
-        out.clear();
-        if closing {
+        if !write_batch(&mut stream, &mut writer, &mut batch, &mut out).await {
             break;
         }
     }
+    shut(stream).await;
+}
+
+/// Encodes `batch` after what `out` holds, writes it all and flushes;
+/// `false` if that failed (the stream is done for).
+async fn write_batch<W: AsyncWrite + Unpin>(
+    stream: &mut W,
+    writer: &mut FrameWriter,
+    batch: &mut Vec<Frame>,
+    out: &mut BytesMut,
+) -> bool {
+    let encoded = writer.encode(batch, out);
+    batch.clear();
+    if let Err(e) = encoded {
+        tracing::warn!(error = %e, "cannot encode a frame; closing the stream");
+        return false;
+    }
+    if out.is_empty() {
+        return true;
+    }
+    let written = stream.write_all(out).await.is_ok() && stream.flush().await.is_ok();
+    out.clear();
+    written
+}
+
+async fn shut<W: AsyncWrite + Unpin>(mut stream: W) {
     let _ = stream.shutdown().await;
 }
 
