@@ -50,7 +50,7 @@ pub use auth::{
 pub use config::{
     ConnectionConfig, VersionPolicy, DRIVER_NAME, DRIVER_VERSION, MAX_STREAM_IDS, MAX_STREAM_IDS_V2,
 };
-pub use connection::{Connection, ResponseFrame};
+pub use connection::{Connection, ResponseFrame, StreamIdHasher, StreamIdMap};
 pub use error::{ConnError, TlsError, VersionAttempt};
 pub use session::{QueryOptions, Session, SessionConfig, SessionError};
 pub use tls::{ClientCertFiles, TlsOptions};

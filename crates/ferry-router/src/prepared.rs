@@ -10,7 +10,7 @@
 //! limit. An EXECUTE whose id is not (or no longer) known is answered with
 //! UNPREPARED, and the driver prepares it again, through the proxy.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
@@ -135,21 +135,39 @@ pub struct PreparedCache {
 struct Lru {
     /// id → (entry, tick of last use).
     entries: HashMap<Bytes, (Arc<PreparedStatement>, u64)>,
-    /// tick of last use → id; the first key is the least recently used.
-    order: BTreeMap<u64, Bytes>,
     tick: u64,
     evictions: u64,
 }
 
 impl Lru {
+    /// A use (every EXECUTE, every BATCH child) only stamps the entry: no
+    /// order structure to update (a `BTreeMap` of uses cost a removal and
+    /// an insertion per request). Eviction finds the least recently used
+    /// entry by a scan instead, which happens only when a PREPARE finds
+    /// the cache full.
     fn touch(&mut self, id: &[u8]) -> Option<Arc<PreparedStatement>> {
         self.tick += 1;
         let tick = self.tick;
         let (entry, last) = self.entries.get_mut(id)?;
-        let key = self.order.remove(last)?;
         *last = tick;
-        self.order.insert(tick, key);
         Some(entry.clone())
+    }
+
+    /// Removes the least recently used entry.
+    fn evict_oldest(&mut self) -> bool {
+        let oldest = self
+            .entries
+            .iter()
+            .min_by_key(|(_, (_, last))| *last)
+            .map(|(id, _)| id.clone());
+        match oldest {
+            Some(id) => {
+                self.entries.remove(&id);
+                self.evictions += 1;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -174,17 +192,8 @@ impl PreparedCache {
         lru.tick += 1;
         let tick = lru.tick;
         let id = statement.source_id.clone();
-        if let Some((_, old_tick)) = lru.entries.insert(id.clone(), (statement, tick)) {
-            lru.order.remove(&old_tick);
-        }
-        lru.order.insert(tick, id);
-        while lru.entries.len() > self.capacity {
-            let Some((_, oldest)) = lru.order.pop_first() else {
-                break;
-            };
-            lru.entries.remove(&oldest);
-            lru.evictions += 1;
-        }
+        lru.entries.insert(id, (statement, tick));
+        while lru.entries.len() > self.capacity && lru.evict_oldest() {}
     }
 
     /// Statements held.
@@ -245,7 +254,7 @@ mod tests {
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.evictions(), 0);
         let inner = lock(&cache.inner);
-        assert_eq!(inner.order.len(), 2);
+        assert_eq!(inner.entries.len(), 2);
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! log append fails (a full disk), that is logged at ERROR level with the
 //! write's keyspace, opcode and timestamp, and counted.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -88,12 +88,67 @@ impl Drop for QueueSlot {
     fn drop(&mut self) {
         let empty = {
             let mut pending = self.queue.pending();
-            pending.remove(&self.seq);
+            pending.remove(self.seq);
             pending.is_empty()
         };
         if empty {
             self.queue.idle.notify_waiters();
         }
+    }
+}
+
+/// When each pending write arrived, by sequence number. Numbers are
+/// handed out in order and writes mostly finish in order, so a deque
+/// indexed from the oldest pending number does without a tree (a
+/// `BTreeMap` insert and removal per write cost a few hundred
+/// instructions). A write that stays pending while later ones finish
+/// keeps their (empty) places until it is done: at most a retried write's
+/// lifetime of the proxy's writes, 16 bytes each.
+#[derive(Debug, Default)]
+struct PendingAges {
+    /// Sequence number of `slots[0]`.
+    first: u64,
+    slots: VecDeque<Option<Instant>>,
+    len: usize,
+}
+
+impl PendingAges {
+    /// Adds a write that arrived at `at`; returns its sequence number.
+    fn push(&mut self, at: Instant) -> u64 {
+        self.slots.push_back(Some(at));
+        self.len += 1;
+        self.first + self.slots.len() as u64 - 1
+    }
+
+    fn remove(&mut self, seq: u64) {
+        let Some(index) = seq
+            .checked_sub(self.first)
+            .and_then(|i| usize::try_from(i).ok())
+        else {
+            return;
+        };
+        if let Some(slot) = self.slots.get_mut(index) {
+            if slot.take().is_some() {
+                self.len -= 1;
+            }
+        }
+        while matches!(self.slots.front(), Some(None)) {
+            self.slots.pop_front();
+            self.first += 1;
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The oldest pending write's arrival (the front is never empty).
+    fn oldest(&self) -> Option<Instant> {
+        self.slots.front().copied().flatten()
     }
 }
 
@@ -114,8 +169,7 @@ pub(crate) struct TargetQueue {
     policy: FullQueuePolicy,
     retry: RetryPolicy,
     /// seq → arrival, for the depth and the oldest pending write's age.
-    pending: Mutex<BTreeMap<u64, Instant>>,
-    next_seq: AtomicU64,
+    pending: Mutex<PendingAges>,
     idle: Notify,
     spill_now: watch::Sender<bool>,
     spilled_at_shutdown: AtomicU64,
@@ -136,8 +190,7 @@ impl TargetQueue {
             capacity,
             policy,
             retry,
-            pending: Mutex::new(BTreeMap::new()),
-            next_seq: AtomicU64::new(0),
+            pending: Mutex::new(PendingAges::default()),
             idle: Notify::new(),
             spill_now: watch::channel(false).0,
             spilled_at_shutdown: AtomicU64::new(0),
@@ -146,30 +199,39 @@ impl TargetQueue {
         })
     }
 
-    fn pending(&self) -> MutexGuard<'_, BTreeMap<u64, Instant>> {
+    fn pending(&self) -> MutexGuard<'_, PendingAges> {
         self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes a place for a write. With [`FullQueuePolicy::Backpressure`]
     /// this waits for room; with [`FullQueuePolicy::Spill`] it returns
     /// `None` at once when the queue is full (log the write instead).
-    pub(crate) async fn reserve(self: &Arc<Self>) -> Option<QueueSlot> {
+    /// `arrived`: when the write's request arrived (its age is counted
+    /// from there; passed in so the clock is read once per request).
+    pub(crate) async fn reserve(self: &Arc<Self>, arrived: Instant) -> Option<QueueSlot> {
         let permit = match self.policy {
             FullQueuePolicy::Spill => self.permits.clone().try_acquire_owned().ok()?,
             FullQueuePolicy::Backpressure => self.permits.clone().acquire_owned().await.ok()?,
         };
-        Some(self.slot(Some(permit)))
+        Some(self.slot(Some(permit), arrived))
+    }
+
+    /// A place for a write if there is room now, without waiting (the
+    /// usual case: no future, no shutdown watch to register).
+    pub(crate) fn try_reserve(self: &Arc<Self>, arrived: Instant) -> Option<QueueSlot> {
+        let permit = self.permits.clone().try_acquire_owned().ok()?;
+        Some(self.slot(Some(permit), arrived))
     }
 
     /// Tracks a write that holds no queue room (it is being spilled to
     /// the log), so that a drain waits for it.
     pub(crate) fn track(self: &Arc<Self>) -> QueueSlot {
-        self.slot(None)
+        self.slot(None, Instant::now())
     }
 
-    fn slot(self: &Arc<Self>, permit: Option<OwnedSemaphorePermit>) -> QueueSlot {
-        let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
-        self.pending().insert(seq, Instant::now());
+    fn slot(self: &Arc<Self>, permit: Option<OwnedSemaphorePermit>, since: Instant) -> QueueSlot {
+        // Numbered under the lock, so numbers enter the deque in order.
+        let seq = self.pending().push(since);
         QueueSlot {
             _permit: permit,
             seq,
@@ -189,7 +251,7 @@ impl TargetQueue {
 
     /// Age of the oldest pending write.
     pub(crate) fn oldest_pending(&self) -> Option<Duration> {
-        self.pending().values().next().map(Instant::elapsed)
+        self.pending().oldest().map(|at| at.elapsed())
     }
 
     /// Hands an admitted write to `leg`'s mirror driver, which applies it
@@ -222,7 +284,7 @@ impl TargetQueue {
                 let mut spill = queue.spill_now.subscribe();
                 let id_req = Arc::new(item.req);
                 tokio::select! {
-                    () = queue.clone().apply(leg, Arc::clone(&id_req)) => {}
+                    _ = queue.clone().apply(leg, Arc::clone(&id_req), 0) => {}
                     () = async { let _ = spill.wait_for(|s| *s).await; } => {
                         queue.spill_at_shutdown(&id_req).await;
                     }
@@ -250,7 +312,18 @@ impl TargetQueue {
         let mut pending = PendingWrites::default();
         let (mut closed, mut spilling) = (false, false);
         loop {
+            // Biased, done writes first (they free queue room), then new
+            // ones, then the shutdown watch, polled only when neither is
+            // ready (an unbiased select draws a random number and polls the
+            // watch, which takes its lock, on most turns).
             tokio::select! {
+                biased;
+                Some(id) = running.next(), if !running.is_empty() => {
+                    if let Some((_req, slot, ticket)) = pending.remove(id) {
+                        drop(ticket);
+                        drop(slot);
+                    }
+                }
                 item = incoming.recv(), if !closed => match item {
                     Some(MirrorItem { req, slot, ticket }) => {
                         let req = Arc::new(req);
@@ -259,21 +332,14 @@ impl TargetQueue {
                             drop((ticket, slot));
                             continue;
                         }
-                        let apply = self.clone().apply(ticket.leg().clone(), Arc::clone(&req));
-                        let id = pending.insert((req, slot, ticket));
-                        running.push(async move {
-                            apply.await;
-                            id
-                        });
+                        let leg = ticket.leg().clone();
+                        let id = pending.insert((Arc::clone(&req), slot, ticket));
+                        // The future itself yields the id: no wrapper
+                        // future to move the write's (large) one into.
+                        running.push(self.clone().apply(leg, req, id));
                     }
                     None => closed = true,
                 },
-                Some(id) = running.next(), if !running.is_empty() => {
-                    if let Some((_req, slot, ticket)) = pending.remove(id) {
-                        drop(ticket);
-                        drop(slot);
-                    }
-                }
                 () = &mut spill_now, if !spilling => {
                     spilling = true;
                     // Abandon what is in flight (dropping the futures
@@ -292,8 +358,9 @@ impl TargetQueue {
     }
 
     /// Waits for the writes before `req` in its connection's order, then
-    /// applies it (with retries) or logs it.
-    async fn apply(self: Arc<Self>, leg: Arc<TargetLeg>, req: Arc<TargetRequest>) {
+    /// applies it (with retries) or logs it. Returns `id` (the driver's
+    /// name for it).
+    async fn apply(self: Arc<Self>, leg: Arc<TargetLeg>, req: Arc<TargetRequest>, id: u64) -> u64 {
         leg.wait_for(req.after).await;
         match self.deliver(&leg, &req).await {
             Ok(()) => Metrics::inc(&self.metrics.target_writes_ok),
@@ -304,6 +371,7 @@ impl TargetQueue {
                 Box::pin(self.log_write(&req, reason)).await;
             }
         }
+        id
     }
 
     /// Logs a write that shutdown abandoned.
@@ -431,6 +499,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn pending_ages_count_and_find_the_oldest_in_any_completion_order() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut ages = PendingAges::default();
+        let seqs: Vec<u64> = (0..4).map(|n| ages.push(at(n))).collect();
+        assert_eq!(seqs, vec![0, 1, 2, 3]);
+        ages.remove(2);
+        ages.remove(2); // twice: no effect
+        assert_eq!((ages.len(), ages.oldest()), (3, Some(at(0))));
+        ages.remove(0);
+        assert_eq!((ages.len(), ages.oldest()), (2, Some(at(1))));
+        ages.remove(1);
+        assert_eq!(ages.oldest(), Some(at(3)), "past the one done earlier");
+        assert_eq!(ages.push(at(9)), 4);
+        ages.remove(3);
+        ages.remove(4);
+        ages.remove(0); // long gone
+        assert!(ages.is_empty() && ages.oldest().is_none());
+        assert_eq!(ages.slots.len(), 0);
+    }
+
+    #[test]
     fn pending_writes_are_found_by_id_in_any_completion_order() {
         // The slots and tickets need a queue and a leg; ids are what is
         // checked here, so use numbered requests in the request's `after`.
@@ -453,7 +543,7 @@ mod tests {
                 flags: ferry_wire::frame::FrameFlags::NONE,
                 version: ferry_wire::ProtocolVersion::V4,
                 body: bytes::Bytes::new(),
-                statements: Vec::new(),
+                statements: Default::default(),
                 keyspace: None,
                 timestamp: None,
                 idempotent: true,

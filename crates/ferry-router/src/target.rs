@@ -36,7 +36,7 @@ pub(crate) struct TargetRequest {
     pub version: ProtocolVersion,
     pub body: Bytes,
     /// The prepared statements behind the ids in `body`.
-    pub statements: Vec<Arc<PreparedStatement>>,
+    pub statements: Statements,
     /// The client's keyspace when it sent the request.
     pub keyspace: Option<String>,
     /// The write timestamp in the body, if any.
@@ -74,6 +74,38 @@ impl TargetRequest {
                 .collect(),
             body: self.body.clone(),
         }
+    }
+}
+
+/// The prepared statements behind a request's ids: none (QUERY), one
+/// (EXECUTE) or a BATCH's. The first two without a heap allocation (a
+/// `vec![statement]` per EXECUTE was one). Reads as a slice.
+#[derive(Debug, Clone, Default)]
+pub(crate) enum Statements {
+    /// A QUERY, or a BATCH of QUERY children.
+    #[default]
+    None,
+    /// An EXECUTE.
+    One(Arc<PreparedStatement>),
+    /// A BATCH's prepared children, each once.
+    Many(Vec<Arc<PreparedStatement>>),
+}
+
+impl std::ops::Deref for Statements {
+    type Target = [Arc<PreparedStatement>];
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::None => &[],
+            Self::One(s) => std::slice::from_ref(s),
+            Self::Many(v) => v,
+        }
+    }
+}
+
+impl From<Vec<Arc<PreparedStatement>>> for Statements {
+    fn from(v: Vec<Arc<PreparedStatement>>) -> Self {
+        Self::Many(v)
     }
 }
 
@@ -411,7 +443,7 @@ impl TargetLeg {
                 None => return Ok(frame),
                 Some(e) if e.code() == ErrorCode::UNPREPARED && !reprepared => {
                     tracing::debug!("target forgot a prepared statement; preparing it again");
-                    for s in &req.statements {
+                    for s in req.statements.iter() {
                         s.clear_target_ids();
                     }
                     reprepared = true;
@@ -441,8 +473,14 @@ impl TargetLeg {
         if req.statements.is_empty() {
             return Ok(req.body.clone());
         }
-        let mut ids = Vec::with_capacity(req.statements.len());
-        for s in &req.statements {
+        // Clusters that derive ids from the statement text (Cassandra: an
+        // MD5 of it) give the target the source's ids: the body is already
+        // right. Before v5 a body carries statement ids only (v5 adds result
+        // metadata ids, which are spliced as usual). The id pairs are
+        // collected only once one differs (no allocation per write).
+        let mut same_ids = req.version < ProtocolVersion::V5;
+        let mut ids = Vec::new();
+        for (n, s) in req.statements.iter().enumerate() {
             let target = match s.target_ids() {
                 Some(t) => t,
                 None => {
@@ -453,13 +491,26 @@ impl TargetLeg {
                     t
                 }
             };
+            if same_ids {
+                if s.source_id == target.id {
+                    continue;
+                }
+                // The first that differs: the ones before it keep their
+                // ids (before v5, so no result metadata ids to splice).
+                same_ids = false;
+                ids.reserve(req.statements.len());
+                ids.extend(req.statements.iter().take(n).map(|earlier| {
+                    let id = earlier.source_id.clone();
+                    let kept = TargetIds {
+                        id: id.clone(),
+                        result_metadata_id: None,
+                    };
+                    (id, kept)
+                }));
+            }
             ids.push((s.source_id.clone(), target));
         }
-        // Clusters that derive ids from the statement text (Cassandra: an
-        // MD5 of it) give the target the source's ids: the body is already
-        // right. Before v5 a body carries statement ids only (v5 adds result
-        // metadata ids, which are spliced as usual).
-        if req.version < ProtocolVersion::V5 && ids.iter().all(|(source, t)| *source == t.id) {
+        if same_ids {
             return Ok(req.body.clone());
         }
         let slots = locate_prepared_ids(req.opcode, req.version, req.flags, &req.body)

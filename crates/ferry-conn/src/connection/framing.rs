@@ -143,6 +143,21 @@ pub(crate) async fn read_frame<R>(
 where
     R: tokio::io::AsyncRead + Unpin + ?Sized,
 {
+    read_frame_noting(stream, buf, reader, || {}).await
+}
+
+/// [`read_frame`], calling `on_read` after each read from the stream that
+/// returned bytes (once per read, not per frame: several frames often
+/// come in one read).
+pub(crate) async fn read_frame_noting<R>(
+    stream: &mut R,
+    buf: &mut BytesMut,
+    reader: &mut FrameReader,
+    mut on_read: impl FnMut(),
+) -> Result<Frame, ReadError>
+where
+    R: tokio::io::AsyncRead + Unpin + ?Sized,
+{
     loop {
         if let Some(frame) = reader.decode(buf).map_err(ReadError::Decode)? {
             return Ok(frame);
@@ -156,6 +171,7 @@ where
                 mid_frame: !buf.is_empty(),
             });
         }
+        on_read();
     }
 }
 

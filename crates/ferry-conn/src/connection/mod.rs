@@ -2,8 +2,9 @@
 //!
 //! After the handshake ([`crate::handshake`]) the stream is split: a writer
 //! task drains a queue of request frames, a reader task hands each response
-//! to the request waiting on its stream id, and (if configured) a heartbeat
-//! task pings the server when the connection is idle. Callers only touch
+//! to the request waiting on its stream id, a sweeper task times out the
+//! requests whose deadline passed, and (if configured) a heartbeat task
+//! pings the server when the connection is idle. Callers only touch
 //! the shared state: take an in-flight slot and a stream id, queue the
 //! frame, wait for the answer.
 
@@ -14,6 +15,8 @@ mod reader;
 mod response;
 mod shared;
 mod stream_ids;
+pub(crate) mod stream_map;
+mod sweeper;
 mod writer;
 
 use std::net::SocketAddr;
@@ -31,6 +34,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 pub use response::ResponseFrame;
+pub use stream_map::{StreamIdHasher, StreamIdMap};
 
 use crate::config::ConnectionConfig;
 use crate::error::{ConnError, VersionAttempt};
@@ -125,6 +129,7 @@ impl Connection {
             queue,
             shared.shutdown_signal(),
         ));
+        tokio::spawn(sweeper::run(shared.clone(), shared.shutdown_signal()));
         if let Some(interval) = config.heartbeat_interval {
             tokio::spawn(heartbeat::run(
                 Arc::downgrade(&shared),

@@ -7,7 +7,7 @@ use bytes::BytesMut;
 use tokio::io::ReadHalf;
 use tokio::sync::watch;
 
-use super::framing::{read_frame, FrameReader, ReadError};
+use super::framing::{read_frame_noting, FrameReader, ReadError};
 use super::shared::{CloseReason, Shared};
 use crate::transport::BoxedStream;
 
@@ -21,17 +21,23 @@ pub(crate) async fn run(
     mut reader: FrameReader,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // Made once, not per frame, and polled only when no frame is ready
+    // (each poll of a watch wait takes its lock); a closed connection is
+    // seen through the close reason, one atomic load per frame.
+    let closed = shutdown.wait_for(|closed| *closed);
+    tokio::pin!(closed);
     loop {
+        if shared.close_reason().is_some() {
+            return;
+        }
         let result = tokio::select! {
             biased;
-            _ = shutdown.wait_for(|closed| *closed) => return,
-            r = read_frame(&mut stream, &mut buf, &mut reader) => r,
+            // The heartbeat's clock is read once per read, not per frame.
+            r = read_frame_noting(&mut stream, &mut buf, &mut reader, || shared.touch()) => r,
+            _ = &mut closed => return,
         };
         match result {
-            Ok(frame) => {
-                shared.touch();
-                shared.dispatch(frame);
-            }
+            Ok(frame) => shared.dispatch(frame),
             Err(ReadError::Eof { mid_frame }) => {
                 shared.close(CloseReason::ServerClosed { mid_frame });
                 return;

@@ -13,10 +13,10 @@ use ferry_wire::frame::{Frame, FrameFlags, FrameHeader, MAX_FRAME_LEN};
 use ferry_wire::response::{Event, Response};
 use ferry_wire::{DecodeError, EncodeError, Opcode, ProtocolVersion};
 use tokio::sync::mpsc::error::TrySendError;
-use tokio::sync::{broadcast, mpsc, oneshot, watch, Semaphore, TryAcquireError};
+use tokio::sync::{broadcast, mpsc, oneshot, watch, Notify, Semaphore, TryAcquireError};
 use tokio::time::Instant;
 
-use super::pending::{Arrival, Pending};
+use super::pending::{Arrival, Pending, Reply};
 use super::ResponseFrame;
 use crate::error::ConnError;
 
@@ -73,6 +73,8 @@ pub(crate) struct Shared {
     pub(crate) request_timeout: Duration,
     max_orphans: usize,
     pending: Mutex<Pending>,
+    /// Wakes the sweeper for a request due before its next look.
+    sweep_now: Notify,
     /// Bounds requests in flight (`max_in_flight`).
     in_flight: Semaphore,
     /// One permit per free stream id, so waiting for an id is a queue, not
@@ -104,7 +106,8 @@ impl Shared {
     /// The shared state and the receiving end of the outgoing queue.
     pub(crate) fn new(parts: SharedParts) -> (Self, mpsc::Receiver<Frame>) {
         let (outgoing, rx) = mpsc::channel(parts.max_in_flight.clamp(16, 4096));
-        let pending = Pending::new(parts.stream_ids);
+        let started = Instant::now();
+        let pending = Pending::new(parts.stream_ids, started + parts.request_timeout);
         let ids = pending.capacity();
         let shared = Self {
             address: parts.address,
@@ -114,13 +117,14 @@ impl Shared {
             request_timeout: parts.request_timeout,
             max_orphans: parts.max_orphans,
             pending: Mutex::new(pending),
+            sweep_now: Notify::new(),
             in_flight: Semaphore::new(parts.max_in_flight.min(Semaphore::MAX_PERMITS)),
             free_ids: Semaphore::new(ids),
             outgoing,
             close_reason: OnceLock::new(),
             shutdown: watch::channel(false).0,
             events: broadcast::channel(parts.event_buffer).0,
-            started: Instant::now(),
+            started,
             last_read_ms: AtomicU64::new(0),
         };
         (shared, rx)
@@ -218,7 +222,7 @@ impl Shared {
             Arrival::Waiting(reply) => {
                 self.free_ids.add_permits(1);
                 // The caller may have given up a moment ago; nothing to do then.
-                let _ = reply.send(frame);
+                let _ = reply.send(Reply::Answer(frame));
             }
             Arrival::Orphaned => {
                 self.free_ids.add_permits(1);
@@ -281,12 +285,15 @@ impl Shared {
 
         // The fast paths (a slot, an id and room in the writer's queue are
         // usually free) skip building a timer for each wait: a request's
-        // timers were a large share of the proxy's per-write cost.
+        // timers were a large share of the proxy's per-write cost. The slow
+        // paths are boxed so their timers are not part of (and copied
+        // with) every request's future.
         let _slot = match self.in_flight.try_acquire() {
             Ok(slot) => slot,
             Err(TryAcquireError::Closed) => return Err(self.closed_error()),
             Err(TryAcquireError::NoPermits) => {
-                let waited = tokio::time::timeout_at(deadline, self.in_flight.acquire()).await;
+                let waited =
+                    Box::pin(tokio::time::timeout_at(deadline, self.in_flight.acquire())).await;
                 waited
                     .map_err(|_| {
                         timeout(format!(
@@ -302,7 +309,7 @@ impl Shared {
             Ok(permit) => permit,
             Err(TryAcquireError::Closed) => return Err(self.closed_error()),
             Err(TryAcquireError::NoPermits) => {
-                tokio::time::timeout_at(deadline, self.free_ids.acquire())
+                Box::pin(tokio::time::timeout_at(deadline, self.free_ids.acquire()))
                     .await
                     .map_err(|_| {
                         timeout(format!(
@@ -318,11 +325,17 @@ impl Shared {
         id_permit.forget();
 
         let (reply, response) = oneshot::channel();
-        let Some((id, serial)) = self.pending().register(reply) else {
+        // The deadline is kept with the request; the sweeper enforces it.
+        let registered = self.pending().register(reply, deadline);
+        let Some(registered) = registered else {
             // Permits track free ids, so this means the connection closed
             // (and cleared the table) in between.
             return Err(self.closed_error());
         };
+        if registered.wake_sweeper {
+            self.sweep_now.notify_one();
+        }
+        let (id, serial) = (registered.id, registered.serial);
         let mut guard = RequestGuard {
             shared: self,
             id,
@@ -344,7 +357,7 @@ impl Shared {
             Ok(permit) => permit,
             Err(TrySendError::Closed(())) => return Err(self.closed_error()),
             Err(TrySendError::Full(())) => {
-                tokio::time::timeout_at(deadline, self.outgoing.reserve())
+                Box::pin(tokio::time::timeout_at(deadline, self.outgoing.reserve()))
                     .await
                     .map_err(|_| {
                         timeout(format!(
@@ -359,21 +372,47 @@ impl Shared {
         permit.send(frame);
         guard.sent = true;
 
-        match tokio::time::timeout_at(deadline, response).await {
-            Ok(Ok(frame)) => {
-                guard.answered = true;
-                Ok(frame)
-            }
-            Ok(Err(_)) => {
-                guard.answered = true;
-                Err(self.in_flight_error())
-            }
-            Err(_) => Err(timeout(format!(
+        // No timer here: the sweeper orphans the id at the deadline.
+        let reply = response.await;
+        guard.answered = true;
+        match reply {
+            Ok(Reply::Answer(frame)) => Ok(frame),
+            Ok(Reply::TimedOut) => Err(timeout(format!(
                 "{} on stream {id} to {} (the id stays reserved until a late answer arrives)",
                 opcode.name(),
                 self.address
             ))),
+            Err(_) => Err(self.in_flight_error()),
         }
+    }
+
+    /// Times out the requests whose deadline passed (their ids stay
+    /// orphaned until their late answers arrive) and returns when to look
+    /// again. Closes the connection if that leaves too many orphans.
+    pub(crate) fn sweep(&self) -> Instant {
+        let now = Instant::now();
+        // Nothing waiting: a request registered from now on is due no
+        // earlier than a whole timeout from now.
+        let (expired, next, orphans) = {
+            let mut pending = self.pending();
+            let (expired, next) = pending.expire(now, now + self.request_timeout);
+            (expired, next, pending.orphans())
+        };
+        if expired.is_empty() {
+            return next;
+        }
+        for reply in expired {
+            let _ = reply.send(Reply::TimedOut);
+        }
+        if orphans > self.max_orphans {
+            self.close(CloseReason::TooManyOrphans(orphans));
+        }
+        next
+    }
+
+    /// Waits until a request due before the sweeper's next look arrives.
+    pub(crate) async fn sweep_requested(&self) {
+        self.sweep_now.notified().await;
     }
 
     /// A sent request's caller stopped waiting.

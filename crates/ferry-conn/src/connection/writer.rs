@@ -26,13 +26,19 @@ pub(crate) async fn run(
 ) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut buf = BytesMut::new();
+    // Made once, not per batch, and polled only when the queue or the
+    // stream makes the writer wait (each poll of a watch wait takes its
+    // lock); a closed connection is seen through the close reason, and
+    // what it queued is not written.
+    let closed = shutdown.wait_for(|closed| *closed);
+    tokio::pin!(closed);
     loop {
         let received = tokio::select! {
             biased;
-            _ = shutdown.wait_for(|closed| *closed) => break,
             n = queue.recv_many(&mut batch, BATCH) => n,
+            _ = &mut closed => break,
         };
-        if received == 0 {
+        if received == 0 || shared.close_reason().is_some() {
             break;
         }
         buf.clear();
@@ -46,8 +52,8 @@ pub(crate) async fn run(
         }
         let written = tokio::select! {
             biased;
-            _ = shutdown.wait_for(|closed| *closed) => break,
             r = write_all(&mut stream, &buf) => r,
+            _ = &mut closed => break,
         };
         if let Err(e) = written {
             shared.close(CloseReason::Io(e.to_string()));

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use super::{source, ConnState, SOURCE_QUEUE};
 use crate::config::Credentials;
-use crate::framing::{run_writer, FrameReader, Outbound, ReadError};
+use crate::framing::{queue_for_writer, run_writer, FrameReader, Outbound, ReadError};
 use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::responses::{error_frame, refusal_version, version_refusal};
 
@@ -30,8 +30,9 @@ pub(super) struct Close;
 pub(super) struct ClientConn {
     pub(super) state: Arc<ConnState>,
     source: Option<mpsc::Sender<Outbound>>,
-    /// When the frame being routed arrived (for the latency histograms).
-    arrived: Instant,
+    /// When the frame being routed arrived (for the latency histograms
+    /// and the target queue's oldest-write age).
+    pub(super) arrived: Instant,
 }
 
 impl ClientConn {
@@ -60,7 +61,11 @@ impl ClientConn {
         let switched = wait_switched(&mut primary, mine);
         tokio::pin!(source_gone, shutting_down, switched);
         loop {
+            // The client's frames first: the other waits are polled only
+            // when no frame is ready (each poll of a watch wait takes its
+            // lock, and an unbiased select draws a random number).
             let next = tokio::select! {
+                biased;
                 r = reader.next(&mut input, Some(&self.state.client_mode)) => r,
                 () = &mut source_gone => break,
                 () = &mut shutting_down => {
@@ -216,7 +221,9 @@ impl ClientConn {
             self.state.forwarded(stream, kind, self.arrived);
             self.state.in_flight.fetch_add(1, Ordering::Relaxed);
         }
-        tx.send(Outbound::Frame(frame)).await.map_err(|_| Close)
+        queue_for_writer(tx, Outbound::Frame(frame))
+            .await
+            .map_err(|_| Close)
     }
 
     async fn open_source(&self) -> Result<mpsc::Sender<Outbound>, String> {

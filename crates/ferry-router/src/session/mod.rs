@@ -27,12 +27,12 @@ mod route;
 mod source;
 mod timings;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
+use ferry_conn::StreamIdMap;
 use ferry_wire::compression::Compression;
 use ferry_wire::frame::Frame;
 use ferry_wire::ProtocolVersion;
@@ -42,7 +42,7 @@ use tokio_rustls::server::TlsStream;
 
 use self::timings::Timings;
 use crate::config::Credentials;
-use crate::framing::{run_writer, Outbound, SharedMode};
+use crate::framing::{queue_for_writer, run_writer, Outbound, SharedMode};
 use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::queue::QueueSlot;
 use crate::shared::ProxyShared;
@@ -106,7 +106,7 @@ pub(crate) struct ConnState {
     pub(crate) handshake: Mutex<Handshake>,
     /// Set once READY or AUTH_SUCCESS went back to the client.
     pub(crate) ready: AtomicBool,
-    pub(crate) pending: Mutex<HashMap<i16, Pending>>,
+    pub(crate) pending: Mutex<StreamIdMap<Pending>>,
     pub(crate) target: OnceLock<Arc<TargetLeg>>,
     /// The client's keyspace (from the source's answers to USE).
     pub(crate) keyspace: Mutex<Option<String>>,
@@ -166,7 +166,7 @@ impl ConnState {
         lock(&self.handshake)
     }
 
-    pub(crate) fn pending(&self) -> MutexGuard<'_, HashMap<i16, Pending>> {
+    pub(crate) fn pending(&self) -> MutexGuard<'_, StreamIdMap<Pending>> {
         lock(&self.pending)
     }
 
@@ -176,15 +176,21 @@ impl ConnState {
 
     /// Sends a frame to the client (waits if its queue is full).
     pub(crate) async fn reply(&self, frame: Frame) {
+        self.reply_at(frame, None).await;
+    }
+
+    /// [`ConnState::reply`] for an answer the source gave at `answered`
+    /// (the clock read once for both of its latencies).
+    pub(crate) async fn reply_at(&self, frame: Frame, answered: Option<std::time::Instant>) {
         if frame.header.stream >= 0 {
-            if let Some((kind, elapsed)) = self.timings.take(frame.header.stream) {
+            if let Some((kind, elapsed)) = self.timings.take(frame.header.stream, answered) {
                 self.shared.metrics.observe_client(kind, elapsed);
                 let _ = self
                     .owed
                     .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
             }
         }
-        let _ = self.to_client.send(Outbound::Frame(frame)).await;
+        let _ = queue_for_writer(&self.to_client, Outbound::Frame(frame)).await;
     }
 
     /// Notes a request forwarded on `stream` (it arrived at `arrived`).
@@ -194,9 +200,10 @@ impl ConnState {
         }
     }
 
-    /// Notes the source's answer on `stream` (for its latency histogram).
-    pub(crate) fn source_answered(&self, stream: i16) {
-        if let Some((kind, elapsed)) = self.timings.peek(stream) {
+    /// Notes the source's answer on `stream`, read at `now` (for its
+    /// latency histogram).
+    pub(crate) fn source_answered(&self, stream: i16, now: std::time::Instant) {
+        if let Some((kind, elapsed)) = self.timings.peek(stream, now) {
             self.shared
                 .metrics
                 .observe_cluster(kind, Cluster::Source, elapsed);
@@ -220,7 +227,7 @@ pub(crate) async fn serve_client(shared: Arc<ProxyShared>, socket: ClientStream,
         compression: AtomicU8::new(0),
         handshake: Mutex::new(Handshake::default()),
         ready: AtomicBool::new(false),
-        pending: Mutex::new(HashMap::new()),
+        pending: Mutex::new(StreamIdMap::default()),
         target: OnceLock::new(),
         keyspace: Mutex::new(None),
         in_flight: AtomicUsize::new(0),

@@ -21,7 +21,7 @@ use crate::metrics::{Cluster, Metrics, RequestKind};
 use crate::prepared::PreparedStatement;
 use crate::responses::{error_frame, error_of, target_flags};
 use crate::summary::{StatementClass, StatementSummary};
-use crate::target::{TargetError, TargetLeg, TargetRequest};
+use crate::target::{Statements, TargetError, TargetLeg, TargetRequest};
 use crate::time_functions;
 use crate::topology::{self, TopologyQuery};
 
@@ -90,7 +90,7 @@ impl ClientConn {
                 } else {
                     request
                 };
-                self.statement(request, &summary, Vec::new()).await
+                self.statement(request, &summary, Statements::None).await
             }
             PeekedRequest::Execute { id, .. } => {
                 let Some(statement) = self.state.shared.prepared.get(id) else {
@@ -110,7 +110,7 @@ impl ClientConn {
                 // The summary is read where it is (an Arc clone, not a copy
                 // of its strings per EXECUTE).
                 let held = Arc::clone(&statement);
-                self.statement(request, &held.summary, vec![statement])
+                self.statement(request, &held.summary, Statements::One(statement))
                     .await
             }
             PeekedRequest::Batch {
@@ -120,7 +120,7 @@ impl ClientConn {
             } => match self.batch_summary(*batch_type, children) {
                 Ok((summary, statements)) => {
                     let request = self.batch_with_values(request);
-                    self.statement(request, &summary, statements).await
+                    self.statement(request, &summary, statements.into()).await
                 }
                 Err(unknown_id) => self.unprepared(&request.raw, unknown_id).await,
             },
@@ -465,7 +465,7 @@ impl ClientConn {
         &mut self,
         request: Request,
         summary: &StatementSummary,
-        statements: Vec<Arc<PreparedStatement>>,
+        statements: Statements,
     ) -> Result<(), Close> {
         let kind = kind_of(summary);
         match summary.class {
@@ -498,7 +498,7 @@ impl ClientConn {
     /// Hands a copy of a read to the target in the background
     /// (`--mirror-reads`). Only first pages: a paging state is the
     /// source's, and following pages warm nothing new.
-    fn mirror_read(&self, request: &Request, statements: Vec<Arc<PreparedStatement>>) {
+    fn mirror_read(&self, request: &Request, statements: Statements) {
         let Some(leg) = self.state.target.get().cloned() else {
             return;
         };
@@ -536,7 +536,7 @@ impl ClientConn {
         &mut self,
         request: Request,
         summary: &StatementSummary,
-        statements: Vec<Arc<PreparedStatement>>,
+        statements: Statements,
         kind: RequestKind,
     ) -> Result<(), Close> {
         let Request {
@@ -612,11 +612,15 @@ impl ClientConn {
         }
         // With backpressure this waits for room; a shutdown meanwhile
         // sends the write to the log instead.
-        let slot = {
-            let mut shutdown = self.state.shared.shutdown.clone();
-            tokio::select! {
-                slot = self.state.shared.queue.reserve() => slot,
-                () = wait_true(&mut shutdown) => None,
+        let queue = &self.state.shared.queue;
+        let slot = match queue.try_reserve(self.arrived) {
+            Some(slot) => Some(slot),
+            None => {
+                let mut shutdown = self.state.shared.shutdown.clone();
+                tokio::select! {
+                    slot = queue.reserve(self.arrived) => slot,
+                    () = wait_true(&mut shutdown) => None,
+                }
             }
         };
         self.state.pending().insert(

@@ -40,8 +40,13 @@ pub(super) async fn run(
                 break;
             }
         };
+        // The clock read once per answer, for the source's latency and
+        // (when it goes straight back) the client's.
+        let mut answered = None;
         if frame.header.stream >= 0 {
-            state.source_answered(frame.header.stream);
+            let now = std::time::Instant::now();
+            answered = Some(now);
+            state.source_answered(frame.header.stream, now);
             let _ = state
                 .in_flight
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
@@ -56,7 +61,7 @@ pub(super) async fn run(
         }
         let pending = state.pending().remove(&frame.header.stream);
         match pending {
-            None => state.reply(frame).await,
+            None => state.reply_at(frame, answered).await,
             Some(Pending::Divert(tx)) => {
                 if let Err(frame) = tx.send(frame) {
                     state.reply(frame).await;
@@ -67,7 +72,7 @@ pub(super) async fn run(
                 // what the client sends next must be ordered after it.
                 let refused = source_refused(&state, &frame);
                 mirror(&state, slot, request, refused);
-                state.reply(frame).await;
+                state.reply_at(frame, answered).await;
             }
             Some(Pending::Prepare {
                 text,

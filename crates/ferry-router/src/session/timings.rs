@@ -58,26 +58,36 @@ impl Timings {
         slot.swap((nanos << KIND_BITS) | kind, Ordering::Relaxed) == 0
     }
 
-    fn decode(&self, value: u64) -> Option<(RequestKind, Duration)> {
+    /// The kind and age at `now` of a slot's request.
+    fn decode(&self, value: u64, now: Instant) -> Option<(RequestKind, Duration)> {
         let kind = value & ((1 << KIND_BITS) - 1);
         if kind == 0 {
             return None;
         }
-        let arrived = self.epoch + Duration::from_nanos(value >> KIND_BITS);
-        Some((
-            RequestKind::from_index(kind as usize - 1),
-            arrived.elapsed(),
-        ))
+        // One clock subtraction: both times as nanoseconds since `epoch`.
+        let now = u64::try_from(now.saturating_duration_since(self.epoch).as_nanos())
+            .unwrap_or(u64::MAX >> KIND_BITS);
+        let age = Duration::from_nanos(now.saturating_sub(value >> KIND_BITS));
+        Some((RequestKind::from_index(kind as usize - 1), age))
     }
 
-    /// The kind and age of the request on `stream`, left in place.
-    pub(crate) fn peek(&self, stream: i16) -> Option<(RequestKind, Duration)> {
-        self.decode(self.slot(stream, false)?.load(Ordering::Relaxed))
+    /// The kind and age at `now` of the request on `stream`, left in place.
+    pub(crate) fn peek(&self, stream: i16, now: Instant) -> Option<(RequestKind, Duration)> {
+        self.decode(self.slot(stream, false)?.load(Ordering::Relaxed), now)
     }
 
-    /// The kind and age of the request on `stream`, which is answered.
-    pub(crate) fn take(&self, stream: i16) -> Option<(RequestKind, Duration)> {
-        self.decode(self.slot(stream, false)?.swap(0, Ordering::Relaxed))
+    /// The kind and age of the request on `stream`, which is answered; the
+    /// clock is read (if `now` is not given) only when there is one.
+    pub(crate) fn take(
+        &self,
+        stream: i16,
+        now: Option<Instant>,
+    ) -> Option<(RequestKind, Duration)> {
+        let value = self.slot(stream, false)?.swap(0, Ordering::Relaxed);
+        if value == 0 {
+            return None;
+        }
+        self.decode(value, now.unwrap_or_else(Instant::now))
     }
 }
 
@@ -88,15 +98,19 @@ mod tests {
     #[test]
     fn slots_round_trip_and_empty_after_take() {
         let t = Timings::new();
-        assert!(t.peek(5).is_none());
         let arrived = Instant::now();
+        assert!(t.peek(5, arrived).is_none());
         assert!(t.start(32767, RequestKind::Batch, arrived));
         assert!(t.start(5, RequestKind::Read, arrived));
         assert!(!t.start(5, RequestKind::Read, arrived), "already taken");
-        assert_eq!(t.peek(5).unwrap().0, RequestKind::Read);
-        assert_eq!(t.take(32767).unwrap().0, RequestKind::Batch);
-        assert!(t.take(32767).is_none());
-        assert!(t.take(-1).is_none());
+        let later = arrived + Duration::from_millis(3);
+        assert_eq!(
+            t.peek(5, later),
+            Some((RequestKind::Read, Duration::from_millis(3)))
+        );
+        assert_eq!(t.take(32767, None).unwrap().0, RequestKind::Batch);
+        assert!(t.take(32767, None).is_none());
+        assert!(t.take(-1, Some(later)).is_none());
         assert!(!t.start(-1, RequestKind::Read, arrived)); // events: ignored
         assert!(t.chunks.iter().filter(|c| c.get().is_some()).count() == 2);
     }

@@ -1,6 +1,6 @@
 //! Streaming frame decoder: cuts whole frames off a growing receive buffer.
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 
 use super::envelope::{Frame, MAX_FRAME_LEN};
 use super::header::FrameHeader;
@@ -113,8 +113,11 @@ impl FrameDecoder {
         if buf.len() < total {
             return Ok(None);
         }
-        let mut frame = buf.split_to(total);
-        let body = frame.split_off(header.encoded_len()).freeze();
+        // Skip the header and cut the body off: one reference to the
+        // buffer taken, where cutting the frame and then splitting its
+        // header off took two and dropped one.
+        buf.advance(header.encoded_len());
+        let body = buf.split_to(total - header.encoded_len()).freeze();
         Ok(Some(Frame { header, body }))
     }
 }

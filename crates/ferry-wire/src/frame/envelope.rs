@@ -1,6 +1,6 @@
 //! A whole frame (called an *envelope* in protocol v5): header plus body.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
 use super::header::{FrameFlags, FrameHeader};
 use crate::compression::Compression;
@@ -60,7 +60,7 @@ impl Frame {
         let header = self.header_for_encoding()?;
         buf.reserve(self.encoded_len());
         header.encode(buf);
-        buf.put_slice(&self.body);
+        buf.extend_from_slice(&self.body);
         Ok(())
     }
 

@@ -156,8 +156,33 @@ impl FrameHeader {
     }
 
     /// Appends the encoded header to `buf`.
+    ///
+    /// The header is staged on the stack and copied in one go: the same
+    /// bytes as [`FrameHeader::encode_to`], without an out-of-line
+    /// `BytesMut` write per field (`put_slice` is not inlined in `bytes`
+    /// 1.x), which was a tenth of a relayed request's instructions.
     pub fn encode(&self, buf: &mut BytesMut) {
-        self.encode_to(buf);
+        let (staged, len) = self.staged();
+        buf.extend_from_slice(staged.get(..len).unwrap_or_default());
+    }
+
+    /// The encoded header in a stack array, and its length (8 or 9),
+    /// byte by byte (no `BufMut` bookkeeping per field).
+    fn staged(&self) -> ([u8; 9], usize) {
+        let first = if self.is_response {
+            self.version.response_byte()
+        } else {
+            self.version.request_byte()
+        };
+        let [l0, l1, l2, l3] = self.length.to_be_bytes();
+        let op = self.opcode as u8;
+        if self.version.has_short_stream_ids() {
+            let s = self.stream as i8 as u8;
+            ([first, self.flags.0, s, op, l0, l1, l2, l3, 0], 8)
+        } else {
+            let [s0, s1] = self.stream.to_be_bytes();
+            ([first, self.flags.0, s0, s1, op, l0, l1, l2, l3], 9)
+        }
     }
 
     /// Writes the encoded header into any [`BufMut`], e.g. a stack array
@@ -212,5 +237,21 @@ mod tests {
     fn short_buffer_is_truncated() {
         let e = FrameHeader::decode(&[0x04, 0, 0]).unwrap_err();
         assert_eq!(e.kind, DecodeErrorKind::Truncated { needed: 6 });
+    }
+
+    #[test]
+    fn staged_encoding_is_the_field_by_field_encoding() {
+        for version in ProtocolVersion::ALL {
+            for stream in [0, 1, 127, -1, 300, i16::MAX] {
+                let mut h = FrameHeader::request(version, stream, Opcode::Execute, 77);
+                h.flags = FrameFlags(0x0a);
+                let mut staged = BytesMut::new();
+                h.encode(&mut staged);
+                let mut fields = Vec::new();
+                h.encode_to(&mut fields);
+                assert_eq!(&staged[..], &fields[..], "{version} stream {stream}");
+                assert_eq!(staged.len(), h.encoded_len());
+            }
+        }
     }
 }

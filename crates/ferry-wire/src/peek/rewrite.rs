@@ -1,6 +1,6 @@
 //! Patching a request frame in place of re-encoding it.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::request_peek::RequestPeek;
 use crate::error::{EncodeError, EncodeResult};
@@ -47,16 +47,19 @@ pub fn add_default_timestamp(
     let after = body.get(ts_at..).ok_or_else(inconsistent)?;
 
     let new_flags = params.flags | QueryFlags::DEFAULT_TIMESTAMP;
-    let mut out = BytesMut::with_capacity(body.len() + 8);
-    out.put_slice(before_flags);
+    // A Vec of the exact size (its appends inline, unlike `BytesMut`'s
+    // `put_*`, which were half this function's cost), turned into `Bytes`
+    // without another allocation.
+    let mut out = Vec::with_capacity(body.len() + 8);
+    out.extend_from_slice(before_flags);
     if flags_width == 4 {
-        out.put_u32(new_flags);
+        out.extend_from_slice(&new_flags.to_be_bytes());
     } else {
-        out.put_u8(new_flags as u8);
+        out.push(new_flags as u8);
     }
-    out.put_slice(between);
-    out.put_i64(timestamp_micros);
-    out.put_slice(after);
+    out.extend_from_slice(between);
+    out.extend_from_slice(&timestamp_micros.to_be_bytes());
+    out.extend_from_slice(after);
 
     let length = u32::try_from(out.len()).map_err(|_| EncodeError::TooLong {
         field: "header.length",
@@ -64,5 +67,5 @@ pub fn add_default_timestamp(
         max: u32::MAX as usize,
     })?;
     let new_header = FrameHeader { length, ..*header };
-    Ok(Some((new_header, out.freeze())))
+    Ok(Some((new_header, Bytes::from(out))))
 }
