@@ -14,7 +14,7 @@
 #                          [--in-flight N] [--connections N]
 #                          [--stress-n N] [--stress-threads N]
 #                          [--modes "direct haproxy off client-dual async async-fake"]
-#                          [--no-load] [--no-stress] [--no-doc]
+#                          [--no-load] [--no-stress] [--no-doc] [--pin]
 #
 # Uses the running `source` (127.0.0.8) and `target` (127.0.0.9) node
 # groups as they are (never starts or stops them: other jobs share them).
@@ -43,9 +43,17 @@
 # with and every write is applied. After a dual-write run, the next run
 # waits for the proxy's target queue to empty, so runs do not overlap.
 #
+# --pin models a source cluster on machines of its own: for the run, the
+# source node's JVM is pinned to CPU 0 and everything else (the target
+# node, the load generator, haproxy, the proxies, the fake target,
+# cassandra-stress) to CPU 1, so what the proxy and the target spend no
+# longer comes out of the source node's CPU; both JVMs get both CPUs back
+# at the end. Without --pin all of them share both CPUs.
+#
 # Results replace the section between the <!-- bench-proxy: ... -->
-# markers of docs/benchmarks.md unless --no-doc; raw JSON lines and logs
-# stay in target/bench-proxy/<time>/.
+# markers (<!-- bench-proxy-pinned: ... --> with --pin) of
+# docs/benchmarks.md unless --no-doc; raw JSON lines and logs stay in
+# target/bench-proxy/<time>/.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/deps.sh
@@ -57,7 +65,7 @@ cd "$FERRY_ROOT"
 command_line="scripts/bench-proxy.sh${*:+ $*}"
 rounds=3 warmup=3 duration=15 in_flight=32 connections=1
 stress_n=60000 stress_threads=32 modes="direct haproxy off client-dual async async-fake"
-run_load=1 run_stress=1 write_doc=1
+run_load=1 run_stress=1 write_doc=1 pin=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) rounds="$2"; shift 2 ;;
@@ -71,7 +79,8 @@ while [ $# -gt 0 ]; do
         --no-load) run_load=0; shift ;;
         --no-stress) run_stress=0; shift ;;
         --no-doc) write_doc=0; shift ;;
-        -h|--help) sed -n '2,48p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --pin) pin=1; shift ;;
+        -h|--help) sed -n '2,56p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) ferry_die "unknown argument $1 (see --help)" ;;
     esac
 done
@@ -106,9 +115,17 @@ stamp="$(date +%s)_$$"
 keyspace="bench_proxy_$stamp"
 stress_keyspace="bench_stress_$stamp"
 
+# With --pin: the source JVM on CPU 0, the rest on CPU 1 (see --help).
+on_rest=() source_pid="" target_pid=""
+unpin() {
+    local pid
+    for pid in "$source_pid" "$target_pid"; do taskset -a -p -c 0-1 "$pid" >/dev/null 2>&1 || true; done
+}
+
 pids=()
 cleanup() {
     local rc=$? pid host
+    if [ "$pin" = 1 ]; then unpin; fi
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     for host in "$source_host:$source_port" "$target_host:$target_port"; do
@@ -120,6 +137,16 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+if [ "$pin" = 1 ]; then
+    [ "$(nproc)" -ge 2 ] || ferry_die "--pin needs at least 2 CPUs"
+    command -v taskset >/dev/null 2>&1 || ferry_die "--pin needs taskset (Debian package util-linux)"
+    source_pid="$(group_env source FERRY_PIDS)" target_pid="$(group_env target FERRY_PIDS)"
+    [ -n "$source_pid" ] && [ -n "$target_pid" ] || ferry_die "--pin: the node groups' FERRY_PIDS are missing"
+    taskset -a -p -c 0 "$source_pid" >/dev/null || ferry_die "--pin: cannot pin the source JVM (pid $source_pid)"
+    taskset -a -p -c 1 "$target_pid" >/dev/null || { unpin; ferry_die "--pin: cannot pin the target JVM (pid $target_pid)"; }
+    on_rest=(taskset -c 1)
+    ferry_log "pinned: source JVM (pid $source_pid) on CPU 0; target JVM (pid $target_pid) and everything else on CPU 1"
+fi
 
 # haproxy, in the foreground (-db), one frontend to the source.
 haproxy_port="$(bench_free_port)"
@@ -135,12 +162,12 @@ listen cql
     bind $source_host:$haproxy_port
     server source $source_host:$source_port
 EOF
-haproxy -db -f "$out/haproxy.cfg" >"$out/haproxy.log" 2>&1 &
+"${on_rest[@]}" haproxy -db -f "$out/haproxy.cfg" >"$out/haproxy.log" 2>&1 &
 pids+=($!)
 bench_wait_port "$source_host" "$haproxy_port" 30
 
 # A fake target (answers at once) for the async-fake configuration.
-"$BENCH_FAKE_BIN" >"$out/fake.addresses" 2>"$out/fake.log" &
+"${on_rest[@]}" "$BENCH_FAKE_BIN" >"$out/fake.addresses" 2>"$out/fake.log" &
 pids+=($!)
 for _ in $(seq 100); do
     grep -q '^TARGET=' "$out/fake.addresses" 2>/dev/null && break
@@ -161,7 +188,7 @@ for mode in off async async-fake; do
         async-fake) args=("$source_host" "${fake_target%:*}" --target-port "${fake_target##*:}"
             --write-mode async --full-queue backpressure --skip-startup-check --protocol-version 3) ;;
     esac
-    "$BENCH_PROXY_BIN" "${args[@]}" --source-port "$source_port" --bind "$source_host" \
+    "${on_rest[@]}" "$BENCH_PROXY_BIN" "${args[@]}" --source-port "$source_port" --bind "$source_host" \
         --proxy-port "${proxy_port[$mode]}" --disable-source-tls --disable-target-tls \
         --metrics-port "${metrics_port[$mode]}" --failed-write-log "$out/failed-$mode.log" \
         --log-level warn >"$out/proxy-$mode.log" 2>&1 &
@@ -202,7 +229,7 @@ if [ "$run_load" = 1 ]; then
             ferry_log "round $round: cql_load via $mode ($(address_of "$mode"))"
             also=()
             if [ "$mode" = client-dual ]; then also=(--also-write "$target_host:$target_port"); fi
-            line="$("$BENCH_LOAD_BIN" --address "$(address_of "$mode")" --keyspace "$keyspace" \
+            line="$("${on_rest[@]}" "$BENCH_LOAD_BIN" --address "$(address_of "$mode")" --keyspace "$keyspace" \
                 --label "$mode" --in-flight "$in_flight" --connections "$connections" \
                 --warmup-secs "$warmup" --duration-secs "$duration" --protocol 3 "${also[@]}")"
             bench_merge_json "$line" "{\"tool\": \"cql_load\", \"workload\": \"$workload\", \"mode\": \"$mode\", \"round\": $round}" >>"$results"
@@ -222,7 +249,7 @@ if [ "$run_stress" = 1 ]; then
     export JAVA_HOME="${FERRY_JAVA%/bin/java}" JDK_JAVA_OPTIONS="$opens"
     # stress NODE PORT N LOG: one cassandra-stress write run.
     run_stress_once() {
-        "$stress" write n="$3" cl=ONE -mode native prepared cql3 -rate threads="$stress_threads" \
+        "${on_rest[@]}" "$stress" write n="$3" cl=ONE -mode native prepared cql3 -rate threads="$stress_threads" \
             -node "$1" -port native="$2" thrift=9160 -schema keyspace="$stress_keyspace" >"$4" 2>&1
     }
     # Its schema on both nodes (made over Thrift on the node given), and
@@ -268,7 +295,8 @@ haproxy_version="$(haproxy -v 2>/dev/null | sed -n '1s/^.* version \([^ ]*\).*/\
 report_args=(load --results "$results" --command "$command_line" --load-before "$load_before"
     --load-after "$(cut -d' ' -f1-3 /proc/loadavg)"
     --commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates bins || echo '+changes')"
-    --nodes "Cassandra $cassandra_version, source $source_host and target $target_host (one node each, same machine); haproxy $haproxy_version; dual-write proxies over the whole run: $counters")
+    --nodes "Cassandra $cassandra_version, source $source_host and target $target_host (one node each, same machine$([ "$pin" = 1 ] && echo '; source JVM pinned to CPU 0, the target JVM and everything else to CPU 1')); haproxy $haproxy_version; dual-write proxies over the whole run: $counters")
+if [ "$pin" = 1 ]; then report_args+=(--pinned); fi
 if [ "$write_doc" = 1 ]; then report_args+=(--doc "$FERRY_ROOT/docs/benchmarks.md"); fi
 python3 "$FERRY_ROOT/scripts/lib/bench_proxy_report.py" "${report_args[@]}"
 ferry_log "raw results: ${out#"$FERRY_ROOT"/}"

@@ -46,8 +46,8 @@ def rustc():
         return "rustc (unknown)"
 
 
-def replace_section(doc, name, body):
-    begin = f"<!-- {name}: begin (written by scripts/{name}.sh; edits here are overwritten) -->"
+def replace_section(doc, name, body, script=None):
+    begin = f"<!-- {name}: begin (written by scripts/{script or name}.sh; edits here are overwritten) -->"
     end = f"<!-- {name}: end -->"
     with open(doc) as f:
         text = f.read()
@@ -171,7 +171,19 @@ def ratio(a, b):
 def load_report(args):
     rows = read_lines(args.results)
     lines = []
-    lines.append("## ferry-proxy vs direct vs haproxy (real nodes)")
+    if args.pinned:
+        lines.append("## ferry-proxy vs direct vs haproxy (real nodes, the source node on a CPU of its own)")
+        lines.append("")
+        lines.append(
+            "As below, but modelling a source cluster on machines of its own "
+            "(`--pin`): the source node's JVM ran on CPU 0 only, and everything else (the "
+            "target node, the load generator, haproxy, the proxies, the fake target, "
+            "cassandra-stress) on CPU 1. What the proxy and the target node spend then no "
+            "longer comes out of the source node's CPU, as on separate machines; but the "
+            "source node has one core instead of two, and the target node, the proxy and the "
+            "load generator share the other one.")
+    else:
+        lines.append("## ferry-proxy vs direct vs haproxy (real nodes)")
     lines.append("")
     lines.append(
         "The same client load, in one run, directly to the `source` node, through "
@@ -221,9 +233,22 @@ def load_report(args):
         h_rate = stat("haproxy", "ops_per_s")
         c_rate = stat("client-dual", "ops_per_s")
         dual_col = c_rate is not None
-        lines.append("| path | op/s | vs direct | vs haproxy |" + (" vs client dual write |" if dual_col else "")
+        def same_round(mode, base):
+            # The nodes slow down as the run adds data to them, so a ratio
+            # taken within one round (a minute or two apart) is steadier
+            # than a ratio of medians taken over the whole run.
+            ratios = []
+            for rd in sorted({r["round"] for r in sel}):
+                a = [r["ops_per_s"] for r in sel if r["round"] == rd and r["mode"] == mode]
+                b = [r["ops_per_s"] for r in sel if r["round"] == rd and r["mode"] == base]
+                if a and b and b[0]:
+                    ratios.append(a[0] / b[0])
+            return f"{med(ratios):.2f}" if ratios else "—"
+
+        lines.append("| path | op/s | vs direct | vs direct, same round |"
+                     + (" vs client dual write, same round |" if dual_col else "") + " vs haproxy |"
                      + " p50 | p99 | p50 vs direct | p99 vs direct | added p99 vs haproxy's | errors | rounds |")
-        lines.append("|---|---:|---:|---:|" + ("---:|" if dual_col else "") + "---:|---:|---:|---:|---:|---:|---:|")
+        lines.append("|---|---:|---:|---:|" + ("---:|" if dual_col else "") + "---:|---:|---:|---:|---:|---:|---:|---:|")
         for mode in modes:
             rate, p50, p99 = stat(mode, "ops_per_s"), stat(mode, "p50_us"), stat(mode, "p99_us")
             added = "—"
@@ -234,9 +259,9 @@ def load_report(args):
             errs = sum(r.get("errors", 0) for r in sel if r["mode"] == mode)
             n = len([r for r in sel if r["mode"] == mode])
             lines.append(
-                f"| {MODE_NAMES.get(mode, mode)} | {fmt_int(rate) if rate else '—'} | {ratio(rate, d_rate)} "
-                f"| {ratio(rate, h_rate)} |"
-                + (f" {ratio(rate, c_rate) if mode.startswith(('async', 'sync', 'client')) else '—'} |" if dual_col else "")
+                f"| {MODE_NAMES.get(mode, mode)} | {fmt_int(rate) if rate else '—'} | {ratio(rate, d_rate)} | {same_round(mode, 'direct')} |"
+                + (f" {same_round(mode, 'client-dual') if mode.startswith(('async', 'sync', 'client')) else '—'} |" if dual_col else "")
+                + f" {ratio(rate, h_rate)} |"
                 + f" {ms(p50)} | {ms(p99)} | {ratio(p50, d50)} | {ratio(p99, d99)} "
                 f"| {added} | {errs} | {n} |")
         lines.append("")
@@ -254,7 +279,7 @@ def load_report(args):
         lines.append("")
     body = "\n".join(lines) + "\n"
     if args.doc:
-        replace_section(args.doc, "bench-proxy", body)
+        replace_section(args.doc, "bench-proxy-pinned" if args.pinned else "bench-proxy", body, script="bench-proxy")
     else:
         sys.stdout.write(body)
 
@@ -269,6 +294,8 @@ def main():
     p.add_argument("--commit", default="?")
     p.add_argument("--nodes", default="")
     p.add_argument("--doc")
+    p.add_argument("--pinned", action="store_true",
+                   help="the run pinned the source JVM to its own CPU (bench-proxy.sh --pin)")
     args = p.parse_args()
     if args.what == "cpu":
         cpu_report(args)
