@@ -191,20 +191,9 @@ impl ClientConn {
         let Some(ts) = self.v2_timestamp(&request) else {
             return request;
         };
-        let PeekedRequest::Query { text, .. } = &request.peek.request else {
-            return request;
-        };
-        let Some(new_text) = std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| time_functions::v2_timestamp::with_timestamp_literal(t, ts))
-        else {
-            return request;
-        };
-        match time_functions::replace_text(
-            &request.plain.body,
-            request.peek.message_offset,
-            &new_text,
-        ) {
+        match self.with_query_text(&request, |t| {
+            time_functions::v2_timestamp::with_timestamp_literal(t, ts)
+        }) {
             Some(body) => Request {
                 timestamp: Some(ts),
                 ..self.rebuilt(request, body)
@@ -219,23 +208,27 @@ impl ClientConn {
         if !self.state.shared.config.replace_time_functions {
             return request;
         }
-        let PeekedRequest::Query { text, .. } = &request.peek.request else {
-            return request;
-        };
-        let Some(new_text) = std::str::from_utf8(text)
-            .ok()
-            .and_then(|t| time_functions::with_literals(t, &self.state.time_ids))
-        else {
-            return request;
-        };
-        match time_functions::replace_text(
-            &request.plain.body,
-            request.peek.message_offset,
-            &new_text,
-        ) {
+        match self.with_query_text(&request, |t| {
+            time_functions::with_literals(t, &self.state.time_ids)
+        }) {
             Some(body) => self.rebuilt(request, body),
             None => request,
         }
+    }
+
+    /// The body of QUERY `request` with its statement text rewritten by
+    /// `rewrite`; `None` when it is no QUERY, its text is not UTF-8, or
+    /// `rewrite` leaves it as it is.
+    fn with_query_text(
+        &self,
+        request: &Request,
+        rewrite: impl FnOnce(&str) -> Option<String>,
+    ) -> Option<Bytes> {
+        let PeekedRequest::Query { text, .. } = &request.peek.request else {
+            return None;
+        };
+        let new_text = rewrite(std::str::from_utf8(text).ok()?)?;
+        time_functions::replace_text(&request.plain.body, request.peek.message_offset, &new_text)
     }
 
     /// An EXECUTE of a statement whose `now()`/`uuid()` calls the proxy
